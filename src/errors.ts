@@ -1,0 +1,36 @@
+/**
+ * Stable error codes. Callers match on `code`, never on the message text, so messages can improve freely.
+ */
+export type BridgeErrorCode =
+  | 'BRIDGE_ERR_CONFIG'
+  | 'BRIDGE_ERR_USAGE'
+  | 'BRIDGE_ERR_QQ_TOKEN'
+  | 'BRIDGE_ERR_QQ_API'
+  | 'BRIDGE_ERR_GATEWAY_FATAL'
+  | 'BRIDGE_ERR_FRAME'
+  | 'BRIDGE_ERR_REDIS'
+  | 'BRIDGE_ERR_DELIVERY'
+  | 'BRIDGE_ERR_SSRF_BLOCKED'
+  | 'BRIDGE_ERR_NOT_FOUND'
+  | 'BRIDGE_ERR_JOURNAL_FULL'
+  | 'BRIDGE_ERR_ABORTED';
+
+export class BridgeError extends Error {
+  readonly code: BridgeErrorCode;
+
+  constructor(code: BridgeErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BridgeError';
+    this.code = code;
+  }
+}
+
+export function isBridgeError(err: unknown, code?: BridgeErrorCode): err is BridgeError {
+  return err instanceof BridgeError && (code === undefined || err.code === code);
+}
+
+/** A one-line description of any thrown value, for logs and CLI output. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
