@@ -1,0 +1,508 @@
+import { WebSocket, type RawData } from 'ws';
+import type { DispatchFrame } from '../events/envelope.js';
+import type { Logger } from '../log.js';
+import { classifyClose, closeHint, type CloseDecision } from '../qq/close-codes.js';
+import { OP, type GatewayFrame } from '../qq/opcodes.js';
+import { ReconnectBackoff } from './reconnect-backoff.js';
+import type { PersistedSession, SessionStore } from './session-store.js';
+
+/** Where a shard is in its life; READY and RESUMED both count as healthy for `/readyz`. */
+export type ShardStatus =
+  | 'idle'
+  | 'connecting'
+  | 'identifying'
+  | 'resuming'
+  | 'ready'
+  | 'resumed'
+  | 'waiting'
+  | 'stopped'
+  | 'fatal';
+
+/** Why a shard reconnected, for logs and the reconnect metric. */
+export type ReconnectReason =
+  | 'op7'
+  | 'invalid_session'
+  | 'close'
+  | 'zombie'
+  | 'network'
+  | 'handshake_timeout'
+  | 'dispatch_failed';
+
+export interface TokenSource {
+  get(): Promise<string>;
+  refresh(): Promise<string>;
+}
+
+export interface GatewaySessionHooks {
+  onStatus?(status: ShardStatus): void;
+  onReconnect?(reason: ReconnectReason, detail: string): void;
+  /** A frame that could not be used (not JSON, not an object, over the size cap); it is logged and counted. */
+  onRejectedFrame?(reason: 'not_json' | 'not_object' | 'too_large', sample: string): void;
+  /** A close code after which the bot cannot connect at all (4914, 4915). */
+  onFatal?(code: number, meaning: string, hint: string): void;
+}
+
+export interface GatewaySessionOptions {
+  shardId: number;
+  shardCount: number;
+  intents: number;
+  /** Discovers the WebSocket URL; called before every connection so a moved gateway is followed. */
+  resolveGatewayUrl: () => Promise<string>;
+  tokens: TokenSource;
+  store: SessionStore;
+  /**
+   * Makes one dispatch durable (normalize + enqueue). Called strictly in sequence order; the persisted seq
+   * advances only after it resolves. A rejection makes the shard reconnect and resume from the last durable seq,
+   * so QQ replays the event instead of it being lost.
+   */
+  onDispatch: (frame: DispatchFrame, shard: [number, number]) => Promise<void>;
+  logger: Logger;
+  hooks?: GatewaySessionHooks;
+  /** Largest accepted frame (ws `maxPayload`); default 1 MiB. */
+  maxFrameBytes?: number;
+  reconnectScheduleMs?: readonly number[];
+  /** Extra silence tolerated past `heartbeat_interval` before the link counts as dead; default min(5 s, interval/2). */
+  heartbeatGraceMs?: number;
+  /** Hello and READY/RESUMED must arrive within this; default 30 s. */
+  handshakeTimeoutMs?: number;
+  /** Delay range after op 9 (PROTOCOL.md D.4: 1–5 s). */
+  invalidSessionDelayMs?: readonly [number, number];
+  /** Delay after a configuration-class close (4001, 4002, 4010–4014); default 5 min. */
+  configErrorDelayMs?: number;
+  /** Consecutive refused resumes before giving up on the session and identifying. */
+  maxResumeFailures?: number;
+  random?: () => number;
+}
+
+interface Connection {
+  ws: WebSocket;
+  heartbeatIntervalMs: number;
+  heartbeatTimer?: NodeJS.Timeout;
+  firstHeartbeatTimer?: NodeJS.Timeout;
+  watchdog?: NodeJS.Timeout;
+  handshakeTimer?: NodeJS.Timeout;
+  /** Set once we chose why this connection ends, so the close code that follows does not override it. */
+  ending?: { reason: ReconnectReason; action: 'resume' | 'identify' | 'refresh-token'; minDelayMs: number };
+  sentResume: boolean;
+  /** A dispatch of this connection could not be made durable: its later frames are skipped (QQ replays them). */
+  dispatchFailed?: boolean;
+}
+
+/**
+ * One shard's gateway session: Hello → Identify/Resume → READY/RESUMED → heartbeats, and every way it can end.
+ *
+ * Two sequence numbers are tracked. `receivedSeq` is the newest `s` seen and goes into heartbeats. `durableSeq`
+ * is the newest `s` whose dispatch (and every earlier one) has been enqueued; only it is persisted and sent in
+ * Resume, so a crash between receiving and enqueueing makes QQ replay the event rather than lose it.
+ */
+export class GatewaySession {
+  private status: ShardStatus = 'idle';
+  private connection: Connection | undefined;
+  private sessionId: string | undefined;
+  private receivedSeq: number | null = null;
+  private durableSeq: number | null = null;
+  private processing: Promise<void> = Promise.resolve();
+  /** Bumped whenever the session is dropped, so work queued for the old session cannot persist its seq. */
+  private generation = 0;
+  private resumeFailures = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly backoff: ReconnectBackoff;
+  private readonly random: () => number;
+  private readonly log: Logger;
+  private readonly shard: [number, number];
+
+  constructor(private readonly options: GatewaySessionOptions) {
+    this.random = options.random ?? Math.random;
+    this.backoff = new ReconnectBackoff(options.reconnectScheduleMs, this.random);
+    this.shard = [options.shardId, options.shardCount];
+    this.log = options.logger.child({ component: 'gateway', shardId: options.shardId });
+  }
+
+  /** Loads any persisted session (to RESUME it) and connects. Returns once the first attempt is under way. */
+  async start(): Promise<void> {
+    const persisted = await this.options.store.load(this.options.shardId);
+    if (persisted) {
+      this.sessionId = persisted.sessionId;
+      this.durableSeq = persisted.seq;
+      this.receivedSeq = persisted.seq;
+      this.log.info({ seq: persisted.seq }, 'found a persisted session; will resume it');
+    }
+    this.connect();
+  }
+
+  /**
+   * Stops reading frames, waits for dispatches already received to become durable, persists the session and
+   * closes the socket with a resumable code, so the next process can RESUME.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    const conn = this.connection;
+    this.connection = undefined;
+    if (conn) {
+      this.clearTimers(conn);
+      conn.ws.removeAllListeners('message');
+    }
+    await this.processing.catch(() => undefined);
+    await this.persist();
+    if (conn) {
+      conn.ws.on('error', () => undefined);
+      // 4000 rather than 1000: a normal closure may make the server discard the session we want to resume.
+      if (conn.ws.readyState === WebSocket.OPEN) conn.ws.close(4000, 'bridge shutting down');
+      else conn.ws.terminate();
+    }
+    this.setStatus('stopped');
+  }
+
+  get currentStatus(): ShardStatus {
+    return this.status;
+  }
+
+  /** A snapshot for `/readyz` and tests. */
+  snapshot(): { shard: [number, number]; status: ShardStatus; sessionId?: string; seq: number | null } {
+    return {
+      shard: this.shard,
+      status: this.status,
+      ...(this.sessionId ? { sessionId: this.sessionId } : {}),
+      seq: this.durableSeq,
+    };
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    this.setStatus('connecting');
+    void this.open().catch((err: unknown) => {
+      this.log.warn({ err: errorText(err) }, 'gateway connection attempt failed');
+      this.scheduleReconnect('network', errorText(err), 0);
+    });
+  }
+
+  private async open(): Promise<void> {
+    const url = await this.options.resolveGatewayUrl();
+    if (this.stopped) return;
+    const ws = new WebSocket(url, {
+      maxPayload: this.options.maxFrameBytes ?? 1024 * 1024,
+      handshakeTimeout: this.options.handshakeTimeoutMs ?? 30_000,
+      perMessageDeflate: false,
+    });
+    const conn: Connection = { ws, heartbeatIntervalMs: 0, sentResume: false };
+    this.connection = conn;
+    conn.handshakeTimer = setTimeout(() => {
+      this.endConnection(conn, 'handshake_timeout', 'resume', 0, 'no READY/RESUMED in time');
+    }, this.options.handshakeTimeoutMs ?? 30_000);
+
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (conn !== this.connection) return;
+      this.onMessage(conn, data, isBinary);
+    });
+    ws.on('close', (code: number, reason: Buffer) => {
+      this.onClose(conn, code, reason.toString('utf8'));
+    });
+    ws.on('error', (err: Error) => {
+      if (conn !== this.connection) return;
+      if (/max payload/i.test(err.message)) {
+        this.options.hooks?.onRejectedFrame?.('too_large', '');
+        this.log.error(
+          { maxFrameBytes: this.options.maxFrameBytes ?? 1024 * 1024 },
+          'gateway sent a frame over the size cap; raise gateway.max_frame_bytes if this repeats',
+        );
+      } else {
+        this.log.warn({ err: errorText(err) }, 'gateway socket error');
+      }
+      // 'close' follows every 'error' in ws, and it decides what happens next.
+    });
+  }
+
+  private onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
+    this.armWatchdog(conn);
+    const text = isBinary ? null : rawToString(data);
+    let frame: unknown;
+    try {
+      frame = text === null ? undefined : JSON.parse(text);
+    } catch {
+      frame = undefined;
+    }
+    if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) {
+      const reason = text === null || frame === undefined ? 'not_json' : 'not_object';
+      const sample = (text ?? '<binary>').slice(0, 200);
+      this.options.hooks?.onRejectedFrame?.(reason, sample);
+      this.log.warn({ reason, sample }, 'ignored a gateway frame that is not a JSON object');
+      return;
+    }
+    const f = frame as Partial<GatewayFrame>;
+    switch (f.op) {
+      case OP.HELLO:
+        this.onHello(conn, f.d);
+        return;
+      case OP.DISPATCH:
+        this.onDispatchFrame(conn, f);
+        return;
+      case OP.HEARTBEAT:
+        this.sendHeartbeat(conn);
+        return;
+      case OP.HEARTBEAT_ACK:
+        return;
+      case OP.RECONNECT:
+        this.log.info('gateway asked for a reconnect (op 7); will resume');
+        this.endConnection(conn, 'op7', 'resume', 0, 'server requested reconnect');
+        return;
+      case OP.INVALID_SESSION:
+        this.onInvalidSession(conn, f.d === true);
+        return;
+      default:
+        this.log.debug({ op: f.op }, 'ignored a frame with an unknown opcode');
+    }
+  }
+
+  private onHello(conn: Connection, d: unknown): void {
+    const interval = Number((d as { heartbeat_interval?: unknown } | undefined)?.heartbeat_interval);
+    conn.heartbeatIntervalMs = Number.isFinite(interval) && interval > 0 ? interval : 45_000;
+    // The first beat is jittered so that many shards restarting together do not beat in lockstep.
+    conn.firstHeartbeatTimer = setTimeout(() => {
+      this.sendHeartbeat(conn);
+      conn.heartbeatTimer = setInterval(() => this.sendHeartbeat(conn), conn.heartbeatIntervalMs);
+    }, Math.floor(this.random() * conn.heartbeatIntervalMs));
+    this.armWatchdog(conn);
+    void this.authenticate(conn);
+  }
+
+  private async authenticate(conn: Connection): Promise<void> {
+    let token: string;
+    try {
+      token = await this.options.tokens.get();
+    } catch (err) {
+      this.log.warn({ err: errorText(err) }, 'could not obtain an access token for the gateway');
+      this.endConnection(conn, 'network', 'resume', 0, 'access token unavailable');
+      return;
+    }
+    if (conn !== this.connection) return;
+    if (this.sessionId !== undefined && this.durableSeq !== null) {
+      conn.sentResume = true;
+      this.setStatus('resuming');
+      this.send(conn, {
+        op: OP.RESUME,
+        d: { token: `QQBot ${token}`, session_id: this.sessionId, seq: this.durableSeq },
+      });
+      this.log.info({ seq: this.durableSeq }, 'resuming session');
+    } else {
+      this.setStatus('identifying');
+      this.send(conn, { op: OP.IDENTIFY, d: { token: `QQBot ${token}`, intents: this.options.intents, shard: this.shard } });
+      this.log.info({ intents: this.options.intents }, 'identifying');
+    }
+  }
+
+  private onDispatchFrame(conn: Connection, f: Partial<GatewayFrame>): void {
+    const s = typeof f.s === 'number' && Number.isSafeInteger(f.s) ? f.s : null;
+    if (s !== null) this.receivedSeq = s;
+    const t = typeof f.t === 'string' && f.t !== '' ? f.t : 'UNKNOWN';
+    if (t === 'READY') {
+      const d = (f.d ?? {}) as { session_id?: unknown };
+      if (typeof d.session_id === 'string') this.sessionId = d.session_id;
+      this.onHealthy(conn, 'ready');
+      this.log.info({ seq: s }, 'session ready');
+    } else if (t === 'RESUMED') {
+      this.onHealthy(conn, 'resumed');
+      this.log.info({ seq: s }, 'session resumed');
+    }
+    const isControl = t === 'READY' || t === 'RESUMED';
+    const frame: DispatchFrame = { op: 0, t, s, d: f.d, ...(typeof f.id === 'string' ? { id: f.id } : {}) };
+    const generation = this.generation;
+    // A strict chain keeps dispatches in sequence order and makes durableSeq a true "everything up to here".
+    this.processing = this.processing
+      .then(async () => {
+        if (conn.dispatchFailed) return;
+        if (!isControl) await this.options.onDispatch(frame, this.shard);
+        if (generation !== this.generation || s === null) return;
+        if (this.durableSeq === null || s > this.durableSeq) {
+          this.durableSeq = s;
+          await this.persist();
+        }
+      })
+      .catch((err: unknown) => {
+        conn.dispatchFailed = true;
+        this.log.error({ err: errorText(err), seq: s, t }, 'could not make a dispatch durable; resuming so QQ replays it');
+        this.endConnection(conn, 'dispatch_failed', 'resume', 0, errorText(err));
+      });
+  }
+
+  private onHealthy(conn: Connection, status: 'ready' | 'resumed'): void {
+    if (conn.handshakeTimer) clearTimeout(conn.handshakeTimer);
+    this.resumeFailures = 0;
+    this.backoff.reset();
+    this.setStatus(status);
+  }
+
+  private onInvalidSession(conn: Connection, resumable: boolean): void {
+    const [minMs, maxMs] = this.options.invalidSessionDelayMs ?? [1_000, 5_000];
+    const delayMs = Math.round(minMs + this.random() * (maxMs - minMs));
+    if (resumable) {
+      this.log.warn('gateway invalidated the session but allows a resume (op 9, d=true)');
+      this.endConnection(conn, 'invalid_session', 'resume', delayMs, 'op 9 resumable');
+      return;
+    }
+    if (conn.sentResume && this.durableSeq !== null) {
+      this.log.warn(
+        { seq: this.durableSeq },
+        'gateway refused to resume the session (op 9); identifying a new one — events after this seq that QQ did not replay cannot be recovered',
+      );
+    } else {
+      this.log.warn('gateway invalidated the session (op 9); identifying a new one');
+    }
+    this.endConnection(conn, 'invalid_session', 'identify', delayMs, 'op 9 not resumable');
+  }
+
+  private onClose(conn: Connection, code: number, reason: string): void {
+    this.clearTimers(conn);
+    if (conn !== this.connection) return;
+    this.connection = undefined;
+    if (this.stopped) return;
+    const decision: CloseDecision = classifyClose(code);
+    const severe = decision.action === 'fatal' || decision.action === 'config-error';
+    if (conn.ending && !severe) {
+      // We decided why this connection ended (op 7, op 9, watchdog); the server's close code that follows may
+      // not override that, e.g. 4009 after op 7 must not clear the session (PROTOCOL.md §3.8). Only a code that
+      // says the bot cannot connect as configured (op 9 then 4014) is more specific than our own reason.
+      this.afterEnd(conn.ending, `${conn.ending.reason} (close ${code})`);
+      return;
+    }
+    const fields = { code, reason, meaning: decision.meaning };
+    if (decision.action === 'fatal') {
+      const hint = closeHint(code);
+      this.log.fatal({ ...fields, hint }, 'gateway refused this bot; stopping the shard');
+      this.setStatus('fatal');
+      this.options.hooks?.onFatal?.(code, decision.meaning, hint);
+      return;
+    }
+    if (decision.action === 'config-error') {
+      this.log.error({ ...fields, hint: closeHint(code), retryInMs: this.options.configErrorDelayMs ?? decision.minDelayMs },
+        'gateway rejected the configuration; retrying slowly');
+      this.options.hooks?.onReconnect?.('close', String(code));
+      this.scheduleReconnect('close', `close ${code}`, this.options.configErrorDelayMs ?? decision.minDelayMs, true);
+      return;
+    }
+    this.log.warn(fields, 'gateway connection closed');
+    if (conn.sentResume && decision.action === 'identify') this.resumeFailures = Number.POSITIVE_INFINITY;
+    else if (conn.sentResume && this.status === 'resuming') this.resumeFailures++;
+    this.afterEnd({ reason: code === 1006 ? 'network' : 'close', action: decision.action, minDelayMs: decision.minDelayMs }, `close ${code}`);
+  }
+
+  /** Ends a connection for a reason we chose; the close event then reconnects according to `ending`. */
+  private endConnection(
+    conn: Connection,
+    reason: ReconnectReason,
+    action: 'resume' | 'identify',
+    minDelayMs: number,
+    detail: string,
+  ): void {
+    if (conn.ending || conn !== this.connection) return;
+    conn.ending = { reason, action, minDelayMs };
+    this.clearTimers(conn);
+    this.log.debug({ reason, detail }, 'ending gateway connection');
+    // terminate(): a zombie link may never complete a close handshake; 'close' still fires (code 1006).
+    if (reason === 'zombie' || reason === 'handshake_timeout') conn.ws.terminate();
+    else if (conn.ws.readyState === WebSocket.OPEN) conn.ws.close(4000, reason);
+    else conn.ws.terminate();
+  }
+
+  private afterEnd(ending: NonNullable<Connection['ending']>, detail: string): void {
+    const maxFailures = this.options.maxResumeFailures ?? 3;
+    let action = ending.action;
+    if (action === 'resume' && this.resumeFailures >= maxFailures && this.sessionId !== undefined) {
+      this.log.warn({ failures: this.resumeFailures }, 'resume keeps failing; identifying a new session');
+      action = 'identify';
+    }
+    if (action === 'identify') void this.dropSession();
+    const refresh = action === 'refresh-token' || action === 'identify';
+    this.options.hooks?.onReconnect?.(ending.reason, detail);
+    this.scheduleReconnect(ending.reason, detail, ending.minDelayMs, false, refresh);
+  }
+
+  private scheduleReconnect(
+    reason: ReconnectReason,
+    detail: string,
+    minDelayMs: number,
+    exact = false,
+    refreshToken = false,
+  ): void {
+    if (this.stopped) return;
+    const delayMs = exact ? minDelayMs : this.backoff.next(minDelayMs);
+    this.setStatus('waiting');
+    this.log.info({ reason, detail, delayMs }, 'reconnecting to the gateway');
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (!refreshToken) return this.connect();
+      this.options.tokens
+        .refresh()
+        .catch((err: unknown) => this.log.warn({ err: errorText(err) }, 'access token refresh failed'))
+        .finally(() => this.connect());
+    }, delayMs);
+  }
+
+  private async dropSession(): Promise<void> {
+    this.generation++;
+    this.sessionId = undefined;
+    this.durableSeq = null;
+    this.receivedSeq = null;
+    this.resumeFailures = 0;
+    await this.options.store.clear(this.options.shardId).catch((err: unknown) => {
+      this.log.warn({ err: errorText(err) }, 'could not clear the persisted session');
+    });
+  }
+
+  private async persist(): Promise<void> {
+    if (this.sessionId === undefined || this.durableSeq === null) return;
+    const session: PersistedSession = { sessionId: this.sessionId, seq: this.durableSeq };
+    await this.options.store.save(this.options.shardId, session);
+  }
+
+  private sendHeartbeat(conn: Connection): void {
+    if (conn !== this.connection) return;
+    this.send(conn, { op: OP.HEARTBEAT, d: this.receivedSeq });
+  }
+
+  /** Any frame proves the link alive; silence past one interval plus grace means a half-open (zombie) socket. */
+  private armWatchdog(conn: Connection): void {
+    if (conn.heartbeatIntervalMs === 0) return;
+    if (conn.watchdog) {
+      conn.watchdog.refresh();
+      return;
+    }
+    const graceMs = this.options.heartbeatGraceMs ?? Math.min(5_000, conn.heartbeatIntervalMs / 2);
+    conn.watchdog = setTimeout(() => {
+      this.log.warn({ silentForMs: conn.heartbeatIntervalMs + graceMs }, 'no heartbeat ACK from the gateway; link is dead');
+      this.endConnection(conn, 'zombie', 'resume', 0, 'missing heartbeat ACK');
+    }, conn.heartbeatIntervalMs + graceMs);
+  }
+
+  private send(conn: Connection, frame: { op: number; d: unknown }): void {
+    if (conn.ws.readyState !== WebSocket.OPEN) return;
+    conn.ws.send(JSON.stringify(frame), (err) => {
+      if (err) this.log.debug({ err: errorText(err) }, 'gateway send failed');
+    });
+  }
+
+  private clearTimers(conn: Connection): void {
+    if (conn.heartbeatTimer) clearInterval(conn.heartbeatTimer);
+    if (conn.firstHeartbeatTimer) clearTimeout(conn.firstHeartbeatTimer);
+    if (conn.watchdog) clearTimeout(conn.watchdog);
+    if (conn.handshakeTimer) clearTimeout(conn.handshakeTimer);
+  }
+
+  private setStatus(status: ShardStatus): void {
+    if (this.status === status) return;
+    this.status = status;
+    this.options.hooks?.onStatus?.(status);
+  }
+}
+
+function rawToString(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,111 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { handleControl, type ControlTarget } from './control.js';
+import { BodyError, readBody, sendJson } from './http-io.js';
+import { isRecord, parseJson } from './json.js';
+import type { ResolvedSimulatorOptions } from './options.js';
+import type { SessionStartLimit } from './start-limit.js';
+import type { Counters } from './state.js';
+import { tokenFromCredential, type TokenIssuer } from './token-issuer.js';
+
+const MAX_TOKEN_BODY_BYTES = 64 * 1024;
+
+/** PROTOCOL.md §1.2: the platform answers bad credentials with HTTP 200 and this code, without `access_token`. */
+export const INVALID_CREDENTIALS_CODE = 100016;
+/** PROTOCOL.md §2.1: a missing or expired token on REST calls. */
+export const TOKEN_EXPIRED_CODE = 11244;
+
+export interface HttpDeps {
+  options: ResolvedSimulatorOptions;
+  tokens: TokenIssuer;
+  startLimit: SessionStartLimit;
+  counters: Counters;
+  control: ControlTarget;
+  /** The WebSocket URL, known only once the server listens. */
+  wsUrl: () => string;
+  logger: Logger;
+}
+
+/**
+ * The simulator's HTTP side: `POST /app/getAppAccessToken`, `GET /gateway`, `GET /gateway/bot`, and the control
+ * endpoints under `/_sim/`. Any failure inside a handler becomes a 500, never a crashed process.
+ */
+export function createRequestHandler(deps: HttpDeps): RequestListener {
+  return (req, res) => {
+    route(deps, req, res).catch((err: unknown) => {
+      deps.logger.error({ method: req.method, url: req.url, err: describeError(err) }, 'http handler failed');
+      if (!res.headersSent) sendJson(res, 500, { code: 500, message: 'internal simulator error' });
+      else res.destroy();
+    });
+  };
+}
+
+async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = new URL(req.url ?? '/', 'http://simulator').pathname;
+  deps.logger.debug({ method: req.method, path }, 'http request');
+  if (path.startsWith('/_sim/')) return handleControl(req, res, path, deps.control);
+  switch (path) {
+    case '/app/getAppAccessToken':
+      if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
+      return issueToken(deps, req, res);
+    case '/gateway':
+    case '/gateway/bot':
+      if (req.method !== 'GET') return methodNotAllowed(res, 'GET');
+      return describeGateway(deps, req, res, path === '/gateway/bot');
+    default:
+      return sendJson(res, 404, { code: 404, message: `no route ${path}` });
+  }
+}
+
+/**
+ * The token endpoint. A body that is not `{"appId": string, "clientSecret": string}` is answered like bad
+ * credentials (HTTP 200, code 100016) with a message saying what is wrong: a client must handle that shape anyway,
+ * and it is the closest documented answer (the real server's reply to malformed bodies is not documented).
+ */
+async function issueToken(deps: HttpDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  deps.counters.tokenRequests++;
+  let text: string;
+  try {
+    text = await readBody(req, MAX_TOKEN_BODY_BYTES);
+  } catch (err) {
+    const message = err instanceof BodyError ? err.message : 'unreadable body';
+    return sendJson(res, 200, {
+      code: INVALID_CREDENTIALS_CODE,
+      message: `invalid request body: ${message}`,
+    });
+  }
+  const json = parseJson(text);
+  const body = json.ok && isRecord(json.value) ? json.value : undefined;
+  if (!body || typeof body.appId !== 'string' || typeof body.clientSecret !== 'string') {
+    deps.logger.warn('token request with a malformed body');
+    return sendJson(res, 200, {
+      code: INVALID_CREDENTIALS_CODE,
+      message: 'invalid request body: expected JSON {"appId": string, "clientSecret": string}',
+    });
+  }
+  if (body.appId !== deps.options.appId || body.clientSecret !== deps.options.clientSecret) {
+    deps.logger.warn({ appId: body.appId }, 'token request with invalid credentials');
+    return sendJson(res, 200, { code: INVALID_CREDENTIALS_CODE, message: 'invalid appid or secret' });
+  }
+  const issued = deps.tokens.issue();
+  // expires_in is a string on the real platform (PROTOCOL.md §1.2); clients must not assume a number.
+  sendJson(res, 200, { access_token: issued.accessToken, expires_in: String(issued.expiresInSec) });
+}
+
+function describeGateway(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, bot: boolean): void {
+  const token = tokenFromCredential(req.headers.authorization);
+  if (token === undefined || !deps.tokens.isValid(token)) {
+    return sendJson(res, 401, { code: TOKEN_EXPIRED_CODE, message: 'token not exist or expire' });
+  }
+  if (!bot) return sendJson(res, 200, { url: deps.wsUrl() });
+  sendJson(res, 200, {
+    url: deps.wsUrl(),
+    shards: deps.options.recommendedShards,
+    session_start_limit: deps.startLimit.view(),
+  });
+}
+
+function methodNotAllowed(res: ServerResponse, allow: string): void {
+  sendJson(res, 405, { code: 405, message: `method not allowed; use ${allow}` }, { allow });
+}

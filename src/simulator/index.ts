@@ -1,0 +1,130 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { BridgeError } from '../errors.js';
+import { parseEmitCommand, parseFaultCommand, type FaultKind } from './commands.js';
+import { Gateway } from './gateway.js';
+import { createRequestHandler } from './http.js';
+import { resolveOptions, type SimulatorOptions } from './options.js';
+import { SessionRegistry } from './session-registry.js';
+import { SessionStartLimit } from './start-limit.js';
+import { buildState, Counters, type SimulatorState } from './state.js';
+import { TokenIssuer } from './token-issuer.js';
+import { waitForState } from './wait-for.js';
+
+export type { SimulatorOptions } from './options.js';
+export type { SimulatorState, CloseRecord } from './state.js';
+export type { SessionSummary } from './session-registry.js';
+export type { FaultKind } from './commands.js';
+export { FAULT_KINDS } from './commands.js';
+
+const DEFAULT_WAIT_TIMEOUT_MS = 5000;
+
+/** A running QQ stand-in (DESIGN.md §6 "simulate", PROTOCOL.md D.8). */
+export interface Simulator {
+  /** `http://HOST:PORT`: token endpoint, `/gateway`, `/gateway/bot` and `/_sim/*`. */
+  readonly origin: string;
+  /** `ws://HOST:PORT/websocket`, also what `/gateway` returns. */
+  readonly wsUrl: string;
+  /**
+   * Dispatches event `t` with data `d` to the session of `opts.shard` (default 0): sent now if its socket is open
+   * and not half-dead, always logged for replay; buffered until the next READY when the shard has no session yet.
+   * `opts.id` defaults to `<t>:<uuid>`. Returns the event's `s` and frame id. Throws BRIDGE_ERR_USAGE on bad input.
+   */
+  emit(t: string, d: unknown, opts?: { id?: string; shard?: number }): { s: number; id: string };
+  /**
+   * Injects a fault into the socket of `opts.shard`, or into every open socket when no shard is given.
+   * `opts.code` (default 4009) is used by `close` only. Throws BRIDGE_ERR_USAGE on a code a WebSocket cannot send.
+   */
+  fault(kind: FaultKind, opts?: { code?: number; shard?: number }): void;
+  /** A JSON-serializable snapshot. */
+  state(): SimulatorState;
+  /** Resolves with the first state satisfying `predicate`; rejects after `timeoutMs` (default 5000) with the last state. */
+  waitFor(predicate: (s: SimulatorState) => boolean, timeoutMs?: number): Promise<SimulatorState>;
+  /** The token the token endpoint would return now (minting one if none is valid). */
+  currentToken(): string;
+  /** Invalidates every issued token now: the next Identify or Resume with an old one is closed with 4004. */
+  expireTokens(): void;
+  /** Terminates every socket and closes the server. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Starts a simulator and resolves once it listens. */
+export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
+  const options = resolveOptions(opts);
+  const logger = options.logger.child({ component: 'simulator' });
+  const counters = new Counters();
+  const sessions = new SessionRegistry();
+  const tokens = new TokenIssuer(options.tokenTtlSec, options.now);
+  const startLimit = new SessionStartLimit(options.now);
+  const gateway = new Gateway({ options, tokens, startLimit, sessions, counters, logger });
+  const state = (): SimulatorState => buildState(counters, sessions, gateway.openConnections);
+
+  let wsUrl = '';
+  const server = createServer(
+    createRequestHandler({
+      options,
+      tokens,
+      startLimit,
+      counters,
+      logger,
+      wsUrl: () => wsUrl,
+      control: {
+        emit: (command) => gateway.emit(command),
+        fault: (command) => gateway.fault(command),
+        state,
+      },
+    }),
+  );
+  server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
+  server.on('clientError', (err, socket) => {
+    logger.debug({ err: err.message }, 'malformed HTTP request');
+    socket.destroy();
+  });
+  await listen(server, options.port, options.host);
+  server.on('error', (err) => logger.error({ err: err.message }, 'simulator server error'));
+
+  const { port } = server.address() as AddressInfo;
+  const hostPart = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const origin = `http://${hostPart}:${port}`;
+  wsUrl = `ws://${hostPart}:${port}/websocket`;
+  logger.info({ origin, wsUrl, appId: options.appId }, 'simulator listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    origin,
+    wsUrl,
+    emit(t, d, emitOpts = {}) {
+      const command = parseEmitCommand({ t, d, ...emitOpts });
+      if (!command.ok) throw new BridgeError('BRIDGE_ERR_USAGE', `simulator emit: ${command.error}`);
+      return gateway.emit(command.value);
+    },
+    fault(kind, faultOpts = {}) {
+      const command = parseFaultCommand({ kind, ...faultOpts });
+      if (!command.ok) throw new BridgeError('BRIDGE_ERR_USAGE', `simulator fault: ${command.error}`);
+      gateway.fault(command.value);
+    },
+    state,
+    waitFor: (predicate, timeoutMs = DEFAULT_WAIT_TIMEOUT_MS) => waitForState(state, predicate, timeoutMs),
+    currentToken: () => tokens.issue().accessToken,
+    expireTokens: () => tokens.expireAll(),
+    close() {
+      closing ??= (async () => {
+        await gateway.stop();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        logger.info('simulator stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,69 @@
+import type { SessionRegistry, SessionSummary } from './session-registry.js';
+
+/** One closed WebSocket: the code and reason, and which side closed it (a cut link is recorded as 1006). */
+export interface CloseRecord {
+  code: number;
+  reason: string;
+  by: 'server' | 'client';
+}
+
+/**
+ * A JSON-serializable snapshot of the simulator, for `waitFor` predicates and `GET /_sim/state`. Counters count
+ * frames received, successful or not (so a test can assert that a client did not hot-loop); `sessions[].resumes`
+ * counts successful resumes only.
+ */
+export interface SimulatorState {
+  sessions: SessionSummary[];
+  /** Identify (op 2) frames received */
+  identifies: number;
+  /** Resume (op 6) frames received */
+  resumes: number;
+  /** Heartbeat (op 1) frames received */
+  heartbeats: number;
+  /** Heartbeat ACK (op 11) frames sent */
+  heartbeatAcks: number;
+  /** WebSocket connections accepted since start */
+  connections: number;
+  /** WebSocket connections open now */
+  openConnections: number;
+  /** `POST /app/getAppAccessToken` requests, valid or not */
+  tokenRequests: number;
+  closes: CloseRecord[];
+  /** event frames (op 0 other than READY / RESUMED) written to sockets, live or replayed */
+  dispatched: number;
+  /** emitted events waiting for their shard's first READY */
+  pending: number;
+}
+
+/** The mutable counters behind `SimulatorState`, shared by the HTTP and WebSocket sides. */
+export class Counters {
+  identifies = 0;
+  resumes = 0;
+  heartbeats = 0;
+  heartbeatAcks = 0;
+  connections = 0;
+  tokenRequests = 0;
+  dispatched = 0;
+  readonly closes: CloseRecord[] = [];
+}
+
+/** A fresh snapshot; nothing in it aliases live simulator objects. */
+export function buildState(
+  counters: Counters,
+  sessions: SessionRegistry,
+  openConnections: number,
+): SimulatorState {
+  return {
+    sessions: sessions.summaries(),
+    identifies: counters.identifies,
+    resumes: counters.resumes,
+    heartbeats: counters.heartbeats,
+    heartbeatAcks: counters.heartbeatAcks,
+    connections: counters.connections,
+    openConnections,
+    tokenRequests: counters.tokenRequests,
+    closes: counters.closes.map((close) => ({ ...close })),
+    dispatched: counters.dispatched,
+    pending: sessions.pendingCount(),
+  };
+}

@@ -1,0 +1,50 @@
+import type { BridgeConfig, TargetConfig } from '../../src/config/types.js';
+import { INTENTS } from '../../src/qq/intents.js';
+import { REDIS_URL } from './redis.js';
+
+/** A target with the documented defaults, loopback allowed, fast retries. */
+export function testTarget(overrides: Partial<TargetConfig> & Pick<TargetConfig, 'id' | 'url'>): TargetConfig {
+  return {
+    secrets: ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'],
+    events: ['*'],
+    groups: [],
+    headers: {},
+    timeoutMs: 2_000,
+    concurrency: 4,
+    retry: { attempts: 5, baseMs: 50, maxMs: 500 },
+    includeRaw: false,
+    allowPrivate: true,
+    ...overrides,
+  };
+}
+
+/** A complete config pointing at a simulator origin and a test prefix. */
+export function testConfig(options: {
+  simulatorOrigin?: string;
+  prefix: string;
+  targets?: TargetConfig[];
+  appId?: string;
+  clientSecret?: string;
+  intents?: number;
+  shards?: BridgeConfig['qq']['shards'];
+}): BridgeConfig {
+  const origin = options.simulatorOrigin ?? 'http://127.0.0.1:9';
+  return {
+    source: '<test>',
+    qq: {
+      appId: options.appId ?? '102000000',
+      clientSecret: options.clientSecret ?? 'simulator-secret',
+      tokenUrl: `${origin}/app/getAppAccessToken`,
+      apiBase: origin,
+      intents: options.intents ?? INTENTS.GROUP_AND_C2C_EVENT,
+      shards: options.shards ?? { mode: 'auto' },
+    },
+    redis: { url: REDIS_URL, prefix: options.prefix },
+    server: { host: '127.0.0.1', port: 0, adminToken: '' },
+    journal: { dir: '/tmp/qqwb-test-journal', maxBytes: 1024 * 1024 },
+    gateway: { maxFrameBytes: 1024 * 1024, leaseTtlMs: 10_000 },
+    delivery: { dedupeWindowMs: 24 * 3600_000, shutdownGraceMs: 2_000 },
+    log: { level: 'info' },
+    targets: options.targets ?? [],
+  };
+}
