@@ -8,25 +8,11 @@ import type { PersistedSession, SessionStore } from './session-store.js';
 
 /** Where a shard is in its life; READY and RESUMED both count as healthy for `/readyz`. */
 export type ShardStatus =
-  | 'idle'
-  | 'connecting'
-  | 'identifying'
-  | 'resuming'
-  | 'ready'
-  | 'resumed'
-  | 'waiting'
-  | 'stopped'
-  | 'fatal';
+  'idle' | 'connecting' | 'identifying' | 'resuming' | 'ready' | 'resumed' | 'waiting' | 'stopped' | 'fatal';
 
 /** Why a shard reconnected, for logs and the reconnect metric. */
 export type ReconnectReason =
-  | 'op7'
-  | 'invalid_session'
-  | 'close'
-  | 'zombie'
-  | 'network'
-  | 'handshake_timeout'
-  | 'dispatch_failed';
+  'op7' | 'invalid_session' | 'close' | 'zombie' | 'network' | 'handshake_timeout' | 'dispatch_failed';
 
 export interface TokenSource {
   get(): Promise<string>;
@@ -259,10 +245,13 @@ export class GatewaySession {
     const interval = Number((d as { heartbeat_interval?: unknown } | undefined)?.heartbeat_interval);
     conn.heartbeatIntervalMs = Number.isFinite(interval) && interval > 0 ? interval : 45_000;
     // The first beat is jittered so that many shards restarting together do not beat in lockstep.
-    conn.firstHeartbeatTimer = setTimeout(() => {
-      this.sendHeartbeat(conn);
-      conn.heartbeatTimer = setInterval(() => this.sendHeartbeat(conn), conn.heartbeatIntervalMs);
-    }, Math.floor(this.random() * conn.heartbeatIntervalMs));
+    conn.firstHeartbeatTimer = setTimeout(
+      () => {
+        this.sendHeartbeat(conn);
+        conn.heartbeatTimer = setInterval(() => this.sendHeartbeat(conn), conn.heartbeatIntervalMs);
+      },
+      Math.floor(this.random() * conn.heartbeatIntervalMs),
+    );
     this.armWatchdog(conn);
     void this.authenticate(conn);
   }
@@ -287,7 +276,10 @@ export class GatewaySession {
       this.log.info({ seq: this.durableSeq }, 'resuming session');
     } else {
       this.setStatus('identifying');
-      this.send(conn, { op: OP.IDENTIFY, d: { token: `QQBot ${token}`, intents: this.options.intents, shard: this.shard } });
+      this.send(conn, {
+        op: OP.IDENTIFY,
+        d: { token: `QQBot ${token}`, intents: this.options.intents, shard: this.shard },
+      });
       this.log.info({ intents: this.options.intents }, 'identifying');
     }
   }
@@ -321,7 +313,10 @@ export class GatewaySession {
       })
       .catch((err: unknown) => {
         conn.dispatchFailed = true;
-        this.log.error({ err: errorText(err), seq: s, t }, 'could not make a dispatch durable; resuming so QQ replays it');
+        this.log.error(
+          { err: errorText(err), seq: s, t },
+          'could not make a dispatch durable; resuming so QQ replays it',
+        );
         this.endConnection(conn, 'dispatch_failed', 'resume', 0, errorText(err));
       });
   }
@@ -375,16 +370,34 @@ export class GatewaySession {
       return;
     }
     if (decision.action === 'config-error') {
-      this.log.error({ ...fields, hint: closeHint(code), retryInMs: this.options.configErrorDelayMs ?? decision.minDelayMs },
-        'gateway rejected the configuration; retrying slowly');
+      this.log.error(
+        {
+          ...fields,
+          hint: closeHint(code),
+          retryInMs: this.options.configErrorDelayMs ?? decision.minDelayMs,
+        },
+        'gateway rejected the configuration; retrying slowly',
+      );
       this.options.hooks?.onReconnect?.('close', String(code));
-      this.scheduleReconnect('close', `close ${code}`, this.options.configErrorDelayMs ?? decision.minDelayMs, true);
+      this.scheduleReconnect(
+        'close',
+        `close ${code}`,
+        this.options.configErrorDelayMs ?? decision.minDelayMs,
+        true,
+      );
       return;
     }
     this.log.warn(fields, 'gateway connection closed');
     if (conn.sentResume && decision.action === 'identify') this.resumeFailures = Number.POSITIVE_INFINITY;
     else if (conn.sentResume && this.status === 'resuming') this.resumeFailures++;
-    this.afterEnd({ reason: code === 1006 ? 'network' : 'close', action: decision.action, minDelayMs: decision.minDelayMs }, `close ${code}`);
+    this.afterEnd(
+      {
+        reason: code === 1006 ? 'network' : 'close',
+        action: decision.action,
+        minDelayMs: decision.minDelayMs,
+      },
+      `close ${code}`,
+    );
   }
 
   /** Ends a connection for a reason we chose; the close event then reconnects according to `ending`. */
@@ -471,7 +484,10 @@ export class GatewaySession {
     }
     const graceMs = this.options.heartbeatGraceMs ?? Math.min(5_000, conn.heartbeatIntervalMs / 2);
     conn.watchdog = setTimeout(() => {
-      this.log.warn({ silentForMs: conn.heartbeatIntervalMs + graceMs }, 'no heartbeat ACK from the gateway; link is dead');
+      this.log.warn(
+        { silentForMs: conn.heartbeatIntervalMs + graceMs },
+        'no heartbeat ACK from the gateway; link is dead',
+      );
       this.endConnection(conn, 'zombie', 'resume', 0, 'missing heartbeat ACK');
     }, conn.heartbeatIntervalMs + graceMs);
   }

@@ -3,7 +3,12 @@ import type { DispatchFrame } from '../events/envelope.js';
 import type { Logger } from '../log.js';
 import type { QqOpenApi } from '../qq/openapi.js';
 import { sleep } from '../util/abortable.js';
-import { GatewaySession, type GatewaySessionHooks, type GatewaySessionOptions, type TokenSource } from './session.js';
+import {
+  GatewaySession,
+  type GatewaySessionHooks,
+  type GatewaySessionOptions,
+  type TokenSource,
+} from './session.js';
 import type { SessionStore } from './session-store.js';
 import { planShards } from './shard-plan.js';
 

@@ -78,15 +78,20 @@ export class AccessTokenManager {
       const text = await response.body.text();
       payload = parseJson(text);
     } catch (err) {
-      throw new BridgeError('BRIDGE_ERR_QQ_TOKEN', `could not reach the token endpoint ${tokenUrl}: ${errorText(err)}`, {
-        cause: err,
-      });
+      throw new BridgeError(
+        'BRIDGE_ERR_QQ_TOKEN',
+        `could not reach the token endpoint ${tokenUrl}: ${errorText(err)}`,
+        {
+          cause: err,
+        },
+      );
     }
     const body = (typeof payload === 'object' && payload !== null ? payload : {}) as Record<string, unknown>;
     const token = body['access_token'];
     if (typeof token !== 'string' || token === '') {
       const code = typeof body['code'] === 'number' ? body['code'] : undefined;
-      const message = typeof body['message'] === 'string' ? body['message'] : 'no access_token in the response';
+      const message =
+        typeof body['message'] === 'string' ? body['message'] : 'no access_token in the response';
       throw new TokenError(status, code, message, tokenUrl);
     }
     // expires_in is documented as a number but served as a string; Number() takes both.

@@ -48,7 +48,8 @@ export class QqOpenApi {
   async gateway(): Promise<string> {
     const body = await this.get('/gateway');
     const url = body['url'];
-    if (typeof url !== 'string' || url === '') throw new BridgeError('BRIDGE_ERR_QQ_API', 'GET /gateway returned no url');
+    if (typeof url !== 'string' || url === '')
+      throw new BridgeError('BRIDGE_ERR_QQ_API', 'GET /gateway returned no url');
     return url;
   }
 
@@ -70,9 +71,13 @@ export class QqOpenApi {
       trace = typeof traceHeader === 'string' ? traceHeader : undefined;
       text = await response.body.text();
     } catch (err) {
-      throw new BridgeError('BRIDGE_ERR_QQ_API', `GET ${path} failed: ${err instanceof Error ? err.message : String(err)}`, {
-        cause: err,
-      });
+      throw new BridgeError(
+        'BRIDGE_ERR_QQ_API',
+        `GET ${path} failed: ${err instanceof Error ? err.message : String(err)}`,
+        {
+          cause: err,
+        },
+      );
     }
     let body: Record<string, unknown> = {};
     try {

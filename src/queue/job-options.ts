@@ -28,4 +28,3 @@ export function deliveryJobOptions(
     deduplication: { id: dedupeKey, ttl: dedupeWindowMs },
   };
 }
-

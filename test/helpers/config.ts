@@ -3,7 +3,9 @@ import { INTENTS } from '../../src/qq/intents.js';
 import { REDIS_URL } from './redis.js';
 
 /** A target with the documented defaults, loopback allowed, fast retries. */
-export function testTarget(overrides: Partial<TargetConfig> & Pick<TargetConfig, 'id' | 'url'>): TargetConfig {
+export function testTarget(
+  overrides: Partial<TargetConfig> & Pick<TargetConfig, 'id' | 'url'>,
+): TargetConfig {
   return {
     secrets: ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'],
     events: ['*'],

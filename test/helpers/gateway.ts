@@ -1,5 +1,9 @@
 import type { DispatchFrame } from '../../src/events/envelope.js';
-import { GatewaySession, type GatewaySessionOptions, type ReconnectReason } from '../../src/gateway/session.js';
+import {
+  GatewaySession,
+  type GatewaySessionOptions,
+  type ReconnectReason,
+} from '../../src/gateway/session.js';
 import { MemorySessionStore, type SessionStore } from '../../src/gateway/session-store.js';
 import { silentLogger } from '../../src/log.js';
 import { AccessTokenManager } from '../../src/qq/access-token.js';
@@ -71,7 +75,9 @@ export function sessionAgainst(
       const deadline = Date.now() + timeoutMs;
       while (dispatched.length < count) {
         if (Date.now() > deadline) {
-          throw new Error(`got ${dispatched.length} of ${count} dispatches: ${dispatched.map((f) => f.t).join(',')}`);
+          throw new Error(
+            `got ${dispatched.length} of ${count} dispatches: ${dispatched.map((f) => f.t).join(',')}`,
+          );
         }
         await new Promise((resolve) => setTimeout(resolve, 10));
       }

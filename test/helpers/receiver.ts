@@ -9,7 +9,10 @@ export interface ReceivedRequest {
   at: number;
 }
 
-export type Responder = (req: ReceivedRequest, index: number) => { status: number; headers?: Record<string, string>; body?: string; delayMs?: number };
+export type Responder = (
+  req: ReceivedRequest,
+  index: number,
+) => { status: number; headers?: Record<string, string>; body?: string; delayMs?: number };
 
 export interface Receiver {
   url: string;
@@ -60,7 +63,10 @@ export async function startReceiver(respond: Responder = () => ({ status: 200 })
       if (requests.length >= count) return Promise.resolve(requests);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(
-          () => reject(new Error(`receiver got ${requests.length} of ${count} expected requests in ${timeoutMs} ms`)),
+          () =>
+            reject(
+              new Error(`receiver got ${requests.length} of ${count} expected requests in ${timeoutMs} ms`),
+            ),
           timeoutMs,
         );
         waiters.push({

@@ -1,0 +1,138 @@
+#!/usr/bin/env node
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { Role } from './app.js';
+import { runBridge } from './commands/run.js';
+import { runSimulator } from './commands/simulate.js';
+import { summarizeConfig } from './commands/config-check.js';
+import { registerDlqCommands } from './commands/dlq.js';
+import { loadConfigFor } from './commands/load-config.js';
+import { ConfigError, formatConfigError } from './config/index.js';
+import { BridgeError, describeError } from './errors.js';
+import { createLogger } from './log.js';
+import { VERSION } from './version.js';
+
+/** Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error. */
+const EXIT_RUNTIME = 1;
+const EXIT_USAGE = 2;
+
+function integer(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
+}
+
+function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('qq-webhook-bridge')
+    .description('Holds a QQ bot gateway session and delivers every event as a signed HTTP webhook.')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('run')
+    .description('run the bridge (gateway, delivery workers, or both)')
+    .option('-c, --config <path>', 'config file (default: $QQWB_CONFIG or config/bridge.yaml)')
+    .addOption(
+      new Option('-r, --role <role>', 'which part to run')
+        .choices(['all', 'gateway', 'worker'])
+        .default('all'),
+    )
+    .option('--log-level <level>', 'override log.level')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ qq-webhook-bridge run --config config/bridge.yaml\n  $ qq-webhook-bridge run --role worker',
+    )
+    .action(async (opts: { config?: string; role: Role; logLevel?: string }) => {
+      const config = await loadConfigFor(opts);
+      const logger = createLogger({ level: opts.logLevel ?? config.log.level });
+      setExit(await runBridge(config, opts.role, logger));
+    });
+
+  program
+    .command('simulate')
+    .description(
+      "run the project's QQ stand-in: token endpoint, /gateway, /gateway/bot and the WebSocket gateway",
+    )
+    .option('-p, --port <n>', 'port to listen on', integer, 8080)
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .option('--app-id <id>', 'bot app id it accepts', '102000000')
+    .option('--client-secret <secret>', 'client secret it accepts', 'simulator-secret')
+    .option('--heartbeat-interval <ms>', 'heartbeat_interval sent in Hello', integer, 45_000)
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ qq-webhook-bridge simulate --port 8080\n' +
+        '  $ curl -XPOST localhost:8080/_sim/emit -d \'{"t":"GROUP_ADD_ROBOT","d":{"group_openid":"G","op_member_openid":"M","timestamp":1699240248}}\'',
+    )
+    .action(
+      async (opts: {
+        port: number;
+        host: string;
+        appId: string;
+        clientSecret: string;
+        heartbeatInterval: number;
+      }) => {
+        const logger = createLogger({ level: 'info' });
+        setExit(
+          await runSimulator(
+            {
+              port: opts.port,
+              host: opts.host,
+              appId: opts.appId,
+              clientSecret: opts.clientSecret,
+              heartbeatIntervalMs: opts.heartbeatInterval,
+            },
+            logger,
+          ),
+        );
+      },
+    );
+
+  const config = program.command('config').description('work with the configuration file');
+  config
+    .command('check')
+    .description('validate a config file and print a summary of targets, filters and intents')
+    .option('-c, --config <path>', 'config file (default: $QQWB_CONFIG or config/bridge.yaml)')
+    .addHelpText('after', '\nExample:\n  $ qq-webhook-bridge config check --config config/bridge.yaml')
+    .action(async (opts: { config?: string }) => {
+      const loaded = await loadConfigFor(opts);
+      process.stdout.write(`${summarizeConfig(loaded)}\n`);
+      setExit(0);
+    });
+
+  registerDlqCommands(program, setExit);
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = buildProgram((code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and version are "errors" to commander; their exit code is 0
+      return err.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${formatConfigError(err)}\n`);
+      return EXIT_USAGE;
+    }
+    if (err instanceof BridgeError && err.code === 'BRIDGE_ERR_USAGE') {
+      process.stderr.write(`error: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    process.stderr.write(`error: ${describeError(err)}\n`);
+    return EXIT_RUNTIME;
+  }
+}
+
+main(process.argv).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`fatal: ${describeError(err)}\n`);
+    process.exit(EXIT_RUNTIME);
+  },
+);

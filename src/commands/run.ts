@@ -1,0 +1,54 @@
+import { createApp, type Role } from '../app.js';
+import type { BridgeConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
+
+/**
+ * Runs the bridge until SIGTERM/SIGINT. The first signal stops taking frames, persists sessions and lets
+ * in-flight deliveries finish (bounded by delivery.shutdown_grace); a second signal forces exit.
+ * Resolves with the process exit code.
+ */
+export async function runBridge(config: BridgeConfig, role: Role, logger: Logger): Promise<number> {
+  let fatal: string | undefined;
+  let wake: (() => void) | undefined;
+  const stopped = new Promise<void>((resolve) => {
+    wake = resolve;
+  });
+  const app = createApp({
+    config,
+    role,
+    logger,
+    onFatal: (message) => {
+      fatal = message;
+      wake?.();
+    },
+  });
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting without waiting');
+      process.exitCode = 1;
+      // A second signal must end the process even if shutdown is stuck.
+      setImmediate(() => process.kill(process.pid, 'SIGKILL'));
+      return;
+    }
+    logger.info({ signal }, 'shutting down');
+    wake?.();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    await app.start();
+    await stopped;
+  } finally {
+    await app.stop();
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+  if (fatal) {
+    logger.fatal(fatal);
+    return 1;
+  }
+  logger.info('stopped cleanly');
+  return 0;
+}

@@ -1,0 +1,244 @@
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { BridgeConfig, TargetConfig } from '../config/types.js';
+import { describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { AttemptRecord, DeliveryJobData } from '../queue/job.js';
+import { BACKOFF_TYPE } from '../queue/job-options.js';
+import { deliveryQueueName, eventIdFromJobId } from '../queue/names.js';
+import { retryDelayMs } from './backoff.js';
+import { ABORTED_CODE } from './classify.js';
+import { WebhookDeliverer, type AttemptResult } from './deliver.js';
+
+/**
+ * Where worker connections come from: a Redis URL, or a factory returning a NEW ioredis client per call (created
+ * with `maxRetriesPerRequest: null`, as BullMQ requires for workers). Either way the clients are owned, and
+ * closed, by {@link startDeliveryWorkers}.
+ */
+export type RedisConnectionSource = { readonly url: string } | (() => Redis);
+
+/** Options of {@link startDeliveryWorkers}. */
+export interface DeliveryWorkersOptions {
+  readonly config: BridgeConfig;
+  /** Default: `{ url: config.redis.url }`. */
+  readonly redis?: RedisConnectionSource;
+  readonly logger: Logger;
+  /** Shared deliverer (e.g. one with the SSRF guard); when given, the caller closes it. Default: a new one. */
+  readonly deliverer?: WebhookDeliverer;
+  /** Called after every attempt, for metrics. Exceptions it throws are logged and otherwise ignored. */
+  readonly onResult?: (targetId: string, result: AttemptResult) => void;
+  /** Source of randomness for backoff jitter; injectable for tests. Default `Math.random`. */
+  readonly random?: () => number;
+}
+
+/** Running delivery workers. */
+export interface DeliveryWorkers {
+  /**
+   * Stops taking jobs and waits up to `graceMs` for in-flight deliveries. After that the remaining requests are
+   * aborted and their jobs handed back to the queue without using up an attempt; whatever still has not let go
+   * within {@link FORCE_CLOSE_MS} is abandoned, and BullMQ's stalled-job check gives it to another worker once
+   * its lock expires. Never rejects.
+   */
+  close(graceMs: number): Promise<void>;
+}
+
+/** How long the forced phase of `close()` waits for aborted deliveries to hand their jobs back. */
+export const FORCE_CLOSE_MS = 2000;
+
+/**
+ * Thrown by the processor for a retryable outcome. It carries `Retry-After` to the backoff strategy, which
+ * BullMQ calls with the thrown error — the only channel from the processor to the delay calculation.
+ */
+class RetryableDeliveryError extends Error {
+  readonly retryAfterMs: number | undefined;
+
+  constructor(message: string, retryAfterMs: number | undefined) {
+    super(message);
+    this.name = 'RetryableDeliveryError';
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** The persisted part of a result: exactly the {@link AttemptRecord} fields, so job logs keep one shape. */
+function toRecord(result: AttemptResult): AttemptRecord {
+  const { retryAfterMs: _retryAfterMs, errorKind: _errorKind, ...record } = result;
+  return record;
+}
+
+function isDeliveryJobData(data: unknown): data is DeliveryJobData {
+  if (typeof data !== 'object' || data === null) return false;
+  const { eventId, body } = data as Partial<Record<keyof DeliveryJobData, unknown>>;
+  return typeof eventId === 'string' && eventId.length > 0 && typeof body === 'string';
+}
+
+function failureSummary(result: AttemptResult): string {
+  return result.error ?? result.errorCode ?? `HTTP ${result.status ?? '?'}`;
+}
+
+/**
+ * Starts one BullMQ worker per configured target, each on its own queue and connection, so a slow or dead
+ * target only ever occupies its own concurrency slots (DESIGN §4). Retries use the custom backoff type
+ * {@link BACKOFF_TYPE} that the producer sets on every job; failed jobs stay in BullMQ's failed set, which is the
+ * dead-letter queue.
+ */
+export function startDeliveryWorkers(options: DeliveryWorkersOptions): DeliveryWorkers {
+  const { config } = options;
+  const log = options.logger.child({ component: 'delivery' });
+  const deliverer = options.deliverer ?? new WebhookDeliverer();
+  const random = options.random ?? Math.random;
+  const source = options.redis ?? { url: config.redis.url };
+  const connect = (): Redis =>
+    typeof source === 'function' ? source() : new Redis(source.url, { maxRetriesPerRequest: null });
+
+  const findTarget = (id: string): TargetConfig | undefined => config.targets.find((t) => t.id === id);
+
+  const report = (targetId: string, result: AttemptResult): void => {
+    if (!options.onResult) return;
+    try {
+      options.onResult(targetId, result);
+    } catch (err) {
+      log.error({ targetId, err: describeError(err) }, 'onResult hook failed');
+    }
+  };
+
+  const startWorker = (target: TargetConfig): { worker: Worker<DeliveryJobData>; connection: Redis } => {
+    const targetId = target.id;
+    const processor = async (
+      job: Job<DeliveryJobData>,
+      token?: string,
+      signal?: AbortSignal,
+    ): Promise<void> => {
+      const eventId = isDeliveryJobData(job.data) ? job.data.eventId : eventIdFromJobId(job.id ?? '');
+      // Looked up per job rather than captured, so secrets live only in config and a target removed from the
+      // config fails its leftover jobs clearly instead of delivering with stale settings.
+      const current = findTarget(targetId);
+      if (!current) {
+        log.error({ eventId, targetId }, 'target no longer configured; dead-lettering');
+        throw new UnrecoverableError(`target "${targetId}" is not in the configuration`);
+      }
+      if (!isDeliveryJobData(job.data)) {
+        log.error({ eventId, targetId }, 'malformed delivery job; dead-lettering');
+        throw new UnrecoverableError('malformed delivery job: eventId and body are required');
+      }
+
+      const attempt = job.attemptsMade + 1;
+      const input = { eventId, body: job.data.body, attempt };
+      const result = await deliverer.deliver(current, signal ? { ...input, signal } : input);
+      report(targetId, result);
+      try {
+        await job.log(JSON.stringify(toRecord(result)));
+      } catch (err) {
+        // The record is for humans; failing the job over it would re-send a delivery the target already has.
+        log.warn({ eventId, targetId, attempt, err: describeError(err) }, 'could not record the attempt');
+      }
+
+      const fields = { eventId, targetId, attempt, status: result.status, errorCode: result.errorCode };
+      if (result.outcome === 'delivered') {
+        log.debug({ ...fields, latencyMs: result.latencyMs }, 'delivered');
+        return;
+      }
+      if (result.errorCode === ABORTED_CODE && token !== undefined) {
+        // Shutdown, not the target's fault: put the job back (due now) without consuming an attempt, so another
+        // worker retries it and a SIGTERM can never be what exhausts a delivery.
+        log.warn(fields, 'delivery aborted by shutdown; returned to the queue');
+        await job.moveToDelayed(Date.now(), token);
+        throw new DelayedError();
+      }
+      if (result.outcome === 'rejected') {
+        log.error(fields, `delivery rejected; dead-lettered: ${failureSummary(result)}`);
+        throw new UnrecoverableError(failureSummary(result));
+      }
+      const maxAttempts = job.opts.attempts ?? 1;
+      if (attempt >= maxAttempts) {
+        log.error(
+          fields,
+          `delivery failed after ${attempt} attempts; dead-lettered: ${failureSummary(result)}`,
+        );
+      } else {
+        log.warn({ ...fields, retryAfterMs: result.retryAfterMs }, `delivery failed; will retry`);
+      }
+      throw new RetryableDeliveryError(failureSummary(result), result.retryAfterMs);
+    };
+
+    const connection = connect();
+    const worker = new Worker<DeliveryJobData>(deliveryQueueName(targetId), processor, {
+      connection,
+      prefix: config.redis.prefix,
+      concurrency: target.concurrency,
+      ...(target.rateLimit
+        ? { limiter: { max: target.rateLimit.max, duration: target.rateLimit.perMs } }
+        : {}),
+      settings: {
+        backoffStrategy: (attemptsMade: number, type?: string, err?: Error): number => {
+          if (type !== BACKOFF_TYPE) {
+            // Only the bridge's producer adds jobs here; an unknown type still gets a sane delay rather than
+            // BullMQ's "unknown strategy" failure.
+            log.warn({ targetId, type }, 'unknown backoff type; using the target retry settings');
+          }
+          const retryAfterMs = err instanceof RetryableDeliveryError ? err.retryAfterMs : undefined;
+          return retryDelayMs(
+            attemptsMade,
+            findTarget(targetId)?.retry ?? target.retry,
+            random,
+            retryAfterMs,
+          );
+        },
+      },
+    });
+    // A worker without an 'error' listener would crash the process on a Redis hiccup; BullMQ reconnects itself.
+    worker.on('error', (err) => log.warn({ targetId, err: describeError(err) }, 'delivery worker error'));
+    return { worker, connection };
+  };
+
+  const running = config.targets.map(startWorker);
+  log.info({ targets: config.targets.map((t) => t.id) }, 'delivery workers started');
+
+  let closing: Promise<void> | undefined;
+  const close = async (graceMs: number): Promise<void> => {
+    const graceful = Promise.all(running.map(({ worker }) => worker.close())).then(
+      () => true,
+      (err: unknown) => {
+        log.warn({ err: describeError(err) }, 'error while closing delivery workers');
+        return true;
+      },
+    );
+    let finished = await within(graceful, graceMs);
+    if (!finished) {
+      log.warn({ graceMs }, 'in-flight deliveries outlived the grace period; aborting them');
+      for (const { worker } of running) worker.cancelAllJobs('shutdown');
+      finished = await within(graceful, FORCE_CLOSE_MS);
+      if (!finished)
+        log.error('delivery workers did not stop; abandoning their jobs to the stalled-job check');
+    }
+    for (const { connection } of running) {
+      if (finished) {
+        await connection.quit().catch(() => connection.disconnect());
+      } else {
+        connection.disconnect();
+      }
+    }
+    // The agent's close waits for in-flight requests; after a forced stop one may still be hanging, so bound it.
+    if (!options.deliverer) await within(deliverer.close(), FORCE_CLOSE_MS);
+    log.info('delivery workers stopped');
+  };
+
+  return {
+    close(graceMs: number): Promise<void> {
+      closing ??= close(graceMs);
+      return closing;
+    },
+  };
+}
+
+/** Resolves true when `promise` settles within `ms`, false otherwise; the timer never outlives the wait. */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

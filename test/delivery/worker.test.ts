@@ -1,0 +1,277 @@
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { TargetConfig } from '../../src/config/types.js';
+import type { AttemptResult } from '../../src/delivery/deliver.js';
+import { startDeliveryWorkers, type DeliveryWorkers } from '../../src/delivery/worker.js';
+import { silentLogger } from '../../src/log.js';
+import type { AttemptRecord, DeliveryJobData } from '../../src/queue/job.js';
+import { jobIdForEvent } from '../../src/queue/names.js';
+import {
+  addDelivery,
+  deletePrefix,
+  makeConfig,
+  makeTarget,
+  openQueue,
+  redisConnection,
+  startReceiver,
+  uniquePrefix,
+  waitFor,
+  type Receiver,
+} from './fixtures.js';
+
+let prefix: string;
+let admin: Redis;
+const receivers: Receiver[] = [];
+const queues: Queue<DeliveryJobData>[] = [];
+const workers: DeliveryWorkers[] = [];
+
+beforeEach(() => {
+  prefix = uniquePrefix();
+  admin = redisConnection();
+});
+
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.close(1000)));
+  await Promise.all(queues.splice(0).map((q) => q.close()));
+  await Promise.all(receivers.splice(0).map((r) => r.close()));
+  await deletePrefix(prefix);
+  await admin.quit();
+});
+
+async function receiver(...args: Parameters<typeof startReceiver>): Promise<Receiver> {
+  const r = await startReceiver(...args);
+  receivers.push(r);
+  return r;
+}
+
+function queueFor(target: TargetConfig): Queue<DeliveryJobData> {
+  const q = openQueue(target.id, prefix, admin);
+  queues.push(q);
+  return q;
+}
+
+function start(
+  targets: readonly TargetConfig[],
+  onResult?: (id: string, r: AttemptResult) => void,
+): DeliveryWorkers {
+  const w = startDeliveryWorkers({
+    config: makeConfig(prefix, targets),
+    logger: silentLogger(),
+    ...(onResult ? { onResult } : {}),
+  });
+  workers.push(w);
+  return w;
+}
+
+async function attemptLog(queue: Queue<DeliveryJobData>, eventId: string): Promise<AttemptRecord[]> {
+  const { logs } = await queue.getJobLogs(jobIdForEvent(eventId));
+  return logs.map((line) => JSON.parse(line) as AttemptRecord);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('startDeliveryWorkers', () => {
+  it('retries 503, 503 and delivers on attempt 3 with the same webhook-id', async () => {
+    const r = await receiver((_req, res, index) => {
+      res.statusCode = index < 2 ? 503 : 200;
+      res.end(index < 2 ? 'busy' : 'ok');
+    });
+    const target = makeTarget({ id: 'flaky', url: r.url });
+    const results: AttemptResult[] = [];
+    start([target], (id, result) => {
+      expect(id).toBe('flaky');
+      results.push(result);
+    });
+    const queue = queueFor(target);
+    await addDelivery(queue, target, 'GROUP_ADD_ROBOT:retry3');
+
+    await waitFor(
+      async () => (await queue.getJobState(jobIdForEvent('GROUP_ADD_ROBOT:retry3'))) === 'completed',
+    );
+    expect(r.requests.map((req) => req.headers['x-qqwb-attempt'])).toEqual(['1', '2', '3']);
+    expect(new Set(r.requests.map((req) => req.headers['webhook-id']))).toEqual(
+      new Set(['GROUP_ADD_ROBOT:retry3']),
+    );
+    expect(results.map((x) => x.outcome)).toEqual(['retry', 'retry', 'delivered']);
+    const log = await attemptLog(queue, 'GROUP_ADD_ROBOT:retry3');
+    expect(log.map((x) => [x.attempt, x.status, x.outcome, x.errorCode])).toEqual([
+      [1, 503, 'retry', 'HTTP_503'],
+      [2, 503, 'retry', 'HTTP_503'],
+      [3, 200, 'delivered', undefined],
+    ]);
+    expect(log[0]?.body).toBe('busy');
+  });
+
+  it('waits at least Retry-After (2 s) after a 429 before the next attempt', async () => {
+    const r = await receiver((_req, res, index) => {
+      if (index === 0) res.writeHead(429, { 'retry-after': '2' });
+      res.end();
+    });
+    const target = makeTarget({
+      id: 'limited',
+      url: r.url,
+      retry: { attempts: 3, baseMs: 50, maxMs: 10_000 },
+    });
+    start([target]);
+    const queue = queueFor(target);
+    await addDelivery(queue, target, 'GROUP_ADD_ROBOT:ra');
+
+    await waitFor(() => r.requests.length === 2, 8000);
+    const gap = r.requests[1]!.arrivedAt - r.requests[0]!.arrivedAt;
+    expect(gap).toBeGreaterThanOrEqual(1900);
+  });
+
+  it('dead-letters a 400 after exactly one attempt', async () => {
+    const r = await receiver((_req, res) => {
+      res.statusCode = 400;
+      res.end('{"error":"bad payload"}');
+    });
+    const target = makeTarget({ id: 'strict', url: r.url, retry: { attempts: 5, baseMs: 10, maxMs: 100 } });
+    start([target]);
+    const queue = queueFor(target);
+    await addDelivery(queue, target, 'GROUP_ADD_ROBOT:bad');
+
+    const jobId = jobIdForEvent('GROUP_ADD_ROBOT:bad');
+    await waitFor(async () => (await queue.getJobState(jobId)) === 'failed');
+    await sleep(300);
+    expect(r.requests).toHaveLength(1);
+    const job = await queue.getJob(jobId);
+    expect(job?.attemptsMade).toBe(1);
+    expect(job?.failedReason).toBe('HTTP 400');
+    expect(await attemptLog(queue, 'GROUP_ADD_ROBOT:bad')).toMatchObject([
+      {
+        attempt: 1,
+        status: 400,
+        outcome: 'rejected',
+        errorCode: 'HTTP_400',
+        body: '{"error":"bad payload"}',
+      },
+    ]);
+  });
+
+  it('dead-letters after the configured attempts when the target keeps failing', async () => {
+    const r = await receiver((_req, res) => {
+      res.statusCode = 502;
+      res.end();
+    });
+    const target = makeTarget({ id: 'down', url: r.url, retry: { attempts: 3, baseMs: 20, maxMs: 50 } });
+    start([target]);
+    const queue = queueFor(target);
+    await addDelivery(queue, target, 'GROUP_ADD_ROBOT:down');
+
+    const jobId = jobIdForEvent('GROUP_ADD_ROBOT:down');
+    await waitFor(async () => (await queue.getJobState(jobId)) === 'failed');
+    expect(r.requests).toHaveLength(3);
+    expect((await queue.getJob(jobId))?.attemptsMade).toBe(3);
+  });
+
+  it('fails a job whose target is no longer configured, without contacting anyone', async () => {
+    const r = await receiver();
+    const target = makeTarget({ id: 'gone', url: r.url });
+    const config = makeConfig(prefix, [target]);
+    workers.push(startDeliveryWorkers({ config, logger: silentLogger() }));
+    // Stand-in for a config reload that dropped the target while jobs were still queued.
+    (config.targets as TargetConfig[]).length = 0;
+    const queue = queueFor(target);
+    await addDelivery(queue, target, 'GROUP_ADD_ROBOT:orphan');
+
+    const jobId = jobIdForEvent('GROUP_ADD_ROBOT:orphan');
+    await waitFor(async () => (await queue.getJobState(jobId)) === 'failed');
+    expect((await queue.getJob(jobId))?.failedReason).toBe('target "gone" is not in the configuration');
+    expect(r.requests).toHaveLength(0);
+  });
+
+  it('two worker processes on one queue deliver each of 50 jobs exactly once', async () => {
+    const r = await receiver((_req, res) => {
+      setTimeout(() => res.end('ok'), 10);
+    });
+    const target = makeTarget({ id: 'shared', url: r.url, concurrency: 3 });
+    const byWorker = [0, 0];
+    start([target], () => (byWorker[0]! += 1));
+    start([target], () => (byWorker[1]! += 1));
+    const queue = queueFor(target);
+    for (let i = 0; i < 50; i += 1) await addDelivery(queue, target, `GROUP_ADD_ROBOT:n${i}`);
+
+    await waitFor(async () => (await queue.getJobCounts('completed')).completed === 50, 15_000);
+    await sleep(200);
+    const ids = r.requests.map((req) => req.headers['webhook-id']);
+    expect(ids).toHaveLength(50);
+    expect(new Set(ids).size).toBe(50);
+    expect(byWorker[0]! + byWorker[1]!).toBe(50);
+    expect(byWorker[0]).toBeGreaterThan(0);
+    expect(byWorker[1]).toBeGreaterThan(0);
+  });
+
+  it('a slow target does not delay a fast target', async () => {
+    const slow = await receiver((_req, res) => {
+      setTimeout(() => res.end('late'), 2000);
+    });
+    const fast = await receiver();
+    const slowTarget = makeTarget({ id: 'slow', url: slow.url, concurrency: 1, timeoutMs: 5000 });
+    const fastTarget = makeTarget({ id: 'fast', url: fast.url, concurrency: 2 });
+    start([slowTarget, fastTarget]);
+    const slowQueue = queueFor(slowTarget);
+    const fastQueue = queueFor(fastTarget);
+    const started = performance.now();
+    for (let i = 0; i < 5; i += 1) await addDelivery(slowQueue, slowTarget, `GROUP_ADD_ROBOT:s${i}`);
+    for (let i = 0; i < 10; i += 1) await addDelivery(fastQueue, fastTarget, `GROUP_ADD_ROBOT:f${i}`);
+
+    await waitFor(() => fast.requests.length === 10, 5000);
+    const fastDone = performance.now() - started;
+    expect(fastDone).toBeLessThan(2000); // before the slow target has answered even once
+    expect((await slowQueue.getJobCounts('completed')).completed).toBe(0);
+  });
+
+  it('applies the target rate limit', async () => {
+    const r = await receiver();
+    const target = makeTarget({
+      id: 'metered',
+      url: r.url,
+      concurrency: 4,
+      rateLimit: { max: 2, perMs: 1000 },
+    });
+    start([target]);
+    const queue = queueFor(target);
+    for (let i = 0; i < 4; i += 1) await addDelivery(queue, target, `GROUP_ADD_ROBOT:rl${i}`);
+
+    await waitFor(() => r.requests.length === 4, 8000);
+    const first = r.requests[0]!.arrivedAt;
+    expect(r.requests[2]!.arrivedAt - first).toBeGreaterThanOrEqual(800);
+  });
+
+  it('close() lets an in-flight delivery finish within the grace period', async () => {
+    const r = await receiver((_req, res) => {
+      setTimeout(() => res.end('ok'), 300);
+    });
+    const target = makeTarget({ id: 'graceful', url: r.url });
+    const w = start([target]);
+    const queue = queueFor(target);
+    await addDelivery(queue, target, 'GROUP_ADD_ROBOT:inflight');
+    await waitFor(() => r.requests.length === 1);
+
+    await w.close(3000);
+    expect(await queue.getJobState(jobIdForEvent('GROUP_ADD_ROBOT:inflight'))).toBe('completed');
+  });
+
+  it('close() aborts what outlives the grace period and hands the job back without using an attempt', async () => {
+    const r = await receiver(() => {
+      // never respond
+    });
+    const target = makeTarget({ id: 'stuck', url: r.url, timeoutMs: 30_000 });
+    const w = start([target]);
+    const queue = queueFor(target);
+    await addDelivery(queue, target, 'GROUP_ADD_ROBOT:stuck');
+    await waitFor(() => r.requests.length === 1);
+
+    const started = performance.now();
+    await w.close(200);
+    expect(performance.now() - started).toBeLessThan(2500);
+    const jobId = jobIdForEvent('GROUP_ADD_ROBOT:stuck');
+    expect(['delayed', 'waiting']).toContain(await queue.getJobState(jobId));
+    expect((await queue.getJob(jobId))?.attemptsMade).toBe(0);
+    expect(await attemptLog(queue, 'GROUP_ADD_ROBOT:stuck')).toMatchObject([
+      { attempt: 1, outcome: 'retry', errorCode: 'BRIDGE_ERR_ABORTED' },
+    ]);
+  });
+});
