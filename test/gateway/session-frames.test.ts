@@ -43,9 +43,20 @@ async function scriptedGateway(onIdentify: (socket: WebSocket) => void): Promise
   };
 }
 
-const ready = JSON.stringify({ op: 0, s: 1, t: 'READY', d: { version: 1, session_id: 'sess-1', user: { id: 'u' }, shard: [0, 1] } });
+const ready = JSON.stringify({
+  op: 0,
+  s: 1,
+  t: 'READY',
+  d: { version: 1, session_id: 'sess-1', user: { id: 'u' }, shard: [0, 1] },
+});
 const dispatch = (s: number): string =>
-  JSON.stringify({ op: 0, s, t: 'GROUP_ADD_ROBOT', id: `GROUP_ADD_ROBOT:${s}`, d: { group_openid: 'G', op_member_openid: 'M', timestamp: 1 } });
+  JSON.stringify({
+    op: 0,
+    s,
+    t: 'GROUP_ADD_ROBOT',
+    id: `GROUP_ADD_ROBOT:${s}`,
+    d: { group_openid: 'G', op_member_openid: 'M', timestamp: 1 },
+  });
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -116,7 +127,10 @@ describe('GatewaySession frame handling', () => {
     const { s, rejected } = session(gw.url, 2_000);
     await s.start();
     await eventually(() => rejected.includes('too_large'), 'oversize rejected');
-    await eventually(() => gw.received.some((f) => (f as { op: number }).op === 6), 'a resume on the next connection');
+    await eventually(
+      () => gw.received.some((f) => (f as { op: number }).op === 6),
+      'a resume on the next connection',
+    );
     expect(gw.received.find((f) => (f as { op: number }).op === 6)).toEqual({
       op: 6,
       d: { token: 'QQBot tok', session_id: 'sess-1', seq: 1 },

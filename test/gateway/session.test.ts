@@ -15,7 +15,10 @@ async function simulator(options: Parameters<typeof startSimulator>[0] = {}): Pr
   return sim;
 }
 
-async function started(sim: Simulator, overrides: Parameters<typeof sessionAgainst>[1] = {}): Promise<SessionHarness> {
+async function started(
+  sim: Simulator,
+  overrides: Parameters<typeof sessionAgainst>[1] = {},
+): Promise<SessionHarness> {
   const harness = sessionAgainst(sim, overrides);
   cleanups.push(() => harness.stop());
   await harness.session.start();
@@ -88,10 +91,7 @@ describe('GatewaySession against the simulator', () => {
     [4902, 'identify'],
   ] as const)('after close %d it will %s', async (code, expected) => {
     const sim = await simulator();
-    const h = await started(
-      sim,
-      code === 4008 ? { reconnectScheduleMs: [20] } : {},
-    );
+    const h = await started(sim, code === 4008 ? { reconnectScheduleMs: [20] } : {});
     sim.emit('GROUP_ADD_ROBOT', seedAddRobot());
     await h.waitForDispatches(1);
     sim.fault('close', { code });
@@ -104,7 +104,9 @@ describe('GatewaySession against the simulator', () => {
     if (expected === 'resume') await sim.waitFor((s) => s.resumes === 1, 5_000);
     else await sim.waitFor((s) => s.identifies === 2, 5_000);
     await eventually(() => ['ready', 'resumed'].includes(h.session.currentStatus), 'healthy again');
-    expect(sim.state()).toMatchObject(expected === 'resume' ? { identifies: 1, resumes: 1 } : { identifies: 2, resumes: 0 });
+    expect(sim.state()).toMatchObject(
+      expected === 'resume' ? { identifies: 1, resumes: 1 } : { identifies: 2, resumes: 0 },
+    );
   });
 
   it('resumes after a cut TCP link (no close frame)', async () => {
@@ -171,7 +173,10 @@ describe('GatewaySession against the simulator', () => {
 
   it('retries slowly after an intents rejection (op 9 then 4014), never in a hot loop', async () => {
     const sim = await simulator({ grantedIntents: INTENTS.GROUP_AND_C2C_EVENT });
-    const h = sessionAgainst(sim, { intents: INTENTS.GROUP_AND_C2C_EVENT | INTENTS.PUBLIC_GUILD_MESSAGES, configErrorDelayMs: 400 });
+    const h = sessionAgainst(sim, {
+      intents: INTENTS.GROUP_AND_C2C_EVENT | INTENTS.PUBLIC_GUILD_MESSAGES,
+      configErrorDelayMs: 400,
+    });
     cleanups.push(() => h.stop());
     await h.session.start();
     await sim.waitFor((s) => s.closes.some((c) => c.code === 4014), 5_000);

@@ -1,0 +1,205 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { describeError } from '../errors.js';
+import { EVENT_TYPES, UNKNOWN_EVENT_TYPE } from '../events/catalog.js';
+import type { GatewaySessionHooks, ReconnectReason, ShardStatus } from '../gateway/session.js';
+import { silentLogger, type Logger } from '../log.js';
+import type { AttemptRecord } from '../queue/job.js';
+import { HEALTHY_SHARD_STATUSES } from './readiness.js';
+
+/**
+ * Outcome label of `qqwb_deliveries_total`, one per attempt: the three attempt outcomes, except that a retryable
+ * failure with no attempts left counts as `dead_lettered` instead of `retry`. Jobs in the dead-letter queue are
+ * therefore `rejected` + `dead_lettered`.
+ */
+export type DeliveryOutcome = AttemptRecord['outcome'] | 'dead_lettered';
+
+/** The BullMQ job states `qqwb_queue_depth` reports. */
+export type QueueState = 'waiting' | 'active' | 'delayed' | 'failed';
+
+/** One row of the queue depth source. */
+export interface QueueDepth {
+  readonly target: string;
+  readonly state: QueueState;
+  readonly count: number;
+}
+
+/** Why the gateway session refused a frame. */
+export type FrameRejectReason = Parameters<NonNullable<GatewaySessionHooks['onRejectedFrame']>>[0];
+
+/**
+ * The bridge's Prometheus metrics on a private registry. Every label value is bounded: targets and shards come from
+ * the config, reasons and outcomes from fixed unions, and event types from the catalog.
+ */
+export interface BridgeMetrics {
+  /** The private registry; never prom-client's global one, so several instances can live in one process. */
+  readonly registry: Registry;
+  /** The `Content-Type` of {@link BridgeMetrics.render}'s output. */
+  readonly contentType: string;
+  /**
+   * Counts one event received from the gateway. Pass the normalized envelope `type` (`group.message.created`),
+   * never QQ's raw `t`: anything outside the catalog is counted as `qq.unknown`, because a raw name from the
+   * network would make the label set unbounded.
+   */
+  eventReceived(type: string): void;
+  /** Counts one delivery job enqueued for `target`. */
+  eventEnqueued(target: string): void;
+  /** Counts one delivery attempt; `seconds` (request latency), when known, goes into the duration histogram. */
+  delivery(target: string, outcome: DeliveryOutcome, seconds?: number): void;
+  reconnect(shard: number, reason: ReconnectReason): void;
+  frameRejected(reason: FrameRejectReason): void;
+  /** Sets `qqwb_shard_ready{shard}` to 1 for READY/RESUMED, else 0. */
+  shardStatus(shard: number, status: ShardStatus): void;
+  /** Called at every scrape to fill `qqwb_queue_depth`; without one the gauge has no series. */
+  setQueueDepthSource(source: () => Promise<readonly QueueDepth[]>): void;
+  /** Called at every scrape to fill `qqwb_journal_events`; without one the gauge reads 0. */
+  setJournalDepthSource(source: () => number): void;
+  /** The Prometheus text exposition of every metric. */
+  render(): Promise<string>;
+}
+
+/** Options of {@link createMetrics}. */
+export interface MetricsOptions {
+  /** Receives debug lines when a depth source fails. Default: silent. */
+  readonly logger?: Logger;
+  /**
+   * How long a scrape waits for the queue depth source before reporting no depth; default 2000 ms. A Redis that
+   * stopped answering must not hold `/metrics` until Prometheus's own scrape timeout discards everything else.
+   */
+  readonly queueDepthTimeoutMs?: number;
+}
+
+/** Webhook latencies: from a fast local receiver (5 ms) to the longest sensible timeout (30 s). */
+const DURATION_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set(EVENT_TYPES);
+
+/** Creates the metrics, each on a new private registry along with prom-client's default process metrics. */
+export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
+  const log = (options.logger ?? silentLogger()).child({ component: 'metrics' });
+  const queueDepthTimeoutMs = options.queueDepthTimeoutMs ?? 2000;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+
+  let queueDepthSource: (() => Promise<readonly QueueDepth[]>) | undefined;
+  let journalDepthSource: (() => number) | undefined;
+
+  const received = new Counter({
+    name: 'qqwb_events_received_total',
+    help: 'Events received from the QQ gateway, by normalized envelope type.',
+    labelNames: ['type'] as const,
+    registers,
+  });
+  const enqueued = new Counter({
+    name: 'qqwb_events_enqueued_total',
+    help: 'Delivery jobs enqueued, by target.',
+    labelNames: ['target'] as const,
+    registers,
+  });
+  const deliveries = new Counter({
+    name: 'qqwb_deliveries_total',
+    help: 'Delivery attempts by target and outcome (delivered, retry, rejected, dead_lettered).',
+    labelNames: ['target', 'outcome'] as const,
+    registers,
+  });
+  const duration = new Histogram({
+    name: 'qqwb_delivery_duration_seconds',
+    help: 'Webhook request latency, by target.',
+    labelNames: ['target'] as const,
+    buckets: DURATION_BUCKETS_S,
+    registers,
+  });
+  new Gauge({
+    name: 'qqwb_queue_depth',
+    help: 'Delivery jobs per target and state, read from Redis at scrape time.',
+    labelNames: ['target', 'state'] as const,
+    registers,
+    async collect() {
+      // Reset first: a failed read then exposes no series rather than stale ones that look current.
+      this.reset();
+      if (!queueDepthSource) return;
+      try {
+        const rows = await withTimeout(queueDepthSource(), queueDepthTimeoutMs);
+        for (const row of rows) this.set({ target: row.target, state: row.state }, row.count);
+      } catch (err) {
+        log.debug({ err: describeError(err) }, 'queue depth unavailable for this scrape');
+      }
+    },
+  });
+  const reconnects = new Counter({
+    name: 'qqwb_gateway_reconnects_total',
+    help: 'Gateway reconnects, by shard and reason.',
+    labelNames: ['shard', 'reason'] as const,
+    registers,
+  });
+  const framesRejected = new Counter({
+    name: 'qqwb_gateway_frames_rejected_total',
+    help: 'Gateway frames ignored because they were not JSON objects or exceeded the size cap.',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  new Gauge({
+    name: 'qqwb_journal_events',
+    help: 'Events held in the local journal while Redis is unreachable or draining.',
+    registers,
+    collect() {
+      if (!journalDepthSource) return;
+      try {
+        this.set(journalDepthSource());
+      } catch (err) {
+        log.debug({ err: describeError(err) }, 'journal depth unavailable for this scrape');
+      }
+    },
+  });
+  const shardReady = new Gauge({
+    name: 'qqwb_shard_ready',
+    help: '1 while the shard is READY or RESUMED, else 0.',
+    labelNames: ['shard'] as const,
+    registers,
+  });
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    eventReceived(type) {
+      received.inc({ type: KNOWN_EVENT_TYPES.has(type) ? type : UNKNOWN_EVENT_TYPE });
+    },
+    eventEnqueued(target) {
+      enqueued.inc({ target });
+    },
+    delivery(target, outcome, seconds) {
+      deliveries.inc({ target, outcome });
+      if (seconds !== undefined && Number.isFinite(seconds) && seconds >= 0)
+        duration.observe({ target }, seconds);
+    },
+    reconnect(shard, reason) {
+      reconnects.inc({ shard: String(shard), reason });
+    },
+    frameRejected(reason) {
+      framesRejected.inc({ reason });
+    },
+    shardStatus(shard, status) {
+      shardReady.set({ shard: String(shard) }, HEALTHY_SHARD_STATUSES.has(status) ? 1 : 0);
+    },
+    setQueueDepthSource(source) {
+      queueDepthSource = source;
+    },
+    setJournalDepthSource(source) {
+      journalDepthSource = source;
+    },
+    render: () => registry.metrics(),
+  };
+}
+
+/** Rejects after `timeoutMs` unless `promise` settles first; the timer never outlives the race. */
+async function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,85 @@
+import type { Role } from '../app.js';
+import type { ShardStatus } from '../gateway/session.js';
+
+/**
+ * Where the journal stands: `direct` — events go straight to Redis; `journaling` — Redis is away and events
+ * spill to local disk; `draining` — Redis is back and the spilled events are being enqueued, in order, ahead of
+ * new ones.
+ */
+export type JournalMode = 'direct' | 'journaling' | 'draining';
+
+/** One held shard, as `GatewaySession.snapshot()` reports it (extra fields such as `sessionId` are ignored). */
+export interface ShardHealth {
+  readonly shard: readonly [number, number];
+  readonly status: ShardStatus;
+  readonly seq: number | null;
+}
+
+/** Everything `/readyz` needs to know, gathered by the composition root at request time. */
+export interface HealthReport {
+  /** A `worker` holds no shards and no journal: only `started` and Redis decide its readiness. */
+  readonly role: Role;
+  /** False until the app's `start()` has finished, so an empty shard list during startup is not "all ready". */
+  readonly started: boolean;
+  /** The shards this process holds; empty for a worker, and for a gateway replica standing by for a lease. */
+  readonly shards: readonly ShardHealth[];
+  readonly redis: 'up' | 'down';
+  /** A worker has no journal; it reports `{ mode: 'direct', events: 0 }`. */
+  readonly journal: { readonly mode: JournalMode; readonly events: number };
+}
+
+export type ReadinessStatus = 'ready' | 'degraded' | 'not_ready';
+
+/** The JSON body of `/readyz`. Session ids are left out on purpose: with a token they would allow a RESUME. */
+export interface ReadinessBody {
+  status: ReadinessStatus;
+  reasons: string[];
+  shards: { shard: [number, number]; status: ShardStatus; seq: number | null }[];
+  redis: 'up' | 'down';
+  journal: { mode: JournalMode; events: number };
+}
+
+/** READY and RESUMED are the two states in which a shard is receiving events. */
+export const HEALTHY_SHARD_STATUSES: ReadonlySet<ShardStatus> = new Set<ShardStatus>(['ready', 'resumed']);
+
+/**
+ * Decides `/readyz` (DESIGN §6): ready when every held shard is READY or RESUMED and Redis is up. A worker-only
+ * process holds no shards and no journal, so for it Redis alone decides. A gateway replica standing by for a
+ * lease holds no shards either and is ready: it is doing its job, which is to wait.
+ *
+ * `degraded` (the journal is spilling or draining while everything else is fine) answers **503**, not 200: the
+ * process loses nothing, but its events wait on one machine's disk, so a load balancer or rollout should prefer a
+ * replica that is not spilling, and an alert on readiness should fire. Liveness (`/healthz`) stays 200 throughout,
+ * because restarting would not help — the journal survives a restart anyway. The body's `status` still tells
+ * `degraded` from `not_ready`.
+ */
+export function evaluateReadiness(report: HealthReport): { httpStatus: 200 | 503; body: ReadinessBody } {
+  const blocking: string[] = [];
+  const degrading: string[] = [];
+  const holdsGateway = report.role !== 'worker';
+  if (!report.started) blocking.push('starting');
+  for (const { shard, status } of holdsGateway ? report.shards : []) {
+    if (!HEALTHY_SHARD_STATUSES.has(status)) blocking.push(`shard ${shard[0]}/${shard[1]} ${status}`);
+  }
+  if (report.redis === 'down') blocking.push('redis down');
+  if (holdsGateway && report.journal.mode !== 'direct') {
+    degrading.push(`${report.journal.mode}: ${report.journal.events} events`);
+  }
+
+  const status: ReadinessStatus =
+    blocking.length > 0 ? 'not_ready' : degrading.length > 0 ? 'degraded' : 'ready';
+  return {
+    httpStatus: status === 'ready' ? 200 : 503,
+    body: {
+      status,
+      reasons: [...blocking, ...degrading],
+      shards: report.shards.map(({ shard, status: shardStatus, seq }) => ({
+        shard: [shard[0], shard[1]],
+        status: shardStatus,
+        seq,
+      })),
+      redis: report.redis,
+      journal: { mode: report.journal.mode, events: report.journal.events },
+    },
+  };
+}

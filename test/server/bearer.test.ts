@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { bearerCheck } from '../../src/server/bearer.js';
+
+describe('bearerCheck', () => {
+  const check = bearerCheck('s3cret-token');
+
+  it.each<[string | undefined, boolean]>([
+    ['Bearer s3cret-token', true],
+    ['bearer s3cret-token', true],
+    ['Bearer   s3cret-token  ', true],
+    [undefined, false],
+    ['', false],
+    ['Bearer', false],
+    ['Bearer ', false],
+    ['Bearer s3cret-toke', false],
+    ['Bearer s3cret-token-and-more', false],
+    ['Bearer S3CRET-TOKEN', false],
+    ['Basic s3cret-token', false],
+    ['s3cret-token', false],
+    ['Bearer s3cret-token extra', false],
+  ])('%j → %s', (header, expected) => {
+    expect(check(header)).toBe(expected);
+  });
+
+  it('never accepts a missing header, even for a token that hashes like the empty string would', () => {
+    expect(bearerCheck('')(undefined)).toBe(false);
+  });
+});

@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import type { ShardStatus } from '../../src/gateway/session.js';
+import { evaluateReadiness, type HealthReport } from '../../src/server/readiness.js';
+
+function report(overrides: Partial<HealthReport> = {}): HealthReport {
+  return {
+    role: 'all',
+    started: true,
+    shards: [
+      { shard: [0, 2], status: 'ready', seq: 7 },
+      { shard: [1, 2], status: 'resumed', seq: null },
+    ],
+    redis: 'up',
+    journal: { mode: 'direct', events: 0 },
+    ...overrides,
+  };
+}
+
+const shards = (...statuses: ShardStatus[]): HealthReport['shards'] =>
+  statuses.map((status, id) => ({ shard: [id, statuses.length] as const, status, seq: null }));
+
+describe('evaluateReadiness', () => {
+  it.each<[string, Partial<HealthReport>, 200 | 503, string, string[]]>([
+    ['every shard ready or resumed, redis up', {}, 200, 'ready', []],
+    ['app still starting', { started: false, shards: [] }, 503, 'not_ready', ['starting']],
+    [
+      'a shard connecting',
+      { shards: shards('ready', 'connecting') },
+      503,
+      'not_ready',
+      ['shard 1/2 connecting'],
+    ],
+    ['a shard resuming', { shards: shards('resuming') }, 503, 'not_ready', ['shard 0/1 resuming']],
+    ['a shard waiting to reconnect', { shards: shards('waiting') }, 503, 'not_ready', ['shard 0/1 waiting']],
+    ['a fatal shard', { shards: shards('fatal') }, 503, 'not_ready', ['shard 0/1 fatal']],
+    [
+      'a stopped shard (shutting down)',
+      { shards: shards('stopped') },
+      503,
+      'not_ready',
+      ['shard 0/1 stopped'],
+    ],
+    ['redis down', { redis: 'down' }, 503, 'not_ready', ['redis down']],
+    [
+      'journaling with redis up',
+      { journal: { mode: 'journaling', events: 12 } },
+      503,
+      'degraded',
+      ['journaling: 12 events'],
+    ],
+    [
+      'draining the journal',
+      { journal: { mode: 'draining', events: 3 } },
+      503,
+      'degraded',
+      ['draining: 3 events'],
+    ],
+    [
+      'journaling because redis is down: not_ready wins, both reasons listed',
+      { redis: 'down', journal: { mode: 'journaling', events: 5 } },
+      503,
+      'not_ready',
+      ['redis down', 'journaling: 5 events'],
+    ],
+    ['a standby gateway replica holding no shards', { role: 'gateway', shards: [] }, 200, 'ready', []],
+    ['a worker with redis up', { role: 'worker', shards: [] }, 200, 'ready', []],
+    [
+      'a worker with redis down',
+      { role: 'worker', shards: [], redis: 'down' },
+      503,
+      'not_ready',
+      ['redis down'],
+    ],
+    [
+      'a worker ignores shard and journal fields',
+      { role: 'worker', shards: shards('connecting'), journal: { mode: 'journaling', events: 1 } },
+      200,
+      'ready',
+      [],
+    ],
+  ])('%s → %i %s', (_name, overrides, httpStatus, status, reasons) => {
+    const result = evaluateReadiness(report(overrides));
+    expect(result.httpStatus).toBe(httpStatus);
+    expect(result.body.status).toBe(status);
+    expect(result.body.reasons).toEqual(reasons);
+  });
+
+  it('reports shards without their session ids, plus redis and journal state', () => {
+    const withSession = {
+      shard: [0, 1] as const,
+      status: 'ready' as const,
+      seq: 42,
+      sessionId: 'secret-session',
+    };
+    const { body } = evaluateReadiness(
+      report({ shards: [withSession], journal: { mode: 'direct', events: 0 } }),
+    );
+    expect(body).toEqual({
+      status: 'ready',
+      reasons: [],
+      shards: [{ shard: [0, 1], status: 'ready', seq: 42 }],
+      redis: 'up',
+      journal: { mode: 'direct', events: 0 },
+    });
+    expect(JSON.stringify(body)).not.toContain('secret-session');
+  });
+});
