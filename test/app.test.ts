@@ -1,3 +1,4 @@
+import { request } from 'undici';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../src/app.js';
@@ -25,11 +26,16 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
 });
 
-async function bridge(sim: Simulator, targets: Parameters<typeof testConfig>[0]['targets']): Promise<App> {
+async function bridge(
+  sim: Simulator,
+  targets: Parameters<typeof testConfig>[0]['targets'],
+  withoutHttp = true,
+): Promise<App> {
   const prefix = freshPrefix('app');
   cleanups.push(() => deletePrefix(prefix));
   const app = createApp({
     config: testConfig({ simulatorOrigin: sim.origin, prefix, targets: targets ?? [] }),
+    withoutHttp,
     role: 'all',
     logger: silentLogger(),
     sessionOverrides: { reconnectScheduleMs: [20, 50], invalidSessionDelayMs: [10, 20] },
@@ -137,5 +143,32 @@ describe('the bridge end to end (simulator → gateway → Redis → worker → 
       id,
       expect.stringMatching(/^GROUP_DEL_ROBOT:/),
     ]);
+  });
+
+  it('reports readiness and counts events and deliveries on the HTTP server', async () => {
+    await setUp();
+    const app = await bridge(sim, [testTarget({ id: 'backend', url: receiver.url })], false);
+    const { host, port } = app.httpAddress()!;
+    const base = `http://${host}:${port}`;
+    await eventually(() => app.shards().every((s) => s.status === 'ready'), 'shard ready');
+    const ready = await request(`${base}/readyz`);
+    expect(ready.statusCode).toBe(200);
+    expect(await ready.body.json()).toMatchObject({
+      status: 'ready',
+      redis: 'up',
+      shards: [{ shard: [0, 1], status: 'ready' }],
+    });
+    sim.emit('GROUP_ADD_ROBOT', { group_openid: GROUP, op_member_openid: OPERATOR, timestamp: 1 });
+    await receiver.waitFor(1);
+    // The worker counts the delivery after the receiver answered, so poll until it shows.
+    let text = '';
+    for (let i = 0; i < 100 && !text.includes('outcome="delivered"'); i++) {
+      text = await (await request(`${base}/metrics`)).body.text();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(text).toContain('qqwb_events_received_total{type="group.bot.added"} 1');
+    expect(text).toContain('qqwb_events_enqueued_total{target="backend"} 1');
+    expect(text).toMatch(/qqwb_deliveries_total\{target="backend",outcome="delivered"\} 1/);
+    expect(text).toMatch(/qqwb_queue_depth\{target="backend",state="failed"\} 0/);
   });
 });
