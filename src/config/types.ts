@@ -5,18 +5,28 @@
 export interface BridgeConfig {
   /** Absolute path of the file this config was loaded from, for messages. */
   readonly source: string;
+  /** YAML `qq:` — the bot's credentials, endpoints, intents and shards. */
   readonly qq: QqConfig;
+  /** YAML `redis:` — the only shared state. */
   readonly redis: RedisConfig;
+  /** YAML `server:` — health, metrics and admin HTTP server. */
   readonly server: ServerConfig;
+  /** YAML `journal:` — local spill while Redis is unreachable. */
   readonly journal: JournalConfig;
+  /** YAML `gateway:` — gateway session tuning. */
   readonly gateway: GatewayConfig;
+  /** YAML `delivery:` — delivery tuning shared by all targets. */
   readonly delivery: DeliveryConfig;
+  /** YAML `log:`. */
   readonly log: LogConfig;
+  /** YAML `targets:`; empty (the default) runs the gateway only. */
   readonly targets: readonly TargetConfig[];
 }
 
 export interface QqConfig {
+  /** YAML `app_id`, required; a YAML number is stringified. */
   readonly appId: string;
+  /** YAML `client_secret`, required. Never log it. */
   readonly clientSecret: string;
   /** Default https://bots.qq.com/app/getAppAccessToken */
   readonly tokenUrl: string;
@@ -24,68 +34,80 @@ export interface QqConfig {
   readonly apiBase: string;
   /** OR of every configured intent; default GROUP_AND_C2C_EVENT (1<<25). */
   readonly intents: number;
+  /** YAML `shards`: `auto` (default), N (ids 0..N-1) or `{ total, ids }`. */
   readonly shards: ShardsConfig;
 }
 
+/** `auto` asks /gateway/bot for the shard count and runs every id; `fixed` runs `ids` out of `total`. */
 export type ShardsConfig =
   | { readonly mode: 'auto' }
   | { readonly mode: 'fixed'; readonly total: number; readonly ids: readonly number[] };
 
 export interface RedisConfig {
+  /** redis:// or rediss:// URL; default redis://127.0.0.1:6379. May hold a password: never log it. */
   readonly url: string;
-  /** BullMQ and bridge key prefix; hash-tagged (`{qqwb}`) so Redis Cluster keeps it in one slot. */
+  /** BullMQ and bridge key prefix; hash-tagged (`{qqwb}`, the default) so Redis Cluster keeps it in one slot. */
   readonly prefix: string;
 }
 
 export interface ServerConfig {
-  /** host:port; default 127.0.0.1:9464. */
+  /** From YAML `listen` (host:port; default 127.0.0.1:9464). No brackets around IPv6; `:port` gives 0.0.0.0. */
   readonly host: string;
+  /** From YAML `listen`; default 9464; 0 picks a free port. */
   readonly port: number;
-  /** Empty string disables the admin routes. */
+  /** YAML `admin_token`; empty string (the default) disables the admin routes. */
   readonly adminToken: string;
 }
 
 export interface JournalConfig {
+  /** Directory, relative to the working directory; default ./data/journal. */
   readonly dir: string;
-  /** Default 256 MiB. */
+  /** In bytes; default 256 MiB (268435456). */
   readonly maxBytes: number;
 }
 
 export interface GatewayConfig {
-  /** Largest accepted WebSocket frame; default 1 MiB. */
+  /** Largest accepted WebSocket frame, in bytes; default 1 MiB (1048576). */
   readonly maxFrameBytes: number;
-  /** Session lease TTL for gateway replicas; default 10s. */
+  /** Session lease TTL for gateway replicas, in ms; default 10s. */
   readonly leaseTtlMs: number;
 }
 
 export interface DeliveryConfig {
-  /** Window in which the same (event, target) is delivered once; default 24h. */
+  /** Window in which the same (event, target) is delivered once, in ms; default 24h. */
   readonly dedupeWindowMs: number;
-  /** How long SIGTERM waits for in-flight deliveries; default 10s. */
+  /** How long SIGTERM waits for in-flight deliveries, in ms; default 10s; 0 does not wait. */
   readonly shutdownGraceMs: number;
 }
 
 export interface LogConfig {
+  /** Default info. */
   readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 }
 
 export interface TargetConfig {
   /** [a-z0-9-]+, unique; names the queue. */
   readonly id: string;
+  /** http(s) URL events are POSTed to; required. */
   readonly url: string;
-  /** One or more secrets (several while rotating). `whsec_<base64>` or a raw string. */
+  /** YAML `secret`: one or more secrets (several while rotating). `whsec_<base64>` or a raw string. Never log. */
   readonly secrets: readonly string[];
   /** Globs over envelope `type` (`group.*`) or QQ names (`GROUP_ADD_ROBOT`); default ["*"]. */
   readonly events: readonly string[];
-  /** Allow-list of group_openid; empty means all. */
+  /** Allow-list of group_openid; empty (the default) means all. */
   readonly groups: readonly string[];
+  /** Extra static headers, names as written, values stringified; default {}. Reserved names are refused. */
   readonly headers: Readonly<Record<string, string>>;
-  /** Default 10s. */
+  /** One attempt's time limit, in ms; default 10s. */
   readonly timeoutMs: number;
-  /** Default 8. */
+  /** Deliveries in flight per worker process; default 8. */
   readonly concurrency: number;
+  /** YAML `rate_limit`: at most `max` deliveries per `perMs` ms; absent (the default) means no limit. */
   readonly rateLimit?: { readonly max: number; readonly perMs: number };
+  /** Attempts in total (first included; default 15); backoff base and cap in ms (defaults 1s and 1h). */
   readonly retry: { readonly attempts: number; readonly baseMs: number; readonly maxMs: number };
+  /** YAML `include_raw`: add the original frame as `raw`; default false. */
   readonly includeRaw: boolean;
+  /** YAML `allow_private`: let the URL resolve to private/loopback addresses (SSRF guard off); default false. */
   readonly allowPrivate: boolean;
 }

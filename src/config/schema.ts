@@ -1,0 +1,548 @@
+/**
+ * The configuration file's schema, as written in YAML (snake_case keys, human durations). It is the single source
+ * for validation at load time and for the JSON Schema editors use (`npm run schema`); load.ts turns its output
+ * into the camelCase {@link BridgeConfig}.
+ *
+ * Conventions the error reporting relies on (see located-issues.ts):
+ * - a message starting with `expected` gets `; found <value>` appended, or has the value put where `{found}` is;
+ *   any other message is a complete sentence;
+ * - a custom issue with `params: { at: 'key' }` points at the mapping key rather than its value.
+ *
+ * @packageDocumentation
+ */
+import { z } from 'zod';
+import { INTENTS, isIntentName, type IntentName } from '../qq/intents.js';
+import { parseDurationMs } from '../util/duration.js';
+import { parseListen } from './listen.js';
+import { didYouMean } from './suggest.js';
+
+// Cross-field checks run even when a sibling is invalid, so one run reports every issue (zod skips them by
+// default). They run only once the value has the right shape, and their callbacks take `unknown` members and
+// check every type they rely on.
+const WHEN_LIST = { when: (payload: z.core.ParsePayload) => Array.isArray(payload.value) };
+const WHEN_MAPPING = {
+  when: (payload: z.core.ParsePayload) =>
+    typeof payload.value === 'object' && payload.value !== null && !Array.isArray(payload.value),
+};
+
+type ErrorInput = { readonly input?: unknown };
+
+/** How durations are written: a number and a unit. A bare number is refused: `timeout: 10` is too easy to misread. */
+const DURATION_PATTERN = /^\d+(?:\.\d+)?(?:ms|s|m|h|d)$/;
+const DURATION_EXPECTED = 'expected a duration like 500ms, 10s, 5m, 1h';
+
+function duration(options: { allowZero: boolean }) {
+  const error = (issue: ErrorInput): string =>
+    typeof issue.input === 'number'
+      ? `${DURATION_EXPECTED}; found {found} (a number without a unit); write ${issue.input}s for seconds or ` +
+        `${issue.input}ms for milliseconds`
+      : DURATION_EXPECTED;
+  return z
+    .string({ error })
+    .regex(DURATION_PATTERN, { error })
+    .refine((text) => options.allowZero || !DURATION_PATTERN.test(text) || (parseDurationMs(text) ?? 0) > 0, {
+      error: 'expected a duration greater than zero, like 500ms or 10s',
+    });
+}
+
+/** Reads a duration the schema has accepted. */
+export function durationMs(text: string): number {
+  const ms = parseDurationMs(text);
+  if (ms === undefined) throw new TypeError(`not a validated duration: ${JSON.stringify(text)}`);
+  return ms;
+}
+
+function text(expected: string) {
+  return z.string({ error: expected }).min(1, { error: expected });
+}
+
+function positiveInt(expected = 'expected a positive integer') {
+  return z.int({ error: expected }).min(1, { error: expected });
+}
+
+function flag() {
+  return z.boolean({ error: 'expected true or false' });
+}
+
+function isUrlWithScheme(value: string, schemes: RegExp): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return schemes.test(url.protocol) && url.hostname !== '';
+}
+
+function httpUrl() {
+  const error = 'expected an http(s) URL like https://example.com/qq/events';
+  return z
+    .string({ error })
+    .regex(/^https?:\/\/\S+$/i, { error })
+    .refine((value) => isUrlWithScheme(value, /^https?:$/), { error });
+}
+
+function uniqueItems(label: string) {
+  return (items: readonly unknown[], ctx: z.RefinementCtx): void => {
+    const seen = new Set<unknown>();
+    items.forEach((item, index) => {
+      if (seen.has(item))
+        ctx.addIssue({ code: 'custom', path: [index], message: `duplicate ${label} ${String(item)}` });
+      seen.add(item);
+    });
+  };
+}
+
+function section<Shape extends z.core.$ZodLooseShape>(shape: Shape) {
+  return z.strictObject(shape, { error: `expected a mapping with ${Object.keys(shape).join(', ')}` });
+}
+
+// ---------------------------------------------------------------- qq
+
+const INTENT_NAMES = Object.keys(INTENTS) as [IntentName, ...IntentName[]];
+/** Intents are OR'd into a 32-bit signed mask; anything above bit 30 cannot be sent. */
+const MAX_INTENT_MASK = 2 ** 31 - 1;
+const INTENT_NUMBER_EXPECTED = `expected an intent name like GROUP_AND_C2C_EVENT or an integer bit mask 0..${MAX_INTENT_MASK}`;
+
+/** The OR of a validated intents list. */
+export function intentMask(entries: readonly (IntentName | number)[]): number {
+  return entries.reduce<number>(
+    (mask, entry) => mask | (typeof entry === 'number' ? entry : INTENTS[entry]),
+    0,
+  );
+}
+
+const intent = z.union(
+  [z.enum(INTENT_NAMES), z.int({ error: INTENT_NUMBER_EXPECTED }).min(0).max(MAX_INTENT_MASK)],
+  {
+    error: (issue: ErrorInput) =>
+      typeof issue.input === 'string'
+        ? `unknown intent ${JSON.stringify(issue.input)}${didYouMean(issue.input, INTENT_NAMES)}; valid names: ` +
+          INTENT_NAMES.join(', ')
+        : INTENT_NUMBER_EXPECTED,
+  },
+);
+
+/** A sanity cap: the shard count is a number of WebSocket connections, and `N` expands to a list of N ids. */
+const MAX_SHARDS = 4096;
+const SHARDS_EXPECTED = `expected auto, a shard count N (1..${MAX_SHARDS}), or { total: N, ids: [0, 1, …] }`;
+
+const shardsObject = z
+  .strictObject(
+    {
+      total: positiveInt(`expected the total shard count (1..${MAX_SHARDS})`).max(MAX_SHARDS),
+      ids: z
+        .array(
+          z
+            .int({ error: 'expected a shard id (an integer from 0)' })
+            .min(0, { error: 'expected a shard id (an integer from 0)' }),
+          {
+            error: 'expected a list of shard ids, like [0, 1]',
+          },
+        )
+        .min(1, { error: 'expected at least one shard id, like [0]' })
+        .superRefine(uniqueItems('shard id'), WHEN_LIST),
+    },
+    { error: SHARDS_EXPECTED },
+  )
+  .superRefine((shards: { total?: unknown; ids?: unknown }, ctx) => {
+    const { total, ids } = shards;
+    if (typeof total !== 'number' || !Array.isArray(ids)) return;
+    ids.forEach((id: unknown, index) => {
+      if (typeof id === 'number' && id >= total) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['ids', index],
+          message: `shard id ${id} is out of range; expected ids from 0 to ${total - 1} (below total: ${total})`,
+        });
+      }
+    });
+  }, WHEN_MAPPING);
+
+const qq = section({
+  app_id: z
+    .union([text('expected the bot AppID'), positiveInt('expected the bot AppID')], {
+      error: 'expected the bot AppID (a string or number from the QQ bot console)',
+    })
+    .describe(
+      'The bot AppID from the QQ bot console (q.qq.com). Required; a YAML number is read as a string.',
+    ),
+  client_secret: text('expected the bot AppSecret (a non-empty string)').describe(
+    'The bot AppSecret, used to obtain access tokens. Required; keep it out of the file: "${QQ_CLIENT_SECRET}".',
+  ),
+  token_url: httpUrl()
+    .default('https://bots.qq.com/app/getAppAccessToken')
+    .describe('Access token endpoint. Default https://bots.qq.com/app/getAppAccessToken.'),
+  api_base: httpUrl()
+    .default('https://api.sgroup.qq.com')
+    .describe(
+      'OpenAPI base URL (for /gateway/bot). Default https://api.sgroup.qq.com; also https://api.bot.qq.com, ' +
+        'sandbox https://sandbox.api.sgroup.qq.com.',
+    ),
+  intents: z
+    .array(intent, { error: 'expected a list of intents, like [GROUP_AND_C2C_EVENT]' })
+    .min(1, { error: 'expected at least one intent, like [GROUP_AND_C2C_EVENT]' })
+    .superRefine((entries: readonly unknown[], ctx) => {
+      const valid = entries.filter(
+        (entry) => typeof entry === 'number' || (typeof entry === 'string' && isIntentName(entry)),
+      );
+      if (entries.length > 0 && valid.length === entries.length && intentMask(valid) === 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'the intents add up to 0, which subscribes to nothing; name at least one intent',
+        });
+      }
+    }, WHEN_LIST)
+    .default(['GROUP_AND_C2C_EVENT'])
+    .describe(
+      "Gateway intents: names (GROUP_AND_C2C_EVENT, GROUP_MEMBERS, …) or integer bit masks, OR'd together. " +
+        'Default [GROUP_AND_C2C_EVENT].',
+    ),
+  shards: z
+    .union(
+      [
+        z.literal('auto', { error: SHARDS_EXPECTED }),
+        positiveInt(SHARDS_EXPECTED).max(MAX_SHARDS),
+        shardsObject,
+      ],
+      {
+        error: SHARDS_EXPECTED,
+      },
+    )
+    .default('auto')
+    .describe(
+      'Which gateway shards this deployment runs: auto (the count /gateway/bot recommends, all ids), N (ids ' +
+        '0..N-1), or { total: N, ids: [...] } to split shards across deployments. Default auto.',
+    ),
+});
+
+// ---------------------------------------------------------------- redis, server, journal, gateway, delivery, log
+
+const redis = section({
+  url: z
+    .string({ error: 'expected a Redis URL like redis://127.0.0.1:6379' })
+    .refine((value) => isUrlWithScheme(value, /^rediss?:$/), {
+      error: 'expected a Redis URL like redis://127.0.0.1:6379 (rediss:// for TLS)',
+    })
+    .default('redis://127.0.0.1:6379')
+    .describe(
+      'Redis connection URL; rediss:// for TLS, credentials as redis://:password@host:port. Default redis://127.0.0.1:6379.',
+    ),
+  prefix: z
+    .string({ error: 'expected a key prefix without spaces, like {qqwb}' })
+    .regex(/^\S+$/, { error: 'expected a key prefix without spaces, like {qqwb}' })
+    .default('{qqwb}')
+    .describe(
+      'Prefix of every Redis key and BullMQ queue. Keep the {braces} (a hash tag) so Redis Cluster places all keys ' +
+        'in one slot. Default {qqwb}.',
+    ),
+});
+
+const LISTEN_EXPECTED = 'expected host:port like 127.0.0.1:9464, [::1]:9464 or :9464 (all interfaces)';
+
+function listenError(issue: ErrorInput): string {
+  const port = typeof issue.input === 'number' || typeof issue.input === 'string' ? String(issue.input) : '';
+  return /^\d+$/.test(port) ? `${LISTEN_EXPECTED}; found {found}; did you mean :${port}?` : LISTEN_EXPECTED;
+}
+
+const server = section({
+  listen: z
+    .string({ error: listenError })
+    .refine((value) => parseListen(value) !== undefined, { error: listenError })
+    .default('127.0.0.1:9464')
+    .describe(
+      'Address of the health, metrics and admin HTTP server: host:port, [ipv6]:port, or :port for every IPv4 ' +
+        'interface. Default 127.0.0.1:9464.',
+    ),
+  admin_token: z
+    .string({ error: 'expected the admin token (a string; empty turns the admin routes off)' })
+    .default('')
+    .describe('Bearer token for /admin/*; the admin routes are off while it is empty. Default "" (off).'),
+});
+
+const journal = section({
+  dir: text('expected a directory path')
+    .default('./data/journal')
+    .describe(
+      'Directory of the local journal that holds events while Redis is unreachable; relative to the working ' +
+        'directory. Default ./data/journal.',
+    ),
+  max_bytes: positiveInt('expected a size in bytes (a positive integer)')
+    .default(268_435_456)
+    .describe('Largest size of the journal, in bytes. Default 268435456 (256 MiB).'),
+});
+
+const gateway = section({
+  max_frame_bytes: positiveInt('expected a size in bytes (a positive integer)')
+    .default(1_048_576)
+    .describe(
+      'Largest WebSocket frame accepted, in bytes; bigger frames are logged and dropped. Default 1048576 (1 MiB).',
+    ),
+  lease_ttl: duration({ allowZero: false })
+    .default('10s')
+    .describe(
+      'How long a gateway replica holds a shard lease without renewing it; another replica takes over after this. ' +
+        'Default 10s.',
+    ),
+});
+
+const delivery = section({
+  dedupe_window: duration({ allowZero: false })
+    .default('24h')
+    .describe('Within this window the same event is delivered to a target once. Default 24h.'),
+  shutdown_grace: duration({ allowZero: true })
+    .default('10s')
+    .describe(
+      'How long SIGTERM waits for in-flight deliveries before exiting; 0s does not wait. Default 10s.',
+    ),
+});
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+
+const log = section({
+  level: z
+    .enum(LOG_LEVELS, {
+      error: (issue: ErrorInput) =>
+        `expected one of ${LOG_LEVELS.join(', ')}; found {found}` +
+        (typeof issue.input === 'string' ? didYouMean(issue.input, LOG_LEVELS) : ''),
+    })
+    .default('info')
+    .describe(`Log level: ${LOG_LEVELS.join(', ')}. Default info.`),
+});
+
+// ---------------------------------------------------------------- targets
+
+const SECRET_HOWTO = 'generate one with: echo "whsec_$(openssl rand -base64 32)"';
+/** Standard, padded base64 of at least one byte. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)$/;
+
+const secretString = z
+  .string({ error: `expected a webhook secret (a string); ${SECRET_HOWTO}` })
+  .min(1, { error: `the webhook secret is empty; ${SECRET_HOWTO}` })
+  .refine((secret) => !secret.startsWith('whsec_') || BASE64.test(secret.slice('whsec_'.length)), {
+    error: `a whsec_ secret must continue with standard, padded base64 of at least 1 byte; ${SECRET_HOWTO}`,
+  });
+
+/** Header names (RFC 9110 tokens). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Set by the bridge on every delivery; a target may not replace them. */
+const BRIDGE_HEADERS = new Set([
+  'content-type',
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+  'user-agent',
+]);
+/** Framing and connection headers the HTTP client owns; setting them breaks requests. */
+const CLIENT_HEADERS = new Set([
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'expect',
+]);
+
+const headerName = z
+  .string()
+  .regex(HEADER_NAME, {
+    error: "expected a header name made of letters, digits and !#$%&'*+-.^_`|~; found {found}",
+  })
+  .refine((name) => !BRIDGE_HEADERS.has(name.toLowerCase()) && !name.toLowerCase().startsWith('x-qqwb-'), {
+    error: (issue: ErrorInput) =>
+      `header ${String(issue.input)} is set by the bridge on every delivery and cannot be overridden; remove it`,
+  })
+  .refine((name) => !CLIENT_HEADERS.has(name.toLowerCase()), {
+    error: (issue: ErrorInput) =>
+      `header ${String(issue.input)} is managed by the HTTP client and cannot be set; remove it`,
+  });
+
+const HEADER_VALUE_EXPECTED = 'expected a header value (a string, number or boolean)';
+
+const headerValue = z.union(
+  [
+    z.string().refine((value) => !/[\r\n\0]/.test(value), {
+      error: 'header values must not contain CR, LF or NUL characters (they would split the request)',
+    }),
+    z.number(),
+    z.boolean(),
+  ],
+  { error: HEADER_VALUE_EXPECTED },
+);
+
+/**
+ * A glob over the envelope `type` (lowercase, with a `.` or `*`: `group.*`, `*`) or over QQ's own event name
+ * (uppercase: `GROUP_ADD_ROBOT`, `GROUP_*`), as events/filter.ts matches them. A bare lowercase word (`group`) is
+ * refused: it matches no type and is almost always `group.*` mistyped.
+ */
+const EVENT_PATTERN =
+  /^(?:[A-Z0-9_*]+|[a-z0-9_]*\*[a-z0-9_*]*(?:\.[a-z0-9_*]+)*|[a-z0-9_*]+(?:\.[a-z0-9_*]+)+)$/;
+const EVENT_EXPECTED =
+  'expected an event glob like group.*, group.message.* or *, or a QQ event name like GROUP_ADD_ROBOT or GROUP_*';
+
+function eventHint(input: unknown): string {
+  if (typeof input !== 'string') return '';
+  if (/^[a-z0-9_]+$/.test(input)) return `; did you mean ${input}.*?`;
+  if (/^[A-Za-z0-9_]+$/.test(input)) return `; did you mean ${input.toUpperCase()}?`;
+  if (/^[A-Za-z0-9_.*]+$/.test(input)) return `; did you mean ${input.toLowerCase()}?`;
+  return '';
+}
+
+const TARGET_ID_EXPECTED =
+  'expected a target id of lowercase letters, digits and - (at most 64 characters), like backend';
+
+const target = section({
+  id: z
+    .string({ error: TARGET_ID_EXPECTED })
+    .regex(/^[a-z0-9-]+$/, { error: TARGET_ID_EXPECTED })
+    .max(64, { error: TARGET_ID_EXPECTED })
+    .describe(
+      'Names the target and its delivery queue: lowercase letters, digits and -, at most 64 characters, unique. Required.',
+    ),
+  url: httpUrl().describe('Where events are POSTed: an http(s) URL. Required.'),
+  secret: z
+    .union(
+      [
+        secretString,
+        z
+          .array(secretString, { error: 'expected a secret or a list of secrets' })
+          .min(1, { error: `expected at least one secret; ${SECRET_HOWTO}` }),
+      ],
+      { error: `expected a webhook secret or a list of secrets (while rotating); ${SECRET_HOWTO}` },
+    )
+    .describe(
+      'Signing secret (Standard Webhooks): whsec_<base64> (decoded to the key) or any other string (used as UTF-8 ' +
+        'bytes). A list signs with each, for rotation. Required; generate with: echo "whsec_$(openssl rand -base64 32)".',
+    ),
+  events: z
+    .array(
+      z.string({ error: EVENT_EXPECTED }).regex(EVENT_PATTERN, {
+        error: (issue: ErrorInput) => `${EVENT_EXPECTED}; found {found}${eventHint(issue.input)}`,
+      }),
+      { error: 'expected a list of event patterns, like ["group.*"]' },
+    )
+    .min(1, { error: 'expected at least one event pattern; ["*"] (the default) delivers every event' })
+    .default(['*'])
+    .describe(
+      'Which events this target receives: globs over the envelope type (group.*, c2c.message.*, *) or QQ event ' +
+        'names (GROUP_ADD_ROBOT). Default ["*"].',
+    ),
+  groups: z
+    .array(text('expected a group_openid (a non-empty string)'), {
+      error: 'expected a list of group_openid strings',
+    })
+    .default([])
+    .describe(
+      'When not empty, deliver only events of these groups (group_openid); events without a group (C2C, ' +
+        'friends) are then not delivered either. Default [] (no filter).',
+    ),
+  headers: z
+    .record(headerName, headerValue, {
+      error: 'expected a mapping of header names to values, like { X-Env: prod }',
+    })
+    .superRefine((headers: Readonly<Record<string, unknown>>, ctx) => {
+      const seen = new Map<string, string>();
+      for (const name of Object.keys(headers)) {
+        const first = seen.get(name.toLowerCase());
+        if (first === undefined) seen.set(name.toLowerCase(), name);
+        else
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            params: { at: 'key' },
+            message: `header ${name} repeats ${first} (header names ignore case); keep one`,
+          });
+      }
+    }, WHEN_MAPPING)
+    .default({})
+    .describe(
+      'Extra static headers sent with every delivery. Bridge and framing headers cannot be set. Default {}.',
+    ),
+  timeout: duration({ allowZero: false })
+    .default('10s')
+    .describe('Time limit of one delivery attempt, from connect to the end of the response. Default 10s.'),
+  concurrency: positiveInt()
+    .default(8)
+    .describe('Deliveries in flight at once for this target, per worker process. Default 8.'),
+  rate_limit: section({
+    max: positiveInt().describe('Deliveries allowed per window. Required in rate_limit.'),
+    per: duration({ allowZero: false }).describe('The window, e.g. 1s. Required in rate_limit.'),
+  })
+    .optional()
+    .describe(
+      'Optional cap on deliveries to this target: at most max per window, across all workers. Default: no limit.',
+    ),
+  retry: section({
+    attempts: positiveInt().default(15).describe('Attempts in total, the first included. Default 15.'),
+    base: duration({ allowZero: false })
+      .default('1s')
+      .describe('Backoff before the first retry; doubles each time. Default 1s.'),
+    max: duration({ allowZero: false })
+      .default('1h')
+      .describe('Longest backoff, and the most a Retry-After header is honoured. Default 1h.'),
+  })
+    .superRefine((retry: { base?: unknown; max?: unknown }, ctx) => {
+      const { base, max } = retry;
+      if (typeof base !== 'string' || typeof max !== 'string') return;
+      const baseMs = parseDurationMs(base);
+      const maxMs = parseDurationMs(max);
+      if (baseMs !== undefined && maxMs !== undefined && maxMs < baseMs) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['max'],
+          message: `retry.max (${max}) is shorter than retry.base (${base}); expected max ≥ base`,
+        });
+      }
+    }, WHEN_MAPPING)
+    .prefault({})
+    .describe(
+      'Retries: exponential backoff with full jitter, then the dead-letter queue. Default { attempts: 15, base: 1s, max: 1h }.',
+    ),
+  include_raw: flag()
+    .default(false)
+    .describe('Add the original gateway frame to the envelope as raw. Default false.'),
+  allow_private: flag()
+    .default(false)
+    .describe(
+      'Allow a URL that resolves to a loopback, private, link-local or metadata address (SSRF guard). Default false.',
+    ),
+});
+
+function uniqueTargetIds(targets: readonly unknown[], ctx: z.RefinementCtx): void {
+  const firstIndex = new Map<string, number>();
+  targets.forEach((entry: unknown, index) => {
+    if (typeof entry !== 'object' || entry === null) return;
+    const id: unknown = (entry as { id?: unknown }).id;
+    if (typeof id !== 'string') return;
+    const first = firstIndex.get(id);
+    if (first === undefined) firstIndex.set(id, index);
+    else
+      ctx.addIssue({
+        code: 'custom',
+        path: [index, 'id'],
+        message: `duplicate target id ${JSON.stringify(id)}, also used by targets[${first}]; ids name the delivery queues and must be unique`,
+      });
+  });
+}
+
+// ---------------------------------------------------------------- the file
+
+/** The whole configuration file. Every section but `qq` is optional. */
+export const configSchema = z.strictObject(
+  {
+    qq: qq.describe('The QQ bot: credentials, endpoints, intents, shards. Required.'),
+    redis: redis.prefault({}).describe('Redis, the only shared state (queues, sessions, leases, dedupe).'),
+    server: server.prefault({}).describe('The HTTP server for health, metrics and admin routes.'),
+    journal: journal.prefault({}).describe('Local spill of events while Redis is unreachable.'),
+    gateway: gateway.prefault({}).describe('Gateway session tuning.'),
+    delivery: delivery.prefault({}).describe('Delivery tuning shared by all targets.'),
+    log: log.prefault({}).describe('Logging.'),
+    targets: z
+      .array(target, { error: 'expected a list of targets, each starting with - id: …' })
+      .superRefine(uniqueTargetIds, WHEN_LIST)
+      .nullable()
+      .default([])
+      .describe('Where events are delivered. Empty or absent runs the gateway only. Default [].'),
+  },
+  { error: 'expected a mapping of sections: qq, redis, server, journal, gateway, delivery, log, targets' },
+);
+
+/** The file as validated, with defaults filled in; still snake_case with human durations. */
+export type ConfigDocument = z.output<typeof configSchema>;

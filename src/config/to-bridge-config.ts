@@ -1,0 +1,65 @@
+import type { BridgeConfig, ShardsConfig, TargetConfig } from './types.js';
+import { parseListen } from './listen.js';
+import { durationMs, intentMask, type ConfigDocument } from './schema.js';
+
+type TargetDocument = NonNullable<ConfigDocument['targets']>[number];
+
+function toShards(shards: ConfigDocument['qq']['shards']): ShardsConfig {
+  if (shards === 'auto') return { mode: 'auto' };
+  if (typeof shards === 'number')
+    return { mode: 'fixed', total: shards, ids: Array.from({ length: shards }, (_, id) => id) };
+  return { mode: 'fixed', total: shards.total, ids: [...shards.ids] };
+}
+
+function toTarget(target: TargetDocument): TargetConfig {
+  return {
+    id: target.id,
+    url: target.url,
+    secrets: typeof target.secret === 'string' ? [target.secret] : [...target.secret],
+    events: [...target.events],
+    groups: [...target.groups],
+    headers: Object.fromEntries(Object.entries(target.headers).map(([name, value]) => [name, String(value)])),
+    timeoutMs: durationMs(target.timeout),
+    concurrency: target.concurrency,
+    ...(target.rate_limit === undefined
+      ? {}
+      : { rateLimit: { max: target.rate_limit.max, perMs: durationMs(target.rate_limit.per) } }),
+    retry: {
+      attempts: target.retry.attempts,
+      baseMs: durationMs(target.retry.base),
+      maxMs: durationMs(target.retry.max),
+    },
+    includeRaw: target.include_raw,
+    allowPrivate: target.allow_private,
+  };
+}
+
+/**
+ * Maps the validated file onto the shape components use: camelCase, durations in ms, `secret` as a list,
+ * `listen` split into host and port, intents OR'd into one mask.
+ */
+export function toBridgeConfig(doc: ConfigDocument, source: string): BridgeConfig {
+  const listen = parseListen(doc.server.listen);
+  if (listen === undefined) throw new TypeError('server.listen was not validated');
+  return {
+    source,
+    qq: {
+      appId: String(doc.qq.app_id),
+      clientSecret: doc.qq.client_secret,
+      tokenUrl: doc.qq.token_url,
+      apiBase: doc.qq.api_base,
+      intents: intentMask(doc.qq.intents),
+      shards: toShards(doc.qq.shards),
+    },
+    redis: { url: doc.redis.url, prefix: doc.redis.prefix },
+    server: { host: listen.host, port: listen.port, adminToken: doc.server.admin_token },
+    journal: { dir: doc.journal.dir, maxBytes: doc.journal.max_bytes },
+    gateway: { maxFrameBytes: doc.gateway.max_frame_bytes, leaseTtlMs: durationMs(doc.gateway.lease_ttl) },
+    delivery: {
+      dedupeWindowMs: durationMs(doc.delivery.dedupe_window),
+      shutdownGraceMs: durationMs(doc.delivery.shutdown_grace),
+    },
+    log: { level: doc.log.level },
+    targets: (doc.targets ?? []).map(toTarget),
+  };
+}
