@@ -3,12 +3,13 @@ import { Redis } from 'ioredis';
 import type { ListenAddress } from './config/listen.js';
 import type { BridgeConfig } from './config/types.js';
 import { startDeliveryWorkers } from './delivery/worker.js';
-import { normalize } from './events/normalize.js';
 import { RedisSessionStore } from './gateway/session-store.js';
 import { ShardManager, type ShardManagerOptions } from './gateway/shard-manager.js';
 import type { Logger } from './log.js';
 import { AccessTokenManager } from './qq/access-token.js';
 import { QqOpenApi } from './qq/openapi.js';
+import { DurableSink, enqueueEntryWith } from './queue/durable-sink.js';
+import { Journal } from './queue/journal.js';
 import { deliveryQueueName } from './queue/names.js';
 import { DeliveryProducer } from './queue/producer.js';
 import { createHttpServer } from './server/http.js';
@@ -50,11 +51,28 @@ export function createApp(options: AppOptions): App {
   const runsWorkers = role === 'all' || role === 'worker';
   const stops: (() => Promise<void>)[] = [];
   let shardManager: ShardManager | undefined;
+  let sink: DurableSink | undefined;
   let started = false;
 
-  // Fail fast: a command that cannot reach Redis must reject quickly, so the session resumes instead of hanging.
-  const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 2, lazyConnect: true });
-  redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
+  // Fail fast while Redis is away (no offline queue, one retry), so an event goes to the journal within
+  // milliseconds instead of waiting on a queued command; reconnect forever in the background.
+  const redis = new Redis(config.redis.url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2_000,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+  });
+  let lastRedisError = '';
+  redis.on('error', (err: Error) => {
+    // One line per distinct error, not one per reconnect attempt.
+    if (err.message !== lastRedisError) logger.warn({ err: err.message }, 'redis connection error');
+    lastRedisError = err.message;
+  });
+  redis.on('ready', () => {
+    if (lastRedisError !== '') logger.info('redis connection restored');
+    lastRedisError = '';
+  });
 
   function health(): HealthReport {
     return {
@@ -62,7 +80,7 @@ export function createApp(options: AppOptions): App {
       started,
       shards: (shardManager?.snapshot() ?? []).map(({ shard, status, seq }) => ({ shard, status, seq })),
       redis: redis.status === 'ready' ? 'up' : 'down',
-      journal: { mode: 'direct', events: 0 },
+      journal: { mode: sink?.mode() ?? 'direct', events: sink?.depth() ?? 0 },
     };
   }
 
@@ -108,6 +126,25 @@ export function createApp(options: AppOptions): App {
     stops.push(() => Promise.resolve(tokens.stop()));
     const api = new QqOpenApi({ apiBase: config.qq.apiBase, appId: config.qq.appId, tokens });
     const eventLog = logger.child({ component: 'events' });
+    const journal = await Journal.open({
+      dir: config.journal.dir,
+      maxBytes: config.journal.maxBytes,
+      logger: logger.child({ component: 'journal' }),
+    });
+    const durable = new DurableSink({
+      journal,
+      enqueue: enqueueEntryWith(producer, config.qq.appId, eventLog, (event, targets) => {
+        metrics.eventReceived(event.envelope.type);
+        for (const target of targets) metrics.eventEnqueued(target);
+      }),
+      isRedisReady: () => redis.status === 'ready',
+      logger: logger.child({ component: 'sink' }),
+    });
+    sink = durable;
+    metrics.setJournalDepthSource(() => durable.depth());
+    stops.push(() => journal.close());
+    stops.push(() => durable.stop());
+    durable.start();
     shardManager = new ShardManager({
       qq: config.qq,
       api,
@@ -120,18 +157,10 @@ export function createApp(options: AppOptions): App {
         onStatus: (status) => metrics.shardStatus(shardId, status),
         onReconnect: (reason) => metrics.reconnect(shardId, reason),
         onRejectedFrame: (reason) => metrics.frameRejected(reason),
-        onFatal: (code, meaning, hint) => options.onFatal?.(`gateway closed with ${code} (${meaning}): ${hint}`),
+        onFatal: (code, meaning, hint) =>
+          options.onFatal?.(`gateway closed with ${code} (${meaning}): ${hint}`),
       }),
-      onDispatch: async (frame, shard) => {
-        const event = normalize(frame, { appId: config.qq.appId, shard, receivedAt: new Date() });
-        metrics.eventReceived(event.envelope.type);
-        const targets = await producer.enqueue(event, frame);
-        for (const target of targets) metrics.eventEnqueued(target);
-        eventLog.debug(
-          { eventId: event.envelope.id, type: event.envelope.type, seq: frame.s, targets },
-          'event enqueued',
-        );
-      },
+      onDispatch: (frame, shard) => durable.accept({ frame, shard, receivedAt: new Date().toISOString() }),
     });
     const manager = shardManager;
     stops.push(() => manager.stop());
@@ -145,7 +174,8 @@ export function createApp(options: AppOptions): App {
       logger,
       onResult: (targetId, result) => {
         const target = config.targets.find((t) => t.id === targetId);
-        const exhausted = result.outcome === 'retry' && target !== undefined && result.attempt >= target.retry.attempts;
+        const exhausted =
+          result.outcome === 'retry' && target !== undefined && result.attempt >= target.retry.attempts;
         metrics.delivery(targetId, exhausted ? 'dead_lettered' : result.outcome, result.latencyMs / 1000);
       },
     });
@@ -155,7 +185,7 @@ export function createApp(options: AppOptions): App {
   return {
     metrics,
     async start() {
-      await redis.connect();
+      await connectRedis(redis, logger);
       stops.push(async () => {
         await redis.quit().catch(() => redis.disconnect());
       });
@@ -185,4 +215,20 @@ export function createApp(options: AppOptions): App {
     health,
     httpAddress: () => http?.address(),
   };
+}
+
+/** Waits until Redis answers, logging while it does not: nothing the bridge does is safe without it at start. */
+async function connectRedis(redis: Redis, logger: Logger): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (redis.status === 'wait') await redis.connect();
+      else await redis.ping();
+      return;
+    } catch (err) {
+      if (attempt === 1 || attempt % 10 === 0) {
+        logger.warn({ err: err instanceof Error ? err.message : String(err), attempt }, 'waiting for Redis');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
 }

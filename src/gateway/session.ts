@@ -131,7 +131,7 @@ export class GatewaySession {
       conn.ws.removeAllListeners('message');
     }
     await this.processing.catch(() => undefined);
-    await this.persist();
+    await this.persistQuietly();
     if (conn) {
       conn.ws.on('error', () => undefined);
       // 4000 rather than 1000: a normal closure may make the server discard the session we want to resume.
@@ -308,7 +308,7 @@ export class GatewaySession {
         if (generation !== this.generation || s === null) return;
         if (this.durableSeq === null || s > this.durableSeq) {
           this.durableSeq = s;
-          await this.persist();
+          await this.persistQuietly();
         }
       })
       .catch((err: unknown) => {
@@ -462,6 +462,21 @@ export class GatewaySession {
     await this.options.store.clear(this.options.shardId).catch((err: unknown) => {
       this.log.warn({ err: errorText(err) }, 'could not clear the persisted session');
     });
+  }
+
+  /**
+   * A seq that could not be saved (Redis away) is not worth ending the session for: the dispatch itself is already
+   * durable, and a persisted seq that lags only means QQ replays a few events after a restart, which dedupe absorbs.
+   */
+  private async persistQuietly(): Promise<void> {
+    try {
+      await this.persist();
+    } catch (err) {
+      this.log.warn(
+        { err: errorText(err), seq: this.durableSeq },
+        'could not persist the session seq; will retry with the next one',
+      );
+    }
   }
 
   private async persist(): Promise<void> {

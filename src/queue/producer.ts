@@ -29,14 +29,16 @@ export class DeliveryProducer {
   private readonly routes: TargetRoute[];
 
   constructor(private readonly options: ProducerOptions) {
-    this.routes = options.targets.map((target) => ({
-      target,
-      queue: new Queue<DeliveryJobData>(deliveryQueueName(target.id), {
+    this.routes = options.targets.map((target) => {
+      const queue = new Queue<DeliveryJobData>(deliveryQueueName(target.id), {
         connection: options.connection,
         prefix: options.prefix,
-      }),
-      wants: createTargetFilter(target),
-    }));
+      });
+      // Connection errors surface as rejected adds, which the caller handles; without a listener BullMQ
+      // would print each one to the console.
+      queue.on('error', () => undefined);
+      return { target, queue, wants: createTargetFilter(target) };
+    });
   }
 
   /** The ids of the targets this event was enqueued for (already-seen events count: the add is a no-op). */

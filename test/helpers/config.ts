@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { BridgeConfig, TargetConfig } from '../../src/config/types.js';
 import { INTENTS } from '../../src/qq/intents.js';
 import { REDIS_URL } from './redis.js';
@@ -43,7 +46,8 @@ export function testConfig(options: {
     },
     redis: { url: REDIS_URL, prefix: options.prefix },
     server: { host: '127.0.0.1', port: 0, adminToken: '' },
-    journal: { dir: '/tmp/qqwb-test-journal', maxBytes: 1024 * 1024 },
+    // each config its own journal: a journal directory belongs to one process
+    journal: { dir: mkdtempSync(join(tmpdir(), 'qqwb-journal-')), maxBytes: 1024 * 1024 },
     gateway: { maxFrameBytes: 1024 * 1024, leaseTtlMs: 10_000 },
     delivery: { dedupeWindowMs: 24 * 3600_000, shutdownGraceMs: 2_000 },
     log: { level: 'info' },

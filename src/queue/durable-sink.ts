@@ -1,0 +1,231 @@
+/**
+ * What the gateway's `onDispatch` calls: makes each event durable in Redis when it can, in the local journal when
+ * it cannot, and moves the journal into Redis, in order, when Redis returns (DESIGN.md §5).
+ */
+import { BridgeError, describeError } from '../errors.js';
+import { normalize, type NormalizedEvent } from '../events/normalize.js';
+import type { Logger } from '../log.js';
+import type { Journal, JournalEntry } from './journal.js';
+import type { DeliveryProducer } from './producer.js';
+
+export type SinkMode = 'direct' | 'journaling';
+
+export interface DurableSinkOptions {
+  journal: Journal;
+  /** Makes one entry durable in Redis; must be idempotent (the same entry may be enqueued twice). */
+  enqueue: (entry: JournalEntry) => Promise<void>;
+  /** When it returns false, events go to the journal without trying Redis, and drain attempts are skipped. */
+  isRedisReady?: () => boolean;
+  logger: Logger;
+  /** Pause between drain attempts while Redis is failing; default 1000 ms. */
+  retryIntervalMs?: number;
+  /**
+   * Longest wait for one `enqueue` before the event goes to the journal instead; default 2000 ms. An enqueue that
+   * times out and later succeeds is harmless: the journaled copy is deduplicated when it is drained.
+   */
+  enqueueTimeoutMs?: number;
+}
+
+/**
+ * Routes each accepted event either straight to Redis (`direct`) or to the journal (`journaling`). While the
+ * journal holds anything, or a drain runs, new events are appended behind what it holds, so they reach Redis in
+ * the order they were accepted. One drain loop runs at a time and switches back to `direct` once the journal is
+ * empty.
+ */
+export class DurableSink {
+  private readonly retryIntervalMs: number;
+  private readonly enqueueTimeoutMs: number;
+  private readonly log: Logger;
+  /** Appends in flight: they count as journal content for routing, or a new event could overtake them. */
+  private appending = 0;
+  private drainRun: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  /** Set by stop(): no drain is scheduled, and a running one stops before its next entry. */
+  private stopped = false;
+  /** True after an enqueue failed, until a drain completes: retries then wait `retryIntervalMs`. */
+  private redisFailing = false;
+  /** Start of the current journaling episode and what its drains moved, for the "drained" log line. */
+  private episode: { since: number; drained: number } | undefined;
+
+  constructor(private readonly options: DurableSinkOptions) {
+    this.retryIntervalMs = options.retryIntervalMs ?? 1000;
+    this.enqueueTimeoutMs = options.enqueueTimeoutMs ?? 2000;
+    this.log = options.logger;
+  }
+
+  /** `journaling` while the journal holds events, an append is in flight or a drain runs (`/readyz`: degraded). */
+  mode(): SinkMode {
+    return this.options.journal.entries > 0 || this.appending > 0 || this.drainRun !== undefined
+      ? 'journaling'
+      : 'direct';
+  }
+
+  /** Events waiting in the journal. */
+  depth(): number {
+    return this.options.journal.entries;
+  }
+
+  /**
+   * Resolves once the entry is durable: acknowledged by Redis, or fsynced in the journal. Rejects only when the
+   * journal refuses it (full, or a disk error); the gateway then resumes later and QQ replays the event.
+   */
+  accept(entry: JournalEntry): Promise<void> {
+    if (this.mode() === 'journaling') return this.spill(entry);
+    if (this.options.isRedisReady?.() === false) {
+      return this.spill(entry, new BridgeError('BRIDGE_ERR_REDIS', 'redis connection is not ready'));
+    }
+    return this.enqueueBounded(entry).catch((err: unknown) => this.spill(entry, err));
+  }
+
+  /**
+   * Starts draining a journal a previous process left (killed during an outage). Does not wait for the drain:
+   * events accepted meanwhile queue behind the old ones, and the gateway need not wait minutes to connect.
+   */
+  start(): void {
+    this.stopped = false;
+    if (this.options.journal.entries === 0) return;
+    this.beginEpisode();
+    this.log.info({ events: this.options.journal.entries }, 'draining the journal left by a previous run');
+    this.runDrain();
+  }
+
+  /** Stops the drain loop and waits for a running drain to stop after its current entry. Loses nothing. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.drainRun;
+  }
+
+  private async enqueueBounded(entry: JournalEntry): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        reject(
+          new BridgeError('BRIDGE_ERR_REDIS', `enqueue did not finish within ${this.enqueueTimeoutMs} ms`),
+        );
+      }, this.enqueueTimeoutMs);
+    });
+    try {
+      await Promise.race([this.options.enqueue(entry), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async spill(entry: JournalEntry, cause?: unknown): Promise<void> {
+    if (cause !== undefined && !this.redisFailing) {
+      this.redisFailing = true;
+      this.log.warn(
+        { err: describeError(cause) },
+        'cannot enqueue to redis; journaling events until it returns',
+      );
+    }
+    this.beginEpisode();
+    this.appending += 1;
+    try {
+      await this.options.journal.append([entry]);
+    } catch (err) {
+      this.log.error(
+        { err: describeError(err), depth: this.depth() },
+        'could not journal an event; the gateway will resume and receive it again',
+      );
+      throw err;
+    } finally {
+      this.appending -= 1;
+      this.scheduleDrain();
+    }
+  }
+
+  private beginEpisode(): void {
+    this.episode ??= { since: Date.now(), drained: 0 };
+  }
+
+  private scheduleDrain(): void {
+    if (this.stopped || this.timer || this.drainRun || this.mode() === 'direct') return;
+    // Right after a failure Redis needs time; appends racing the end of a successful drain go at once.
+    const delayMs = this.redisFailing ? this.retryIntervalMs : 0;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.runDrain();
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private runDrain(): void {
+    if (this.drainRun || this.stopped) return;
+    this.drainRun = this.drainOnce()
+      .catch((err: unknown) => {
+        this.redisFailing = true;
+        this.log.error({ err: describeError(err) }, 'journal drain failed; retrying');
+      })
+      .finally(() => {
+        this.drainRun = undefined;
+        this.afterDrain();
+      });
+  }
+
+  private async drainOnce(): Promise<void> {
+    const { journal, isRedisReady } = this.options;
+    if (isRedisReady?.() === false) return; // still down: a failing enqueue per attempt would only add noise
+    let failure: unknown;
+    const handled = await journal.drain(async (entry) => {
+      try {
+        if (this.stopped) throw new BridgeError('BRIDGE_ERR_ABORTED', 'the sink is stopping');
+        await this.enqueueBounded(entry);
+      } catch (err) {
+        failure = err;
+        throw err;
+      }
+    });
+    if (this.episode) this.episode.drained += handled;
+    if (failure === undefined) this.redisFailing = false;
+    else if (!this.stopped) {
+      this.redisFailing = true;
+      this.log.debug(
+        { err: describeError(failure), handled, depth: journal.entries },
+        'journal drain paused; redis still failing',
+      );
+    }
+  }
+
+  private afterDrain(): void {
+    if (this.mode() === 'journaling') {
+      this.scheduleDrain();
+      return;
+    }
+    if (this.episode) {
+      const { since, drained } = this.episode;
+      this.log.info(
+        { drained, durationMs: Date.now() - since },
+        'journal drained; enqueueing to redis directly again',
+      );
+      this.episode = undefined;
+    }
+  }
+}
+
+/**
+ * The `enqueue` a gateway gives its sink: runs the one normalizer over the stored frame (with the original receive
+ * time) and fans the event out through the producer.
+ */
+export function enqueueEntryWith(
+  producer: Pick<DeliveryProducer, 'enqueue'>,
+  appId: string,
+  logger?: Logger,
+  onEnqueued?: (event: NormalizedEvent, targets: readonly string[]) => void,
+): (entry: JournalEntry) => Promise<void> {
+  return async (entry) => {
+    const event = normalize(entry.frame, {
+      appId,
+      shard: entry.shard,
+      receivedAt: new Date(entry.receivedAt),
+    });
+    const targets = await producer.enqueue(event, entry.frame);
+    onEnqueued?.(event, targets);
+    logger?.debug(
+      { eventId: event.envelope.id, type: event.envelope.type, seq: entry.frame.s, targets },
+      'event enqueued',
+    );
+  };
+}

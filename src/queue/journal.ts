@@ -1,0 +1,242 @@
+/**
+ * The local spill for events that could not be enqueued while Redis was away (DESIGN.md §5). An append-only file
+ * of JSON lines plus a cursor file; appends are fsynced before they resolve, so an event the gateway counted as
+ * durable survives `kill -9` and power loss alike.
+ */
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BridgeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { encodeJournalEntries, parseJournalEntry, type JournalEntry } from './journal-entry.js';
+import { byteAt, CursorFile, readLines, syncDirectory } from './journal-file.js';
+
+export type { JournalEntry } from './journal-entry.js';
+
+const JOURNAL_FILE = 'journal.jsonl';
+const CURSOR_FILE = 'journal.cursor';
+const NEWLINE = 0x0a;
+
+export interface JournalOptions {
+  /** Directory of the journal; created when missing. One process per directory. */
+  dir: string;
+  /** Largest size of the journal file in bytes; an append that would pass it is refused. */
+  maxBytes: number;
+  logger: Logger;
+}
+
+function mebibytes(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+}
+
+/**
+ * Append-only journal of {@link JournalEntry}s. Appends and the final truncation are serialized; a drain reads
+ * only bytes whose append has completed, so appends may continue while it runs.
+ */
+export class Journal {
+  /** Appends and truncation run one at a time, in call order, so the file never interleaves two writers. */
+  private tail: Promise<void> = Promise.resolve();
+  private draining = false;
+  private closed = false;
+
+  private constructor(
+    private readonly options: JournalOptions,
+    private readonly handle: FileHandle,
+    private readonly cursorFile: CursorFile,
+    /** Size of the file: every byte before it belongs to a completed append. */
+    private size: number,
+    /** Offset of the first entry a drain has not handled yet. */
+    private cursor: number,
+    /** Entries after the cursor. */
+    private pending: number,
+  ) {}
+
+  /**
+   * Opens (or creates) the journal in `dir` and reads what a previous process left. A torn last line — a crash in
+   * the middle of an append, whose caller was therefore never told the event was durable — is cut off with a
+   * warning; a corrupted line elsewhere is skipped with a warning. Neither stops the process.
+   */
+  static async open(options: JournalOptions): Promise<Journal> {
+    await mkdir(options.dir, { recursive: true });
+    const handle = await open(join(options.dir, JOURNAL_FILE), 'a+');
+    let cursorFile: CursorFile | undefined;
+    try {
+      cursorFile = await CursorFile.open(join(options.dir, CURSOR_FILE));
+      await syncDirectory(options.dir);
+      return await Journal.recover(options, handle, cursorFile);
+    } catch (err) {
+      await cursorFile?.close().catch(() => undefined);
+      await handle.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Reads the state a previous process left: where its drain stopped, how many entries follow, a torn tail. */
+  private static async recover(
+    options: JournalOptions,
+    handle: FileHandle,
+    cursorFile: CursorFile,
+  ): Promise<Journal> {
+    const log = options.logger;
+    let { size } = await handle.stat();
+    let cursor = (await cursorFile.read()) ?? -1;
+    const atLineStart =
+      cursor === 0 || (cursor > 0 && cursor <= size && (await byteAt(handle, cursor - 1)) === NEWLINE);
+    if (!atLineStart) {
+      // Re-delivering from the start is safe (enqueue is idempotent); trusting a wrong cursor could skip events.
+      log.warn(
+        { dir: options.dir, cursor, size },
+        'journal cursor is unreadable or out of range; draining from the start',
+      );
+      cursor = 0;
+    }
+
+    let pending = 0;
+    let end = cursor;
+    for await (const line of readLines(handle, cursor, size)) {
+      if (parseJournalEntry(line.text)) pending += 1;
+      else log.warn({ dir: options.dir, offset: line.start }, 'skipping a corrupted journal line');
+      end = line.end;
+    }
+    if (end < size) {
+      // Cut off, not just skipped: the next append would otherwise continue the torn line and be unreadable too.
+      log.warn(
+        { dir: options.dir, offset: end, bytes: size - end },
+        'journal ends with a torn line (the process died while appending it); dropping it — it was never acknowledged, so the gateway will receive it again',
+      );
+      await handle.truncate(end);
+      await handle.datasync();
+      size = end;
+    }
+
+    const journal = new Journal(options, handle, cursorFile, size, cursor, pending);
+    if (pending === 0 && size > 0) await journal.reset(); // a drain finished but died before truncating
+    if (pending > 0) {
+      log.info(
+        { dir: options.dir, events: pending, bytes: size },
+        'journal holds events from a previous run',
+      );
+    }
+    return journal;
+  }
+
+  /** Entries not yet handled by a drain (the `qqwb_journal_events` metric). */
+  get entries(): number {
+    return this.pending;
+  }
+
+  /** Size of the journal file in bytes — what `journal.max_bytes` limits (handled entries count until truncation). */
+  get bytes(): number {
+    return this.size;
+  }
+
+  /**
+   * Appends a batch with one write and one fsync; resolves once it is on disk. Rejects with
+   * `BRIDGE_ERR_JOURNAL_FULL` when the file would pass `maxBytes`; on any failure nothing of the batch remains.
+   */
+  append(entries: readonly JournalEntry[]): Promise<void> {
+    if (entries.length === 0) return Promise.resolve();
+    // Encode before queueing: an entry that cannot be serialized fails here, before anything is written.
+    const buffer = encodeJournalEntries(entries);
+    return this.serial(async () => {
+      if (this.closed) throw new Error(`journal at ${this.options.dir} is closed`);
+      const { maxBytes, dir } = this.options;
+      if (this.size + buffer.length > maxBytes) {
+        throw new BridgeError(
+          'BRIDGE_ERR_JOURNAL_FULL',
+          `journal at ${dir} is full: it holds ${this.size} bytes (${mebibytes(this.size)}, ${this.pending} events) and ` +
+            `${entries.length} more event(s) of ${buffer.length} bytes would pass journal.max_bytes (${maxBytes} bytes, ` +
+            `${mebibytes(maxBytes)}). Restore Redis so the journal drains, or raise journal.max_bytes.`,
+        );
+      }
+      try {
+        // O_APPEND: each write lands at the end; the loop only matters if the kernel accepts part of the buffer.
+        for (let written = 0; written < buffer.length;) {
+          const { bytesWritten } = await this.handle.write(buffer, written, buffer.length - written);
+          written += bytesWritten;
+        }
+        await this.handle.datasync();
+      } catch (err) {
+        // Cut a partial batch off, so the next append does not start in the middle of a line.
+        await this.handle.truncate(this.size).catch(() => undefined);
+        throw err;
+      }
+      this.size += buffer.length;
+      this.pending += entries.length;
+    });
+  }
+
+  /**
+   * Hands every entry to `handler`, in order, including entries appended while the drain runs. The first
+   * rejection stops the drain: that entry and all later ones stay, and the drain resolves with the count handled
+   * so far (compare {@link entries} with 0 to know whether it finished). Progress is recorded after each entry,
+   * so a crash re-delivers at most the entry in flight. When everything is handled the journal is truncated.
+   * Rejects only on a journal I/O error, or when another drain is running.
+   */
+  async drain(handler: (entry: JournalEntry) => Promise<void>): Promise<number> {
+    if (this.draining) throw new Error(`a drain of the journal at ${this.options.dir} is already running`);
+    this.draining = true;
+    let handled = 0;
+    try {
+      for (;;) {
+        const end = this.size;
+        for await (const line of readLines(this.handle, this.cursor, end)) {
+          const entry = parseJournalEntry(line.text);
+          if (entry) {
+            try {
+              await handler(entry);
+            } catch {
+              return handled;
+            }
+            handled += 1;
+            this.pending -= 1;
+          } else {
+            this.options.logger.warn(
+              { dir: this.options.dir, offset: line.start },
+              'skipping a corrupted journal line',
+            );
+          }
+          this.cursor = line.end;
+          await this.cursorFile.write(this.cursor);
+        }
+        // Truncate only if no append completed meanwhile; the check and the truncation exclude appends.
+        const finished = await this.serial(async () => {
+          if (this.cursor < this.size) return false;
+          await this.reset();
+          return true;
+        });
+        if (finished) return handled;
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** Waits for queued appends, then closes the files. Entries stay on disk for the next process. */
+  async close(): Promise<void> {
+    await this.serial(async () => {
+      if (this.closed) return;
+      this.closed = true;
+      await this.handle.close();
+      await this.cursorFile.close();
+    });
+  }
+
+  /** Empties the journal. The cursor goes to 0 durably first: see {@link CursorFile}. */
+  private async reset(): Promise<void> {
+    await this.cursorFile.write(0, { sync: true });
+    await this.handle.truncate(0);
+    await this.handle.datasync();
+    this.size = 0;
+    this.cursor = 0;
+    this.pending = 0;
+  }
+
+  private serial<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(op);
+    this.tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+}
