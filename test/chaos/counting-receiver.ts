@@ -1,0 +1,73 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A webhook receiver that counts, per `webhook-id`, how many deliveries it acknowledged. An acknowledgement
+ * counts only once its 200 was fully written to an open connection: a delivery whose sender died before the
+ * answer left is one the bridge could not know about, and its re-delivery is not a duplicate.
+ */
+export interface CountingReceiver {
+  readonly url: string;
+  /** webhook-id → acknowledged deliveries. */
+  readonly acknowledged: Map<string, number>;
+  /** webhook-id → when its first acknowledgement was written (ms since epoch). */
+  readonly firstAckAt: Map<string, number>;
+  /** Requests seen at all, acknowledged or not. */
+  readonly requests: () => number;
+  /** Stops listening: new connections are refused (ECONNREFUSED), as for a target that is down. */
+  goDown(): Promise<void>;
+  /** Listens again on the same port. */
+  comeBack(): Promise<void>;
+  /** Delays every answer by this many ms (0 to stop), to keep deliveries in flight. */
+  setDelay(ms: number): void;
+  close(): Promise<void>;
+}
+
+export async function startCountingReceiver(): Promise<CountingReceiver> {
+  const acknowledged = new Map<string, number>();
+  const firstAckAt = new Map<string, number>();
+  let requests = 0;
+  let delayMs = 0;
+  let port = 0;
+  let server: Server;
+
+  const listen = async (): Promise<void> => {
+    server = createServer((req, res) => {
+      requests++;
+      req.resume();
+      req.on('end', () => {
+        const id = String(req.headers['webhook-id'] ?? '');
+        const answer = (): void => {
+          res.on('finish', () => {
+            acknowledged.set(id, (acknowledged.get(id) ?? 0) + 1);
+            if (!firstAckAt.has(id)) firstAckAt.set(id, Date.now());
+          });
+          res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+        };
+        if (delayMs > 0) setTimeout(answer, delayMs);
+        else answer();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  };
+  const stop = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+
+  await listen();
+  return {
+    url: `http://127.0.0.1:${port}/events`,
+    acknowledged,
+    firstAckAt,
+    requests: () => requests,
+    goDown: stop,
+    comeBack: listen,
+    setDelay: (ms) => {
+      delayMs = ms;
+    },
+    close: stop,
+  };
+}
