@@ -45,6 +45,27 @@ describe('chaos: no event lost, none delivered twice', () => {
     expect(w.sim.state().identifies).toBe(1);
   });
 
+  it('SIGTERM mid-stream: exits 0 after persisting, and a restart resumes without loss or duplicates', async () => {
+    world = await ChaosWorld.create();
+    const w = world;
+    let bridge = w.start('a');
+    await waitForState(w, 'first identify', () => w.sim.state().sessions.some((s) => s.connected));
+    let exitCode: number | null = -1;
+    await w.stream(200, 10, async (i) => {
+      if (i === 80) exitCode = await bridge.terminate();
+      if (i === 120) bridge = w.start('a');
+    });
+    const report = await w.settle();
+    expect(exitCode).toBe(0);
+    expect(report, w.logTail('a')).toMatchObject({
+      lost: 0,
+      duplicated: 0,
+      delivered: 200,
+      redeliveredAfterKill: 0,
+    });
+    expect(w.sim.state()).toMatchObject({ identifies: 1 });
+  });
+
   it('gateway faults in one stream: op 7, close 4009, cut TCP, half-dead link, op 9', async () => {
     world = await ChaosWorld.create();
     const w = world;
