@@ -3,7 +3,6 @@ import { Redis } from 'ioredis';
 import type { ListenAddress } from './config/listen.js';
 import type { BridgeConfig } from './config/types.js';
 import { startDeliveryWorkers } from './delivery/worker.js';
-import { RedisSessionStore } from './gateway/session-store.js';
 import { ShardManager, type ShardManagerOptions } from './gateway/shard-manager.js';
 import type { Logger } from './log.js';
 import { AccessTokenManager } from './qq/access-token.js';
@@ -149,7 +148,14 @@ export function createApp(options: AppOptions): App {
       qq: config.qq,
       api,
       tokens,
-      store: new RedisSessionStore(redis, config.redis.prefix, config.qq.appId),
+      // Every gateway holds its shards through Redis leases, so replicas can run side by side and take over
+      // from each other; resume state is fenced by the lease.
+      leases: {
+        redis,
+        prefix: config.redis.prefix,
+        appId: config.qq.appId,
+        ttlMs: config.gateway.leaseTtlMs,
+      },
       logger,
       maxFrameBytes: config.gateway.maxFrameBytes,
       ...(options.sessionOverrides ? { sessionOverrides: options.sessionOverrides } : {}),

@@ -1,5 +1,7 @@
 import type { Redis } from 'ioredis';
+import { BridgeError } from '../errors.js';
 import { sessionKey } from '../queue/names.js';
+import { leaseKey } from './lease.js';
 
 /** What a shard needs to RESUME: QQ's session id and the last sequence whose events are durably enqueued. */
 export interface PersistedSession {
@@ -17,11 +19,12 @@ export interface SessionStore {
 /** Sessions older than this are not worth resuming: QQ will refuse and the bridge would lose a round trip. */
 const SESSION_TTL_SEC = 24 * 3600;
 
+/** Resume state in a Redis hash per shard, for a single gateway process (no leases). */
 export class RedisSessionStore implements SessionStore {
   constructor(
-    private readonly redis: Redis,
-    private readonly prefix: string,
-    private readonly appId: string,
+    protected readonly redis: Redis,
+    protected readonly prefix: string,
+    protected readonly appId: string,
   ) {}
 
   async load(shardId: number): Promise<PersistedSession | undefined> {
@@ -44,6 +47,77 @@ export class RedisSessionStore implements SessionStore {
   async clear(shardId: number): Promise<void> {
     await this.redis.del(sessionKey(this.prefix, this.appId, shardId));
   }
+}
+
+// KEYS[1] lease, KEYS[2] session; ARGV[1] expected lease value, ARGV[2] session id, ARGV[3] seq, ARGV[4] now ms,
+// ARGV[5] session TTL s. The check and the write are one script, so no other holder can slip in between them.
+const FENCED_SAVE = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[2], 'session_id', ARGV[2], 'seq', ARGV[3], 'updated_at', ARGV[4])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+return 1
+`;
+
+// KEYS[1] lease, KEYS[2] session; ARGV[1] expected lease value.
+const FENCED_CLEAR = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[2])
+return 1
+`;
+
+export interface SessionFence {
+  /**
+   * The lease value (`<owner>:<token>`) a write must find in Redis for this shard, or undefined when this process
+   * has no lease for it. A session is given the value of the lease it was started under, so a session left over
+   * from an earlier holding term can never write under a later term's token.
+   */
+  valueFor(shardId: number): string | undefined;
+  /** Told when a write found another value in place: the lease belongs to someone else now. */
+  onRefused?(shardId: number): void;
+}
+
+/**
+ * Resume state for gateway replicas: a write happens only if the shard's lease still holds our value, checked in
+ * the same Lua script. A holder that was paused or partitioned past its lease cannot overwrite the session and seq
+ * the new holder resumed with; its write is refused with BRIDGE_ERR_REDIS ("lease lost"). Reads are not fenced:
+ * the new holder reads what the old one last persisted, which is how a takeover resumes.
+ */
+export class FencedRedisSessionStore extends RedisSessionStore {
+  constructor(
+    redis: Redis,
+    prefix: string,
+    appId: string,
+    private readonly fence: SessionFence,
+  ) {
+    super(redis, prefix, appId);
+  }
+
+  override async save(shardId: number, session: PersistedSession): Promise<void> {
+    const args = [session.sessionId, String(session.seq), String(Date.now()), String(SESSION_TTL_SEC)];
+    await this.fenced(FENCED_SAVE, shardId, args);
+  }
+
+  override async clear(shardId: number): Promise<void> {
+    await this.fenced(FENCED_CLEAR, shardId, []);
+  }
+
+  private async fenced(script: string, shardId: number, args: string[]): Promise<void> {
+    const value = this.fence.valueFor(shardId);
+    if (value === undefined) throw leaseLost(shardId);
+    const lease = leaseKey(this.prefix, this.appId, shardId);
+    const session = sessionKey(this.prefix, this.appId, shardId);
+    const written = await this.redis.eval(script, 2, lease, session, value, ...args);
+    if (Number(written) === 1) return;
+    this.fence.onRefused?.(shardId);
+    throw leaseLost(shardId);
+  }
+}
+
+function leaseLost(shardId: number): BridgeError {
+  return new BridgeError(
+    'BRIDGE_ERR_REDIS',
+    `lease lost: shard ${shardId} is held by another replica, so its session state was not written`,
+  );
 }
 
 /** Keeps resume state in memory only; for tests and for the simulator's own demos. */

@@ -1,22 +1,42 @@
+import type { Redis } from 'ioredis';
 import type { QqConfig } from '../config/types.js';
+import { BridgeError } from '../errors.js';
 import type { DispatchFrame } from '../events/envelope.js';
 import type { Logger } from '../log.js';
 import type { QqOpenApi } from '../qq/openapi.js';
 import { sleep } from '../util/abortable.js';
+import { createLeaseOwnerId, ShardLease } from './lease.js';
+import { LeasedShard } from './leased-shard.js';
 import {
   GatewaySession,
   type GatewaySessionHooks,
   type GatewaySessionOptions,
   type TokenSource,
 } from './session.js';
-import type { SessionStore } from './session-store.js';
+import { FencedRedisSessionStore, type SessionStore } from './session-store.js';
 import { planShards } from './shard-plan.js';
 
-export interface ShardManagerOptions {
+/** Where gateway replicas coordinate: one Redis lease per (app id, shard). */
+export interface ShardLeaseSettings {
+  /**
+   * The connection for leases and fenced session state. A fail-fast connection (no offline queue) is best: a renewal
+   * that cannot reach Redis should fail at once, not wait in a queue while the lease runs out.
+   */
+  redis: Redis;
+  /** The hash-tagged key prefix (`redis.prefix`). */
+  prefix: string;
+  appId: string;
+  /**
+   * Lease TTL in ms (`gateway.lease_ttl`, default 10 s): a crashed holder's shards are taken over within about
+   * this long. Renewals run every TTL/3; a holder that cannot renew for 3/4 of it stops its sessions.
+   */
+  ttlMs: number;
+}
+
+export interface ShardManagerBaseOptions {
   qq: QqConfig;
   api: QqOpenApi;
   tokens: TokenSource;
-  store: SessionStore;
   onDispatch: (frame: DispatchFrame, shard: [number, number]) => Promise<void>;
   logger: Logger;
   maxFrameBytes: number;
@@ -36,16 +56,41 @@ export interface ShardManagerOptions {
 }
 
 /**
+ * Either this process holds every planned shard (`store`), or it is one of several gateway replicas that share the
+ * planned shards through leases (`leases`; resume state is then kept in a fenced Redis store built from them).
+ */
+export type ShardManagerOptions = ShardManagerBaseOptions &
+  ({ store: SessionStore; leases?: undefined } | { leases: ShardLeaseSettings; store?: undefined });
+
+/** One shard this process runs; `lease` is present in lease mode and carries the holding term's fencing token. */
+export type ShardSnapshot = ReturnType<GatewaySession['snapshot']> & { lease?: { token: number } };
+
+/**
  * Discovers the gateway, decides which shards this process holds and runs one session per shard, starting them
  * no faster than QQ's `max_concurrency` allows.
+ *
+ * With `leases`, a shard's session runs only while this replica holds the shard's lease. A loop every TTL/3 renews
+ * held leases and tries to acquire free ones; a newly acquired shard starts a session that loads the previous
+ * holder's persisted session and RESUMEs it, which is how a takeover loses nothing.
  */
 export class ShardManager {
   private readonly sessions = new Map<number, GatewaySession>();
+  private readonly leased = new Map<number, LeasedShard>();
   private readonly abort = new AbortController();
   private gatewayUrl = '';
+  private shardCount = 0;
+  private startIntervalMs = 0;
+  private nextStartAt = 0;
+  private startQueue: Promise<void> = Promise.resolve();
+  private leaseTimer: NodeJS.Timeout | undefined;
+  private leaseRound: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: ShardManagerOptions) {}
 
+  /**
+   * Starts the planned shards' sessions; with leases, only those whose lease this replica acquires in its first
+   * round (the others are tried every TTL/3 from then on).
+   */
   async start(): Promise<void> {
     const { api, qq, logger } = this.options;
     const info = await api.gatewayBot();
@@ -53,42 +98,128 @@ export class ShardManager {
     const plan = planShards(qq.shards, info);
     if (plan.warning) logger.warn(plan.warning);
     logger.info({ shards: plan.ids, total: plan.total, gateway: info.url }, 'starting gateway shards');
-    const intervalMs = this.options.sessionOverrides?.shardStartIntervalMs ?? plan.startIntervalMs;
+    this.shardCount = plan.total;
+    this.startIntervalMs = this.options.sessionOverrides?.shardStartIntervalMs ?? plan.startIntervalMs;
+    if (this.options.leases) return this.startLeased(plan.ids, this.options.leases);
+    const store = this.options.store;
     for (const [index, shardId] of plan.ids.entries()) {
       if (this.abort.signal.aborted) return;
-      if (index > 0) await sleep(intervalMs, this.abort.signal);
-      const session = this.createSession(shardId, plan.total);
+      if (index > 0) await sleep(this.startIntervalMs, this.abort.signal);
+      const session = this.createSession(shardId, store);
       this.sessions.set(shardId, session);
       await session.start();
     }
   }
 
+  /** Stops every session (each persists its state), then releases held leases so a peer can take over at once. */
   async stop(): Promise<void> {
     this.abort.abort();
-    await Promise.all([...this.sessions.values()].map((session) => session.stop()));
+    if (this.leaseTimer) clearTimeout(this.leaseTimer);
+    // An acquisition in flight must land before stop() can hand its lease back.
+    await this.leaseRound;
+    await Promise.all([
+      ...[...this.sessions.values()].map((session) => session.stop()),
+      ...[...this.leased.values()].map((shard) => shard.stop()),
+    ]);
   }
 
-  snapshot(): ReturnType<GatewaySession['snapshot']>[] {
-    return [...this.sessions.values()].map((session) => session.snapshot());
+  /** The shards this process runs (in lease mode: holds, including one whose session waits for its start slot). */
+  snapshot(): ShardSnapshot[] {
+    if (!this.options.leases) return [...this.sessions.values()].map((session) => session.snapshot());
+    const held: ShardSnapshot[] = [];
+    for (const shard of this.leased.values()) {
+      const token = shard.token;
+      if (token === undefined) continue;
+      const base = shard.current?.snapshot() ?? {
+        shard: [shard.shardId, this.shardCount] as [number, number],
+        status: 'idle' as const,
+        seq: null,
+      };
+      held.push({ ...base, lease: { token } });
+    }
+    return held;
   }
 
-  private createSession(shardId: number, shardCount: number): GatewaySession {
+  private async startLeased(shardIds: readonly number[], settings: ShardLeaseSettings): Promise<void> {
+    const { redis, prefix, appId, ttlMs } = settings;
+    const owner = createLeaseOwnerId();
+    for (const shardId of shardIds) {
+      const lease = new ShardLease({ redis, prefix, appId, shardId, owner, ttlMs });
+      const shard: LeasedShard = new LeasedShard(shardId, {
+        lease,
+        ttlMs,
+        logger: this.options.logger,
+        pace: (start) => this.paced(start),
+        // Each holding term's session writes under that term's lease value only (see SessionFence).
+        createSession: (leaseValue) =>
+          this.createSession(
+            shardId,
+            new FencedRedisSessionStore(redis, prefix, appId, {
+              valueFor: () => leaseValue,
+              onRefused: () => shard.fenceRefused(leaseValue),
+            }),
+            shard,
+          ),
+      });
+      this.leased.set(shardId, shard);
+    }
+    this.options.logger.info(
+      { owner, shards: shardIds, ttlMs },
+      'gateway replica competing for shard leases',
+    );
+    await this.runLeaseRound(ttlMs);
+    await Promise.all([...this.leased.values()].map((shard) => shard.starting));
+  }
+
+  private runLeaseRound(ttlMs: number): Promise<void> {
+    const startedAt = Date.now();
+    this.leaseRound = Promise.all([...this.leased.values()].map((shard) => shard.tick())).then(() => {
+      if (this.abort.signal.aborted) return;
+      const delayMs = Math.max(0, ttlMs / 3 - (Date.now() - startedAt));
+      this.leaseTimer = setTimeout(() => void this.runLeaseRound(ttlMs), delayMs);
+      this.leaseTimer.unref();
+    });
+    return this.leaseRound;
+  }
+
+  /** Serializes session starts with the plan's spacing, whichever shard's lease arrives when. */
+  private paced(start: () => Promise<void>): Promise<void> {
+    const run = this.startQueue.then(async () => {
+      const waitMs = this.nextStartAt - Date.now();
+      if (waitMs > 0) await sleep(waitMs, this.abort.signal);
+      if (this.abort.signal.aborted) return;
+      this.nextStartAt = Date.now() + this.startIntervalMs;
+      await start();
+    });
+    this.startQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  private createSession(shardId: number, store: SessionStore, leased?: LeasedShard): GatewaySession {
     const { sessionOverrides, hooks } = this.options;
     const { shardStartIntervalMs: _ignored, ...timings } = sessionOverrides ?? {};
     const shardHooks = hooks?.(shardId);
     return new GatewaySession({
       ...timings,
       shardId,
-      shardCount,
+      shardCount: this.shardCount,
       intents: this.options.qq.intents,
-      resolveGatewayUrl: () => this.resolveGatewayUrl(),
+      resolveGatewayUrl: leased ? () => this.resolveLeasedGatewayUrl(leased) : () => this.resolveGatewayUrl(),
       tokens: this.options.tokens,
-      store: this.options.store,
+      store,
       onDispatch: this.options.onDispatch,
       logger: this.options.logger,
       maxFrameBytes: this.options.maxFrameBytes,
       ...(shardHooks ? { hooks: shardHooks } : {}),
     });
+  }
+
+  /** A replica that lost a shard's lease must not connect (and RESUME) it again: that is the new holder's socket. */
+  private async resolveLeasedGatewayUrl(shard: LeasedShard): Promise<string> {
+    if (!(await shard.confirm())) {
+      throw new BridgeError('BRIDGE_ERR_REDIS', `lease lost: not reconnecting shard ${shard.shardId}`);
+    }
+    return this.resolveGatewayUrl();
   }
 
   /** Re-discovers before each connection so a moved gateway is followed; falls back to the last known URL. */

@@ -1,4 +1,6 @@
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { leaseKey } from '../../src/gateway/lease.js';
 import { ChaosWorld } from './world.js';
 
 /**
@@ -128,4 +130,41 @@ describe('chaos: no event lost, none delivered twice', () => {
     const report = await w.settle(60_000);
     expect(report, w.logTail('a')).toMatchObject({ lost: 0, duplicated: 0, delivered: 300 });
   }, 150_000);
+
+  it('two gateway replicas: kill -9 of the lease holder, the other takes over within the TTL and resumes', async () => {
+    world = await ChaosWorld.create();
+    const w = world;
+    const replicas = [w.start('g1', 'gateway'), w.start('g2', 'gateway')];
+    w.start('worker', 'worker');
+    await waitForState(w, 'first identify', () => w.sim.state().sessions.some((s) => s.connected));
+    const redis = new Redis(w.redis.url);
+    try {
+      const holderPid = async (): Promise<number> => {
+        const value = (await redis.get(leaseKey(w.prefix, '102000000', 0))) ?? '';
+        return Number(value.split('/')[1]);
+      };
+      let killedAt = 0;
+      await w.stream(300, 10, async (i) => {
+        if (i !== 100) return;
+        const pid = await holderPid();
+        const holder = replicas.find((r) => r.pid === pid);
+        expect(holder, `lease holder pid ${pid}`).toBeDefined();
+        killedAt = Date.now();
+        await w.kill9(holder!);
+      });
+      const report = await w.settle();
+      expect(report, `${w.logTail('g1')}\n${w.logTail('g2')}`).toMatchObject({
+        lost: 0,
+        duplicated: 0,
+        delivered: 300,
+      });
+      expect(w.sim.state().identifies).toBe(1);
+      expect(w.sim.state().resumes).toBeGreaterThanOrEqual(1);
+      // the survivor holds the lease now
+      expect(await holderPid()).not.toBe(0);
+      expect(killedAt).toBeGreaterThan(0);
+    } finally {
+      redis.disconnect();
+    }
+  });
 });

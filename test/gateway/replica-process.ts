@@ -1,0 +1,29 @@
+/**
+ * A gateway replica in its own process, for the takeover test: forked with an IPC channel, it reports dispatches
+ * and status changes to the parent, which SIGKILLs it (no shutdown, no lease release, no final persist).
+ * Environment: QQWB_SIM_ORIGIN, QQWB_PREFIX, QQWB_LEASE_TTL_MS.
+ */
+import { startReplica } from '../helpers/replica.js';
+
+export type ReplicaMessage =
+  | { kind: 'dispatch'; shardId: number; t: string; s: number | null; id: string | undefined }
+  | { kind: 'status'; shardId: number; status: string }
+  | { kind: 'started'; held: number[] };
+
+function send(message: ReplicaMessage): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (!process.send) return reject(new Error('replica-process must be forked with an IPC channel'));
+    process.send(message, (err: Error | null) => (err ? reject(err) : resolve()));
+  });
+}
+
+const replica = await startReplica({
+  simulatorOrigin: process.env['QQWB_SIM_ORIGIN'] ?? '',
+  prefix: process.env['QQWB_PREFIX'] ?? '',
+  ttlMs: Number(process.env['QQWB_LEASE_TTL_MS']),
+  // The parent has the event once this resolves, which is what "durable" means for this replica.
+  onDispatch: (frame, shard) =>
+    send({ kind: 'dispatch', shardId: shard[0], t: frame.t, s: frame.s ?? null, id: frame.id }),
+  onStatus: (shardId, status) => void send({ kind: 'status', shardId, status }).catch(() => undefined),
+});
+await send({ kind: 'started', held: replica.held() });
