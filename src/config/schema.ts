@@ -155,6 +155,58 @@ const shardsObject = z
     });
   }, WHEN_MAPPING);
 
+/** Where the QQ events come from (PROTOCOL.md §0.2, §6). */
+const QQ_MODES = ['websocket', 'webhook'] as const;
+
+/** Paths the bridge's HTTP server answers itself; the callback path must not shadow them. */
+const SERVER_PATHS = ['/healthz', '/readyz', '/metrics'];
+const WEBHOOK_PATH_SHAPE = /^\/[^\s?#]*$/;
+const WEBHOOK_PATH_EXPECTED = 'expected a URL path like /qq/callback (starting with /, no spaces, ? or #)';
+
+function isReservedServerPath(path: string): boolean {
+  return SERVER_PATHS.includes(path) || path === '/admin' || path.startsWith('/admin/');
+}
+
+/**
+ * A path as the HTTP server routes it: dot segments resolved, non-ASCII percent-encoded. The configured path must
+ * already be in this form, or the route could never match what the server compares it with.
+ */
+function routedPath(path: string): string {
+  return new URL(path, 'http://bridge').pathname;
+}
+
+const webhook = section({
+  path: z
+    .string({ error: WEBHOOK_PATH_EXPECTED })
+    .regex(WEBHOOK_PATH_SHAPE, { error: WEBHOOK_PATH_EXPECTED })
+    .refine((path) => !WEBHOOK_PATH_SHAPE.test(path) || routedPath(path) === path, {
+      error: (issue: ErrorInput) =>
+        `expected a path in normalized form (no . or .. segments, non-ASCII percent-encoded), like ` +
+        `${routedPath(String(issue.input))}; found {found}`,
+    })
+    .refine((path) => !isReservedServerPath(path), {
+      error: (issue: ErrorInput) =>
+        `the path ${String(issue.input)} is one of the server's own routes (/healthz, /readyz, /metrics, ` +
+        '/admin/*); choose another, like /qq/callback',
+    })
+    .default('/qq/callback')
+    .describe(
+      'Path of the QQ callback route on the bridge HTTP server (server.listen); put it behind an HTTPS reverse ' +
+        'proxy. Default /qq/callback.',
+    ),
+  max_body_bytes: positiveInt('expected a size in bytes (a positive integer)')
+    .default(1_048_576)
+    .describe(
+      'Largest callback body accepted, in bytes; bigger ones are answered 413. Default 1048576 (1 MiB).',
+    ),
+  max_skew: duration({ allowZero: false })
+    .default('5m')
+    .describe(
+      'Callbacks whose X-Signature-Timestamp is further than this from the local clock are refused (401), which ' +
+        'limits replays of captured requests. Default 5m.',
+    ),
+});
+
 const qq = section({
   app_id: z
     .union([text('expected the bot AppID'), positiveInt('expected the bot AppID')], {
@@ -209,6 +261,22 @@ const qq = section({
     .describe(
       'Which gateway shards this deployment runs: auto (the count /gateway/bot recommends, all ids), N (ids ' +
         '0..N-1), or { total: N, ids: [...] } to split shards across deployments. Default auto.',
+    ),
+  mode: z
+    .enum(QQ_MODES, {
+      error: (issue: ErrorInput) =>
+        `expected websocket or webhook; found {found}` +
+        (typeof issue.input === 'string' ? didYouMean(issue.input, QQ_MODES) : ''),
+    })
+    .default('websocket')
+    .describe(
+      'How QQ pushes events: websocket (the gateway session; QQ calls it unsupported) or webhook (QQ POSTs signed ' +
+        'callbacks to qq.webhook.path; no WebSocket is opened, intents and shards are not used). Default websocket.',
+    ),
+  webhook: webhook
+    .prefault({})
+    .describe(
+      'The HTTP callback route, used when mode is webhook. Default { path: /qq/callback, max_body_bytes: 1048576, max_skew: 5m }.',
     ),
 });
 
@@ -290,6 +358,12 @@ const delivery = section({
     .default('10s')
     .describe(
       'How long SIGTERM waits for in-flight deliveries before exiting; 0s does not wait. Default 10s.',
+    ),
+  stall_timeout: duration({ allowZero: false })
+    .default('30s')
+    .describe(
+      'A delivery whose worker stops renewing its lock for this long (the process died) is handed to another ' +
+        'worker. Longer than any target timeout. Default 30s.',
     ),
 });
 

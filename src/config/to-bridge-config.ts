@@ -50,6 +50,12 @@ export function toBridgeConfig(doc: ConfigDocument, source: string): BridgeConfi
       apiBase: doc.qq.api_base,
       intents: intentMask(doc.qq.intents),
       shards: toShards(doc.qq.shards),
+      mode: doc.qq.mode,
+      webhook: {
+        path: doc.qq.webhook.path,
+        maxBodyBytes: doc.qq.webhook.max_body_bytes,
+        maxSkewMs: durationMs(doc.qq.webhook.max_skew),
+      },
     },
     redis: { url: doc.redis.url, prefix: doc.redis.prefix },
     server: { host: listen.host, port: listen.port, adminToken: doc.server.admin_token },
@@ -58,6 +64,7 @@ export function toBridgeConfig(doc: ConfigDocument, source: string): BridgeConfi
     delivery: {
       dedupeWindowMs: durationMs(doc.delivery.dedupe_window),
       shutdownGraceMs: durationMs(doc.delivery.shutdown_grace),
+      stallTimeoutMs: durationMs(doc.delivery.stall_timeout),
     },
     log: { level: doc.log.level },
     targets: (doc.targets ?? []).map(toTarget),

@@ -34,8 +34,27 @@ export interface QqConfig {
   readonly apiBase: string;
   /** OR of every configured intent; default GROUP_AND_C2C_EVENT (1<<25). */
   readonly intents: number;
-  /** YAML `shards`: `auto` (default), N (ids 0..N-1) or `{ total, ids }`. */
+  /** YAML `shards`: `auto` (default), N (ids 0..N-1) or `{ total, ids }`. Not used in webhook mode. */
   readonly shards: ShardsConfig;
+  /**
+   * YAML `mode`: `websocket` (default) holds the gateway session; `webhook` opens no WebSocket and takes QQ's
+   * signed HTTP callbacks on {@link QqWebhookConfig.path} instead (PROTOCOL.md §6).
+   */
+  readonly mode: QqMode;
+  /** YAML `webhook:` — the callback route; used in webhook mode only. */
+  readonly webhook: QqWebhookConfig;
+}
+
+/** How QQ pushes events to the bridge. */
+export type QqMode = 'websocket' | 'webhook';
+
+export interface QqWebhookConfig {
+  /** Path of the callback route on the bridge HTTP server; default `/qq/callback`. */
+  readonly path: string;
+  /** Largest callback body accepted, in bytes; default 1 MiB (1048576). Bigger ones get 413. */
+  readonly maxBodyBytes: number;
+  /** Largest accepted distance between `X-Signature-Timestamp` and the local clock, in ms; default 5m. */
+  readonly maxSkewMs: number;
 }
 
 /** `auto` asks /gateway/bot for the shard count and runs every id; `fixed` runs `ids` out of `total`. */
@@ -78,6 +97,8 @@ export interface DeliveryConfig {
   readonly dedupeWindowMs: number;
   /** How long SIGTERM waits for in-flight deliveries, in ms; default 10s; 0 does not wait. */
   readonly shutdownGraceMs: number;
+  /** A dead worker's in-flight delivery goes to another worker after this, in ms; default 30s (BullMQ lock). */
+  readonly stallTimeoutMs: number;
 }
 
 export interface LogConfig {

@@ -2,8 +2,10 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { describeError } from '../errors.js';
 import { EVENT_TYPES, UNKNOWN_EVENT_TYPE } from '../events/catalog.js';
 import type { GatewaySessionHooks, ReconnectReason, ShardStatus } from '../gateway/session.js';
+import type { WebhookRejectReason } from '../ingress/callback.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { AttemptRecord } from '../queue/job.js';
+import { withTimeout } from '../util/with-timeout.js';
 import { HEALTHY_SHARD_STATUSES } from './readiness.js';
 
 /**
@@ -47,6 +49,8 @@ export interface BridgeMetrics {
   delivery(target: string, outcome: DeliveryOutcome, seconds?: number): void;
   reconnect(shard: number, reason: ReconnectReason): void;
   frameRejected(reason: FrameRejectReason): void;
+  /** Counts one QQ HTTP callback refused by the webhook ingress (bad signature, stale, too large, not stored…). */
+  webhookRejected(reason: WebhookRejectReason): void;
   /** Sets `qqwb_shard_ready{shard}` to 1 for READY/RESUMED, else 0. */
   shardStatus(shard: number, status: ShardStatus): void;
   /** Called at every scrape to fill `qqwb_queue_depth`; without one the gauge has no series. */
@@ -138,6 +142,12 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
     labelNames: ['reason'] as const,
     registers,
   });
+  const webhookRejected = new Counter({
+    name: 'qqwb_webhook_rejected_total',
+    help: 'QQ HTTP callbacks refused by the webhook ingress, by reason.',
+    labelNames: ['reason'] as const,
+    registers,
+  });
   new Gauge({
     name: 'qqwb_journal_events',
     help: 'Events held in the local journal while Redis is unreachable or draining.',
@@ -178,6 +188,9 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
     frameRejected(reason) {
       framesRejected.inc({ reason });
     },
+    webhookRejected(reason) {
+      webhookRejected.inc({ reason });
+    },
     shardStatus(shard, status) {
       shardReady.set({ shard: String(shard) }, HEALTHY_SHARD_STATUSES.has(status) ? 1 : 0);
     },
@@ -189,17 +202,4 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
     },
     render: () => registry.metrics(),
   };
-}
-
-/** Rejects after `timeoutMs` unless `promise` settles first; the timer never outlives the race. */
-async function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BridgeError } from '../errors.js';
-import { parseEmitCommand, parseFaultCommand, type FaultKind } from './commands.js';
-import { Gateway } from './gateway.js';
+import { parseEmitCommand, parseFaultCommand, type EmitCommand, type FaultKind } from './commands.js';
+import { Gateway, type EmitResult } from './gateway.js';
 import { createRequestHandler } from './http.js';
 import { resolveOptions, type SimulatorOptions } from './options.js';
 import { SessionRegistry } from './session-registry.js';
@@ -10,12 +10,14 @@ import { SessionStartLimit } from './start-limit.js';
 import { buildState, Counters, type SimulatorState } from './state.js';
 import { TokenIssuer } from './token-issuer.js';
 import { waitForState } from './wait-for.js';
+import { WebhookPush, type WebhookPushHandle, type WebhookPushOptions } from './webhook-push.js';
 
 export type { SimulatorOptions } from './options.js';
 export type { SimulatorState, CloseRecord } from './state.js';
 export type { SessionSummary } from './session-registry.js';
 export type { FaultKind } from './commands.js';
 export { FAULT_KINDS } from './commands.js';
+export type { WebhookPushHandle, WebhookPushOptions, WebhookPushStats } from './webhook-push.js';
 
 const DEFAULT_WAIT_TIMEOUT_MS = 5000;
 
@@ -44,7 +46,17 @@ export interface Simulator {
   currentToken(): string;
   /** Invalidates every issued token now: the next Identify or Resume with an old one is closed with 4004. */
   expireTokens(): void;
-  /** Terminates every socket and closes the server. Safe to call twice. */
+  /**
+   * Turns on HTTP-callback push (PROTOCOL.md §6) to `url`, as saving a callback URL in the QQ console does. First
+   * the op-13 URL validation: rejects with BRIDGE_ERR_USAGE, pushing nothing, unless the answer is 200 with the same
+   * `plain_token` and a signature that verifies with the bot's public key. From then on every `emit` (and
+   * `POST /_sim/emit`) is also POSTed to `url`, signed (`X-Signature-Ed25519` over timestamp + body), without `s`,
+   * and retried with backoff until answered 200 `{"op":12,"d":0}` or out of attempts. The WebSocket side is
+   * unchanged: a bridge still connected there gets the events too, as during a switch-over. A second call replaces
+   * the first push.
+   */
+  startWebhookPush(url: string, opts?: WebhookPushOptions): Promise<WebhookPushHandle>;
+  /** Terminates every socket, stops the webhook push and closes the server. Safe to call twice. */
   close(): Promise<void>;
 }
 
@@ -59,6 +71,14 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const gateway = new Gateway({ options, tokens, startLimit, sessions, counters, logger });
   const state = (): SimulatorState => buildState(counters, sessions, gateway.openConnections);
 
+  let push: WebhookPush | undefined;
+  /** Every emit, from the API or `/_sim/emit`: the gateway logs and sends it, the webhook push (if on) POSTs it. */
+  const emitEvent = (command: EmitCommand): EmitResult => {
+    const result = gateway.emit(command);
+    push?.push({ t: command.t, id: result.id, d: command.d });
+    return result;
+  };
+
   let wsUrl = '';
   const server = createServer(
     createRequestHandler({
@@ -69,7 +89,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       logger,
       wsUrl: () => wsUrl,
       control: {
-        emit: (command) => gateway.emit(command),
+        emit: emitEvent,
         fault: (command) => gateway.fault(command),
         state,
       },
@@ -96,7 +116,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     emit(t, d, emitOpts = {}) {
       const command = parseEmitCommand({ t, d, ...emitOpts });
       if (!command.ok) throw new BridgeError('BRIDGE_ERR_USAGE', `simulator emit: ${command.error}`);
-      return gateway.emit(command.value);
+      return emitEvent(command.value);
     },
     fault(kind, faultOpts = {}) {
       const command = parseFaultCommand({ kind, ...faultOpts });
@@ -107,8 +127,23 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     waitFor: (predicate, timeoutMs = DEFAULT_WAIT_TIMEOUT_MS) => waitForState(state, predicate, timeoutMs),
     currentToken: () => tokens.issue().accessToken,
     expireTokens: () => tokens.expireAll(),
+    async startWebhookPush(url, pushOpts = {}) {
+      const next = new WebhookPush({
+        url,
+        appId: options.appId,
+        secret: pushOpts.secret ?? options.clientSecret,
+        now: options.now,
+        logger,
+        options: pushOpts,
+      });
+      await next.validate();
+      await push?.stop();
+      push = next;
+      return next;
+    },
     close() {
       closing ??= (async () => {
+        await push?.stop();
         await gateway.stop();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -28,8 +28,9 @@ export interface SimulatorOptions {
   /** Logger; the simulator logs as child `{ component: 'simulator' }`. Default silent. */
   logger?: Logger;
   /**
-   * Clock for token lifetimes and the session-start window, ms since epoch. Default `Date.now`. Injected so tests
-   * can step through the token rotation window exactly; heartbeat timing always uses real timers.
+   * Clock for token lifetimes, the session-start window and webhook callback timestamps, ms since epoch. Default
+   * `Date.now`. Injected so tests can step through the token rotation window exactly; heartbeat timing always uses
+   * real timers.
    */
   now?: () => number;
 }

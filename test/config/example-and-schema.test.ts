@@ -80,6 +80,8 @@ describe('schema/config.schema.json', () => {
     ['a missing required key', { qq: { app_id: 1 } }],
     ['a duration without unit', { qq: { app_id: 1, client_secret: 's' }, gateway: { lease_ttl: '10' } }],
     ['an unknown intent', { qq: { app_id: 1, client_secret: 's', intents: ['NOPE'] } }],
+    ['an unknown mode', { qq: { app_id: 1, client_secret: 's', mode: 'http' } }],
+    ['a relative webhook path', { qq: { app_id: 1, client_secret: 's', webhook: { path: 'qq/callback' } } }],
     [
       'a bad target id',
       { qq: { app_id: 1, client_secret: 's' }, targets: [{ id: 'A', url: 'https://a', secret: 'x' }] },

@@ -14,12 +14,14 @@ describe('defaults', () => {
         apiBase: 'https://api.sgroup.qq.com',
         intents: INTENTS.GROUP_AND_C2C_EVENT,
         shards: { mode: 'auto' },
+        mode: 'websocket',
+        webhook: { path: '/qq/callback', maxBodyBytes: 1_048_576, maxSkewMs: 300_000 },
       },
       redis: { url: 'redis://127.0.0.1:6379', prefix: '{qqwb}' },
       server: { host: '127.0.0.1', port: 9464, adminToken: '' },
       journal: { dir: './data/journal', maxBytes: 268_435_456 },
       gateway: { maxFrameBytes: 1_048_576, leaseTtlMs: 10_000 },
-      delivery: { dedupeWindowMs: 86_400_000, shutdownGraceMs: 10_000 },
+      delivery: { dedupeWindowMs: 86_400_000, shutdownGraceMs: 10_000, stallTimeoutMs: 30_000 },
       log: { level: 'info' },
       targets: [],
     } satisfies BridgeConfig);
@@ -67,11 +69,13 @@ describe('conversion to the runtime shape', () => {
       '  api_base: https://sandbox.api.sgroup.qq.com',
       '  intents: [GROUP_AND_C2C_EVENT, GROUP_MEMBERS, 1]',
       '  shards: { total: 4, ids: [3, 1] }',
+      '  mode: webhook',
+      '  webhook: { path: /bots/qq/cb, max_body_bytes: 4096, max_skew: 30s }',
       'redis: { url: "rediss://:pw@redis.internal:6380/2", prefix: "{bridge-a}" }',
       'server: { listen: "[::1]:9000", admin_token: admin-secret }',
       'journal: { dir: /var/lib/qqwb, max_bytes: 1024 }',
       'gateway: { max_frame_bytes: 2048, lease_ttl: 1.5s }',
-      'delivery: { dedupe_window: 7d, shutdown_grace: 0s }',
+      'delivery: { dedupe_window: 7d, shutdown_grace: 0s, stall_timeout: 5s }',
       'log: { level: debug }',
       'targets:',
       '  - id: backend-2',
@@ -97,12 +101,14 @@ describe('conversion to the runtime shape', () => {
         apiBase: 'https://sandbox.api.sgroup.qq.com',
         intents: INTENTS.GROUP_AND_C2C_EVENT | INTENTS.GROUP_MEMBERS | 1,
         shards: { mode: 'fixed', total: 4, ids: [3, 1] },
+        mode: 'webhook',
+        webhook: { path: '/bots/qq/cb', maxBodyBytes: 4096, maxSkewMs: 30_000 },
       },
       redis: { url: 'rediss://:pw@redis.internal:6380/2', prefix: '{bridge-a}' },
       server: { host: '::1', port: 9000, adminToken: 'admin-secret' },
       journal: { dir: '/var/lib/qqwb', maxBytes: 1024 },
       gateway: { maxFrameBytes: 2048, leaseTtlMs: 1500 },
-      delivery: { dedupeWindowMs: 604_800_000, shutdownGraceMs: 0 },
+      delivery: { dedupeWindowMs: 604_800_000, shutdownGraceMs: 0, stallTimeoutMs: 5_000 },
       log: { level: 'debug' },
       targets: [
         {
@@ -129,6 +135,17 @@ describe('conversion to the runtime shape', () => {
     ['{ total: 2, ids: [1] }', { mode: 'fixed', total: 2, ids: [1] }],
   ])('reads shards: %s', (shards, expected) => {
     expect(parseConfig(`${MINIMAL}  shards: ${shards}\n`, FILE, {}).qq.shards).toEqual(expected);
+  });
+
+  it.each([
+    ['mode: webhook', { mode: 'webhook', path: '/qq/callback' }],
+    ['mode: websocket', { mode: 'websocket', path: '/qq/callback' }],
+    ['webhook: { path: /hooks/qq }', { mode: 'websocket', path: '/hooks/qq' }],
+    ['webhook: { path: "/%E4%BA%8B" }', { mode: 'websocket', path: '/%E4%BA%8B' }],
+  ])('reads qq.%s, the other webhook settings keeping their defaults', (line, expected) => {
+    const { qq } = parseConfig(`${MINIMAL}  ${line}\n`, FILE, {});
+    expect({ mode: qq.mode, path: qq.webhook.path }).toEqual(expected);
+    expect(qq.webhook).toMatchObject({ maxBodyBytes: 1_048_576, maxSkewMs: 300_000 });
   });
 
   it.each([

@@ -54,6 +54,43 @@ const INVALID: readonly (readonly [string, string])[] = [
     '4:3 qq.shards.ids: expected a list of shard ids, like [0, 1]; found nothing (the key is missing)',
   ],
   [
+    `${MINIMAL}  mode: webhok\n`,
+    '4:9 qq.mode: expected websocket or webhook; found "webhok"; did you mean webhook?',
+  ],
+  [`${MINIMAL}  mode: http\n`, '4:9 qq.mode: expected websocket or webhook; found "http"'],
+  [
+    `${MINIMAL}  webhook: { path: qq/callback }\n`,
+    '4:20 qq.webhook.path: expected a URL path like /qq/callback (starting with /, no spaces, ? or #); found "qq/callback"',
+  ],
+  [
+    `${MINIMAL}  webhook: { path: "/qq/callback?bot=1" }\n`,
+    '4:20 qq.webhook.path: expected a URL path like /qq/callback (starting with /, no spaces, ? or #); found "/qq/callback?bot=1"',
+  ],
+  [
+    `${MINIMAL}  webhook: { path: /qq/../metrics }\n`,
+    '4:20 qq.webhook.path: expected a path in normalized form (no . or .. segments, non-ASCII percent-encoded), like /metrics; found "/qq/../metrics"',
+  ],
+  [
+    `${MINIMAL}  webhook: { path: /metrics }\n`,
+    "4:20 qq.webhook.path: the path /metrics is one of the server's own routes (/healthz, /readyz, /metrics, /admin/*); choose another, like /qq/callback",
+  ],
+  [
+    `${MINIMAL}  webhook: { path: /admin/qq }\n`,
+    "4:20 qq.webhook.path: the path /admin/qq is one of the server's own routes (/healthz, /readyz, /metrics, /admin/*); choose another, like /qq/callback",
+  ],
+  [
+    `${MINIMAL}  webhook: { max_body_bytes: 0 }\n`,
+    '4:30 qq.webhook.max_body_bytes: expected a size in bytes (a positive integer); found 0',
+  ],
+  [
+    `${MINIMAL}  webhook: { max_skew: 300 }\n`,
+    '4:24 qq.webhook.max_skew: expected a duration like 500ms, 10s, 5m, 1h; found 300 (a number without a unit); write 300s for seconds or 300ms for milliseconds',
+  ],
+  [
+    `${MINIMAL}  webhook: { max_skew: 0s }\n`,
+    '4:24 qq.webhook.max_skew: expected a duration greater than zero, like 500ms or 10s; found "0s"',
+  ],
+  [
     `${MINIMAL}  token_url: ftp://bots.qq.com/token\n`,
     '4:14 qq.token_url: expected an http(s) URL like https://example.com/qq/events; found "ftp://bots.qq.com/token"',
   ],
@@ -269,8 +306,8 @@ const INVALID: readonly (readonly [string, string])[] = [
   ],
   [
     `redis: {}\n`,
-    '1:1 qq: expected a mapping with app_id, client_secret, token_url, api_base, intents, shards; found nothing ' +
-      '(the key is missing)',
+    '1:1 qq: expected a mapping with app_id, client_secret, token_url, api_base, intents, shards, mode, webhook; ' +
+      'found nothing (the key is missing)',
   ],
   [
     `- qq\n`,
@@ -291,6 +328,10 @@ describe('unknown keys', () => {
       '4:3 qq.clientSecret: unknown key "clientSecret"; did you mean client_secret?',
     ],
     [`${MINIMAL}target: []\n`, '4:1 target: unknown key "target"; did you mean targets?'],
+    [
+      `${MINIMAL}  webhook: { max_skwe: 5m }\n`,
+      '4:14 qq.webhook.max_skwe: unknown key "max_skwe"; did you mean max_skew?',
+    ],
     [
       `${MINIMAL}server: { admin_tokn: x }\n`,
       '4:11 server.admin_tokn: unknown key "admin_tokn"; did you mean admin_token?',

@@ -32,6 +32,7 @@ export function testConfig(options: {
   clientSecret?: string;
   intents?: number;
   shards?: BridgeConfig['qq']['shards'];
+  mode?: BridgeConfig['qq']['mode'];
 }): BridgeConfig {
   const origin = options.simulatorOrigin ?? 'http://127.0.0.1:9';
   return {
@@ -43,13 +44,15 @@ export function testConfig(options: {
       apiBase: origin,
       intents: options.intents ?? INTENTS.GROUP_AND_C2C_EVENT,
       shards: options.shards ?? { mode: 'auto' },
+      mode: options.mode ?? 'websocket',
+      webhook: { path: '/qq/callback', maxBodyBytes: 1024 * 1024, maxSkewMs: 300_000 },
     },
     redis: { url: REDIS_URL, prefix: options.prefix },
     server: { host: '127.0.0.1', port: 0, adminToken: '' },
     // each config its own journal: a journal directory belongs to one process
     journal: { dir: mkdtempSync(join(tmpdir(), 'qqwb-journal-')), maxBytes: 1024 * 1024 },
     gateway: { maxFrameBytes: 1024 * 1024, leaseTtlMs: 10_000 },
-    delivery: { dedupeWindowMs: 24 * 3600_000, shutdownGraceMs: 2_000 },
+    delivery: { dedupeWindowMs: 24 * 3600_000, shutdownGraceMs: 2_000, stallTimeoutMs: 30_000 },
     log: { level: 'info' },
     targets: options.targets ?? [],
   };

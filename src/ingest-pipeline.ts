@@ -1,0 +1,63 @@
+import type { Redis } from 'ioredis';
+import type { BridgeConfig } from './config/types.js';
+import type { DispatchFrame } from './events/envelope.js';
+import type { Logger } from './log.js';
+import { DurableSink, enqueueEntryWith } from './queue/durable-sink.js';
+import { Journal } from './queue/journal.js';
+import { DeliveryProducer } from './queue/producer.js';
+import type { BridgeMetrics } from './server/metrics.js';
+
+/** Where every ingress (WebSocket shards, HTTP callbacks) hands a dispatch: one normalizer, one queue. */
+export interface IngestPipeline {
+  /** Resolves once the event is durable: enqueued in Redis, or fsynced to the local journal while Redis is away. */
+  accept(frame: DispatchFrame, shard: [number, number]): Promise<void>;
+  sink: DurableSink;
+  /** Stops the drain loop and closes the journal and the producer's queues. */
+  stop(): Promise<void>;
+}
+
+/** Builds producer → durable sink (journal fallback) and starts draining any journal a previous run left. */
+export async function startIngestPipeline(options: {
+  config: BridgeConfig;
+  redis: Redis;
+  metrics: BridgeMetrics;
+  logger: Logger;
+}): Promise<IngestPipeline> {
+  const { config, redis, metrics, logger } = options;
+  const producer = new DeliveryProducer({
+    connection: redis,
+    prefix: config.redis.prefix,
+    targets: config.targets,
+    dedupeWindowMs: config.delivery.dedupeWindowMs,
+  });
+  const journal = await Journal.open({
+    dir: config.journal.dir,
+    maxBytes: config.journal.maxBytes,
+    logger: logger.child({ component: 'journal' }),
+  });
+  const sink = new DurableSink({
+    journal,
+    enqueue: enqueueEntryWith(
+      producer,
+      config.qq.appId,
+      logger.child({ component: 'events' }),
+      (event, targets) => {
+        metrics.eventReceived(event.envelope.type);
+        for (const target of targets) metrics.eventEnqueued(target);
+      },
+    ),
+    isRedisReady: () => redis.status === 'ready',
+    logger: logger.child({ component: 'sink' }),
+  });
+  metrics.setJournalDepthSource(() => sink.depth());
+  sink.start();
+  return {
+    sink,
+    accept: (frame, shard) => sink.accept({ frame, shard, receivedAt: new Date().toISOString() }),
+    async stop() {
+      await sink.stop();
+      await journal.close();
+      await producer.close();
+    },
+  };
+}
