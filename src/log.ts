@@ -2,37 +2,74 @@ import { pino, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger } from 'pino';
 
+/** What a hidden value is replaced with. */
+export const REDACTED = '[redacted]';
+
 /**
- * Paths that may carry secrets anywhere in a log object. pino replaces them before serialization, so a secret
- * passed by mistake in a field never reaches the output.
+ * Field names whose values are credentials wherever they appear in a log object, at any depth. Compared
+ * lowercased with `_` and `-` removed, so `client_secret`, `clientSecret` and `Client-Secret` are one name.
  */
-export const REDACT_PATHS = [
+const SECRET_KEYS = new Set([
   'token',
-  'accessToken',
-  'access_token',
-  'clientSecret',
-  'client_secret',
+  'accesstoken',
+  'refreshtoken',
+  'clientsecret',
   'secret',
   'secrets',
-  'adminToken',
-  'admin_token',
+  'admintoken',
   'password',
   'authorization',
-  'headers.authorization',
-  '*.token',
-  '*.accessToken',
-  '*.access_token',
-  '*.clientSecret',
-  '*.client_secret',
-  '*.secret',
-  '*.secrets',
-  '*.adminToken',
-  '*.admin_token',
-  '*.password',
-  '*.authorization',
-  'd.token',
-  'payload.d.token',
-];
+  'proxyauthorization',
+  'apikey',
+  'xapikey',
+  'cookie',
+  'setcookie',
+]);
+
+/** Fields holding HTTP headers: the names stay (they help debugging), every value is hidden. */
+const HEADERS_KEY = 'headers';
+
+/** Deeper than this a whole subtree is hidden rather than searched; no log line of ours comes close. */
+const MAX_DEPTH = 16;
+
+function normalizedKey(key: string): string {
+  return key.toLowerCase().replace(/[-_]/g, '');
+}
+
+/** A copy of a parsed log line with every secret-named field and every header value replaced. */
+function scrubFields(value: unknown, depth: number): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth >= MAX_DEPTH) return REDACTED;
+  if (Array.isArray(value)) return value.map((item: unknown) => scrubFields(item, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
+    const name = normalizedKey(key);
+    if (SECRET_KEYS.has(name)) {
+      out[key] = REDACTED;
+    } else if (name === HEADERS_KEY && typeof inner === 'object' && inner !== null && !Array.isArray(inner)) {
+      out[key] = Object.fromEntries(Object.keys(inner).map((header) => [header, REDACTED]));
+    } else {
+      out[key] = scrubFields(inner, depth + 1);
+    }
+  }
+  return out;
+}
+
+/** Userinfo of any `scheme://user:password@` URL. */
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"\\]*@/gi;
+/** Values of query parameters named like credentials (`?token=…`, `&api_key=…`, `&sig=…`). */
+const URL_SECRET_PARAM =
+  /([?&][^\s=&#"\\]*(?:token|secret|key|sig|signature|password|passwd|auth)[^\s=&#"\\]*=)[^\s&#"\\]*/gi;
+
+/**
+ * `text` with URL credentials hidden: the userinfo of every URL and the values of query parameters named like
+ * credentials. Applied to every finished log line, so it also covers messages and error texts that quote a URL
+ * (target URLs, the Redis URL). Neither pattern crosses a quote or a backslash, and the replacement contains
+ * neither, so a JSON line stays valid JSON.
+ */
+export function redactUrlCredentials(text: string): string {
+  return text.replace(URL_USERINFO, `$1${REDACTED}@`).replace(URL_SECRET_PARAM, `$1${REDACTED}`);
+}
 
 export interface LoggerSettings {
   level?: string;
@@ -41,12 +78,33 @@ export interface LoggerSettings {
   destination?: NodeJS.WritableStream;
 }
 
-/** The single root logger of a process; modules take `logger.child({ component })`. */
+/**
+ * Scrubs one finished log line: secret-named fields and header values at any depth, then URL credentials in any
+ * text. Working on the serialized line (rather than pino's per-call formatters, which child bindings bypass) means
+ * nothing reaches the output unchecked: fields, child bindings, serialized errors and the message alike.
+ */
+function scrubLine(line: string): string {
+  let text = line;
+  try {
+    const newline = line.endsWith('\n') ? '\n' : '';
+    text = `${JSON.stringify(scrubFields(JSON.parse(line), 0))}${newline}`;
+  } catch {
+    // Not JSON (pino always writes JSON, so this is defensive); the URL pass below still applies.
+  }
+  return redactUrlCredentials(text);
+}
+
+/**
+ * The single root logger of a process; modules take `logger.child({ component })`. Secrets are kept out of every
+ * line (see {@link scrubLine}): fields named like credentials (`clientSecret`, `secrets`, `authorization`,
+ * `token`…) and header values are hidden wherever they are nested, so even `log.info({ config })` is safe, and
+ * URL credentials are removed from free text too.
+ */
 export function createLogger(settings: LoggerSettings = {}): Logger {
   const options: LoggerOptions = {
     level: settings.level ?? 'info',
     base: { service: 'qq-webhook-bridge' },
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    hooks: { streamWrite: scrubLine },
   };
   const pretty = settings.pretty ?? process.stdout.isTTY === true;
   if (settings.destination) return pino(options, settings.destination as pino.DestinationStream);

@@ -1,7 +1,69 @@
-import type { BridgeConfig } from '../config/types.js';
+import { isIP } from 'node:net';
+import type { BridgeConfig, TargetConfig } from '../config/types.js';
+import { privateAddressKind } from '../delivery/ssrf-guard.js';
 import { describeIntents } from '../qq/intents.js';
 
-/** A human summary of a valid config: where it connects, which intents, and each target's filters. */
+/**
+ * What the URL's host is known to be without resolving it: the kind of a private IP literal (`loopback`,
+ * `private, RFC 1918`…), `loopback` for `localhost` and `*.localhost` (RFC 6761 reserves them for the local
+ * host), else undefined. `config check` does no DNS, so a name that resolves privately is not known here.
+ */
+function knownPrivateHost(url: URL): string | undefined {
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  if (isIP(host) !== 0) return privateAddressKind(host);
+  const name = host.toLowerCase().replace(/\.$/, '');
+  return name === 'localhost' || name.endsWith('.localhost') ? 'loopback' : undefined;
+}
+
+/** The URL as safe to print: credentials and query string (where tokens tend to be put) replaced. */
+function displayUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    const credentials = url.username !== '' || url.password !== '' ? '[redacted]@' : '';
+    const query = url.search === '' ? '' : '?[redacted]';
+    return `${url.protocol}//${credentials}${url.host}${url.pathname}${query}`;
+  } catch {
+    return '[unparseable url]';
+  }
+}
+
+function targetWarnings(target: TargetConfig): string[] {
+  let url: URL;
+  try {
+    url = new URL(target.url);
+  } catch {
+    return []; // the loader already refuses such a URL
+  }
+  const warnings: string[] = [];
+  const privateKind = knownPrivateHost(url);
+  if (url.protocol === 'http:' && privateKind === undefined) {
+    warnings.push(
+      `target "${target.id}": ${url.protocol}//${url.host} is plain http to a host that is not known to be ` +
+        'private; payloads (message content) and signatures travel in clear — use https://',
+    );
+  }
+  if (privateKind !== undefined && !target.allowPrivate) {
+    warnings.push(
+      `target "${target.id}": ${url.hostname} is not a public address (${privateKind}), so the SSRF guard ` +
+        'refuses it; every delivery will be dead-lettered — set allow_private: true on this target if that ' +
+        'is intended',
+    );
+  }
+  return warnings;
+}
+
+/**
+ * Security warnings about a valid config, one line each, in target order; empty when there is nothing to say.
+ * Warnings never fail `config check`: plain http to a trusted internal host can be a deliberate choice.
+ */
+export function configWarnings(config: BridgeConfig): string[] {
+  return config.targets.flatMap(targetWarnings);
+}
+
+/**
+ * A human summary of a valid config: where it connects, which intents, each target's filters, and a `warnings`
+ * section ({@link configWarnings}). Target URLs are shown without credentials or query string.
+ */
 export function summarizeConfig(config: BridgeConfig): string {
   const shards =
     config.qq.shards.mode === 'auto'
@@ -19,7 +81,7 @@ export function summarizeConfig(config: BridgeConfig): string {
   ];
   const rows = config.targets.map((t) => [
     t.id,
-    t.url,
+    displayUrl(t.url),
     t.events.join(','),
     t.groups.length === 0 ? 'all' : `${t.groups.length} listed`,
     `${t.retry.attempts}×, ${t.timeoutMs} ms, c=${t.concurrency}`,
@@ -35,5 +97,8 @@ export function summarizeConfig(config: BridgeConfig): string {
         .trimEnd();
     lines.push(format(header), ...rows.map(format));
   }
+  const warnings = configWarnings(config);
+  lines.push(`  warnings   ${warnings.length === 0 ? 'none' : warnings.length}`);
+  lines.push(...warnings.map((warning) => `    - ${warning}`));
   return lines.join('\n');
 }

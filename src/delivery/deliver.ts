@@ -13,6 +13,7 @@ import {
 } from './classify.js';
 import { parseRetryAfterMs } from './retry-after.js';
 import { signWebhook } from './sign.js';
+import { guardedConnector, type ConnectOptions } from './ssrf-guard.js';
 
 /** How much of a response is read. Draining a small body lets undici reuse the keep-alive socket; past this the
  * socket is destroyed instead, so a target answering with megabytes cannot waste our bandwidth or time. */
@@ -43,10 +44,11 @@ export interface AttemptResult extends AttemptRecord {
 /** Options of {@link WebhookDeliverer}. */
 export interface WebhookDelivererOptions {
   /**
-   * undici's connector options or a custom connector. The SSRF guard plugs in here (a `lookup` that refuses
-   * private addresses), because only at connect time is the address that is actually dialled known.
+   * undici connector options for both agents (see {@link WebhookDeliverer}). A `lookup` given here is the
+   * resolver: targets with `allowPrivate` use it as is, the others through the SSRF guard, which checks what it
+   * returns. Tests inject one to resolve made-up hostnames without DNS.
    */
-  readonly connect?: Agent.Options['connect'];
+  readonly connect?: ConnectOptions;
   /** Clock for `webhook-timestamp` and the attempt's `at`; injectable for tests. Default `Date.now`. */
   readonly now?: () => number;
 }
@@ -114,15 +116,22 @@ function recordedText(bytes: Buffer): string {
 }
 
 /**
- * Sends signed webhooks over one pooled, keep-alive undici `Agent` shared by every target, so connections to a
- * target are reused across deliveries. One instance per process; `close()` it on shutdown.
+ * Sends signed webhooks over two pooled, keep-alive undici agents shared by every target, so connections to a
+ * target are reused across deliveries. Targets with `allowPrivate: false` (the default) go through the guarded
+ * agent, whose connector refuses loopback, private, link-local and metadata addresses (see ssrf-guard.ts); the
+ * others through a plain one. Two agents rather than a per-request check, because only the connector sees the
+ * address actually dialled, and a pooled socket of the guarded agent was necessarily opened through the guard.
+ * One instance per process; `close()` it on shutdown.
  */
 export class WebhookDeliverer {
-  readonly #agent: Agent;
+  readonly #guarded: Agent;
+  readonly #open: Agent;
   readonly #now: () => number;
 
   constructor(options: WebhookDelivererOptions = {}) {
-    this.#agent = new Agent(options.connect === undefined ? {} : { connect: options.connect });
+    const connect = options.connect ?? {};
+    this.#guarded = new Agent({ connect: guardedConnector(connect) });
+    this.#open = new Agent({ connect });
     this.#now = options.now ?? Date.now;
   }
 
@@ -183,7 +192,7 @@ export class WebhookDeliverer {
       });
 
       const response = await request(target.url, {
-        dispatcher: this.#agent,
+        dispatcher: target.allowPrivate ? this.#open : this.#guarded,
         method: 'POST',
         headers,
         body: input.body,
@@ -222,8 +231,8 @@ export class WebhookDeliverer {
     }
   }
 
-  /** Closes the agent: waits for in-flight requests, then closes every pooled socket. */
+  /** Closes both agents: waits for in-flight requests, then closes every pooled socket. */
   async close(): Promise<void> {
-    await this.#agent.close();
+    await Promise.all([this.#guarded.close(), this.#open.close()]);
   }
 }

@@ -120,6 +120,11 @@ export function startDeliveryWorkers(options: DeliveryWorkersOptions): DeliveryW
         log.error({ eventId, targetId }, 'malformed delivery job; dead-lettering');
         throw new UnrecoverableError('malformed delivery job: eventId and body are required');
       }
+      if (typeof job.data.undeliverable === 'string') {
+        // The producer already decided (an oversize envelope); the target is never contacted.
+        log.error({ eventId, targetId }, `event not deliverable; dead-lettered: ${job.data.undeliverable}`);
+        throw new UnrecoverableError(job.data.undeliverable);
+      }
 
       const attempt = job.attemptsMade + 1;
       const input = { eventId, body: job.data.body, attempt };
@@ -165,6 +170,11 @@ export function startDeliveryWorkers(options: DeliveryWorkersOptions): DeliveryW
       connection,
       prefix: config.redis.prefix,
       concurrency: target.concurrency,
+      // A worker killed mid-delivery stops renewing its lock; after stall_timeout another worker takes the job.
+      // Several stalls are tolerated (each is a crash, not a bad target) before BullMQ fails the job.
+      lockDuration: config.delivery.stallTimeoutMs,
+      stalledInterval: Math.max(1_000, Math.round(config.delivery.stallTimeoutMs / 2)),
+      maxStalledCount: 5,
       ...(target.rateLimit
         ? { limiter: { max: target.rateLimit.max, duration: target.rateLimit.perMs } }
         : {}),

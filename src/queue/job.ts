@@ -10,6 +10,12 @@ export interface DeliveryJobData {
   body: string;
   /** Unix ms when the event was enqueued, for end-to-end latency. */
   enqueuedAt: number;
+  /**
+   * Set by the producer when the event cannot be delivered at all (its envelope is over
+   * `MAX_ENVELOPE_BYTES`): the worker dead-letters the job without contacting the target, with this as the
+   * reason, and `body` holds a summary of the envelope instead of the envelope itself.
+   */
+  undeliverable?: string;
 }
 
 /** One delivery attempt, kept in the job's log so `dlq show` and the dashboard can display it. */

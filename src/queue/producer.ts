@@ -8,6 +8,24 @@ import type { DeliveryJobData } from './job.js';
 import { deliveryJobOptions } from './job-options.js';
 import { deliveryQueueName } from './names.js';
 
+/**
+ * Largest body a target is sent: the envelope's JSON in UTF-8 bytes, `raw` included for `include_raw` targets.
+ * 1 MiB matches the gateway's default frame cap and the request limit many receivers (and their proxies) apply,
+ * and is far above any real QQ event, so only a broken or hostile frame gets here. Bigger events are not sent, as
+ * every retry would resend them and Redis would hold them until delivered; they are dead-lettered instead (see
+ * {@link DeliveryProducer.enqueue}). A constant, not a setting, until a deployment needs otherwise.
+ */
+export const MAX_ENVELOPE_BYTES = 1024 * 1024;
+
+/**
+ * What an oversize event's dead letter keeps instead of the envelope: everything that identifies the event,
+ * without `data` (and `raw`), which made it too big.
+ */
+function oversizeSummary(envelope: Envelope, bytes: number): string {
+  const { data: _data, ...identity } = envelope;
+  return JSON.stringify({ ...identity, oversize: { bytes, limit: MAX_ENVELOPE_BYTES } });
+}
+
 export interface ProducerOptions {
   connection: Redis;
   prefix: string;
@@ -41,7 +59,12 @@ export class DeliveryProducer {
     });
   }
 
-  /** The ids of the targets this event was enqueued for (already-seen events count: the add is a no-op). */
+  /**
+   * The ids of the targets this event was enqueued for (already-seen events count: the add is a no-op). A body
+   * over {@link MAX_ENVELOPE_BYTES} is not silently dropped: its target gets a job marked `undeliverable`, which
+   * the worker moves straight to the dead-letter queue, so `dlq list` shows the event and why. It still counts
+   * as enqueued, because the event is durable in Redis and the gateway may move past it.
+   */
   async enqueue(event: NormalizedEvent, rawFrame?: unknown): Promise<string[]> {
     const { envelope, dedupeKey } = event;
     const matched = this.routes.filter((route) => route.wants(envelope));
@@ -53,6 +76,7 @@ export class DeliveryProducer {
         const body = route.target.includeRaw
           ? JSON.stringify({ ...envelope, raw: rawFrame ?? null })
           : plainBody;
+        const bytes = Buffer.byteLength(body, 'utf8');
         const data: DeliveryJobData = {
           eventId: envelope.id,
           type: envelope.type,
@@ -60,6 +84,13 @@ export class DeliveryProducer {
           body,
           enqueuedAt,
         };
+        if (bytes > MAX_ENVELOPE_BYTES) {
+          data.body = oversizeSummary(envelope, bytes);
+          data.undeliverable =
+            `envelope is ${bytes} bytes, over the ${MAX_ENVELOPE_BYTES}-byte limit` +
+            (route.target.includeRaw ? ' (with include_raw)' : '') +
+            '; not sent';
+        }
         return route.queue.add(
           envelope.type,
           data,
