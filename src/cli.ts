@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Role } from './app.js';
+import { runDemo } from './commands/demo.js';
 import { runBridge } from './commands/run.js';
 import { runSimulator } from './commands/simulate.js';
 import { summarizeConfig } from './commands/config-check.js';
@@ -86,6 +87,26 @@ function buildProgram(setExit: (code: number) => void): Command {
         );
       },
     );
+
+  program
+    .command('demo')
+    .description(
+      'show the whole flow on this machine: the QQ simulator, the bridge and a sample receiver that verifies ' +
+        'each signature and prints each event (Redis: $REDIS_URL, else 127.0.0.1:6379, else a redis-server it starts)',
+    )
+    .option('--once', 'emit the sample events, wait for every delivery, print a summary and exit')
+    .option('--timeout <seconds>', 'with --once: how long to wait for the deliveries', integer, 30)
+    .addHelpText('after', '\nExamples:\n  $ qq-webhook-bridge demo --once\n  $ qq-webhook-bridge demo')
+    .action(async (opts: { once?: boolean; timeout: number }) => {
+      setExit(
+        await runDemo({
+          once: opts.once === true,
+          timeoutMs: opts.timeout * 1000,
+          redisUrl: process.env['REDIS_URL'],
+          print: (line) => process.stdout.write(`${line}\n`),
+        }),
+      );
+    });
 
   const config = program.command('config').description('work with the configuration file');
   config

@@ -3,18 +3,24 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
 /**
- * Builds a check of an `Authorization` header against `Bearer <token>`. Both sides are hashed with SHA-256 and the
- * digests compared with `timingSafeEqual`, so neither the token's bytes nor its length leak through response
- * timing (comparing raw strings would return early at the first differing byte or on a length mismatch).
+ * Builds a check of a presented secret against `secret`. Both sides are hashed with SHA-256 and the digests
+ * compared with `timingSafeEqual`, so neither the secret's bytes nor its length leak through response timing
+ * (comparing raw strings would return early at the first differing byte or on a length mismatch). An absent value
+ * never matches, not even an empty secret.
  */
-export function bearerCheck(token: string): (authorization: string | undefined) => boolean {
-  const expected = digest(token);
-  return (authorization) => {
-    const presented = authorization === undefined ? undefined : BEARER.exec(authorization)?.[1];
-    // Hash even when the header is absent or malformed, so that case takes the same time as a wrong token.
+export function secretCheck(secret: string): (presented: string | undefined) => boolean {
+  const expected = digest(secret);
+  return (presented) => {
+    // Hash even when nothing was presented, so that case takes the same time as a wrong secret.
     const same = timingSafeEqual(digest(presented ?? ''), expected);
     return same && presented !== undefined;
   };
+}
+
+/** Builds a check of an `Authorization` header against `Bearer <token>`; see {@link secretCheck}. */
+export function bearerCheck(token: string): (authorization: string | undefined) => boolean {
+  const check = secretCheck(token);
+  return (authorization) => check(authorization === undefined ? undefined : BEARER.exec(authorization)?.[1]);
 }
 
 function digest(text: string): Buffer {

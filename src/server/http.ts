@@ -3,6 +3,8 @@ import type { ListenAddress } from '../config/listen.js';
 import type { ServerConfig } from '../config/types.js';
 import { BridgeError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { createLoginRoutes, LOGIN_PATH, LOGOUT_PATH, loginRequiredPage } from './admin-login.js';
+import { adminSession } from './admin-session.js';
 import { bearerCheck } from './bearer.js';
 import { isLoopbackHost } from './loopback.js';
 import type { BridgeMetrics } from './metrics.js';
@@ -11,9 +13,13 @@ import { send, sendJson } from './respond.js';
 
 /**
  * Handles an authorized `/admin/*` request. Returns true when it answered, false to let the server answer 404.
- * It sees only requests whose normalized path starts with `/admin` and that carried the admin token.
+ * It sees only requests whose normalized path starts with `/admin` and that carried the admin token, as a Bearer
+ * header or as the session cookie `POST /admin/login` sets for browsers.
  */
 export type AdminRoutes = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+
+/** A route outside the server's own, such as the QQ callback: it sees every method and answers by itself. */
+export type ExtraRoute = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 /** Options of {@link createHttpServer}. */
 export interface HttpServerOptions {
@@ -23,6 +29,11 @@ export interface HttpServerOptions {
   readonly health: () => Promise<HealthReport>;
   readonly logger: Logger;
   readonly adminRoutes?: AdminRoutes;
+  /**
+   * Extra routes, keyed by exact normalized path (like `/qq/callback` → the webhook ingress). A path the server
+   * answers itself (`/healthz`, `/readyz`, `/metrics`, `/admin` and below) throws BRIDGE_ERR_CONFIG.
+   */
+  readonly routes?: ReadonlyMap<string, ExtraRoute>;
 }
 
 /** The health, metrics and admin server. Building it binds nothing; {@link HttpServer.listen} does. */
@@ -52,12 +63,20 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   const log = options.logger.child({ component: 'http' });
   // Empty token: the admin routes do not exist at all (404), rather than existing behind an empty password.
   const isAdmin = config.adminToken === '' ? undefined : bearerCheck(config.adminToken);
+  const session = config.adminToken === '' ? undefined : adminSession(config.adminToken);
+  const login = session ? createLoginRoutes(config.adminToken, session) : undefined;
 
   const readRoutes = new Map<string, ReadRoute>([
     ['/healthz', (req, res) => Promise.resolve(sendJson(req, res, 200, { status: 'ok' }))],
     ['/readyz', readyz],
     ['/metrics', async (req, res) => send(req, res, 200, metrics.contentType, await metrics.render())],
   ]);
+  const extraRoutes = options.routes ?? new Map<string, ExtraRoute>();
+  for (const path of extraRoutes.keys()) {
+    if (readRoutes.has(path) || path === '/admin' || path.startsWith('/admin/')) {
+      throw new BridgeError('BRIDGE_ERR_CONFIG', `the route ${path} is one of the server's own paths`);
+    }
+  }
 
   async function readyz(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let report: HealthReport;
@@ -73,19 +92,27 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     sendJson(req, res, httpStatus, body);
   }
 
-  async function admin(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!isAdmin) return sendJson(req, res, 404, { error: 'not_found' });
+  async function admin(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    if (!isAdmin || !session || !login) return sendJson(req, res, 404, { error: 'not_found' });
+    if (path === LOGIN_PATH || path === LOGOUT_PATH) return login(req, res, path);
     const authorization = req.headers.authorization;
-    if (!isAdmin(authorization)) {
+    if (!isAdmin(authorization) && !session.accepts(req.headers.cookie)) {
       const challenge = authorization === undefined ? REALM : `${REALM}, error="invalid_token"`;
-      return sendJson(req, res, 401, { error: 'unauthorized' }, { 'WWW-Authenticate': challenge });
+      const headers = { 'WWW-Authenticate': challenge };
+      // A browser gets a page that links to the login form; API clients keep the JSON answer.
+      if (req.headers.accept?.includes('text/html') === true) {
+        return send(req, res, 401, 'text/html; charset=utf-8', loginRequiredPage(), headers);
+      }
+      return sendJson(req, res, 401, { error: 'unauthorized' }, headers);
     }
     const handled = adminRoutes ? await adminRoutes(req, res) : false;
     if (!handled && !res.headersSent) sendJson(req, res, 404, { error: 'not_found' });
   }
 
   async function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    if (path === '/admin' || path.startsWith('/admin/')) return admin(req, res);
+    if (path === '/admin' || path.startsWith('/admin/')) return admin(req, res, path);
+    const extra = extraRoutes.get(path);
+    if (extra) return extra(req, res);
     const handler = readRoutes.get(path);
     if (!handler) return sendJson(req, res, 404, { error: 'not_found' });
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bearerCheck } from '../../src/server/bearer.js';
+import { bearerCheck, secretCheck } from '../../src/server/bearer.js';
 
 describe('bearerCheck', () => {
   const check = bearerCheck('s3cret-token');
@@ -24,5 +24,16 @@ describe('bearerCheck', () => {
 
   it('never accepts a missing header, even for a token that hashes like the empty string would', () => {
     expect(bearerCheck('')(undefined)).toBe(false);
+  });
+});
+
+describe('secretCheck', () => {
+  it('matches exactly the secret, never an absent value', () => {
+    const check = secretCheck('s3cret');
+    expect(check('s3cret')).toBe(true);
+    expect(check('s3cre')).toBe(false);
+    expect(check('s3cret ')).toBe(false);
+    expect(check(undefined)).toBe(false);
+    expect(secretCheck('')(undefined)).toBe(false);
   });
 });

@@ -1,0 +1,3 @@
+module example.com/qqwb-receiver
+
+go 1.19

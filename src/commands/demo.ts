@@ -1,0 +1,200 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { createApp, type App } from '../app.js';
+import { demoConfig } from '../demo/config.js';
+import { demoEvents } from '../demo/events.js';
+import { startSampleReceiver, type SampleReceiver } from '../demo/receiver.js';
+import { assertRedisAnswers, deleteKeysWithPrefix, resolveDemoRedis } from '../demo/redis.js';
+import { describeError } from '../errors.js';
+import { EVENT_CATALOG } from '../events/catalog.js';
+import { createLogger } from '../log.js';
+import { startSimulator, type Simulator } from '../simulator/index.js';
+
+/** Options of {@link runDemo}. */
+export interface DemoOptions {
+  /** Emit, wait for every delivery, print a summary and return; otherwise keep running until a signal. */
+  readonly once: boolean;
+  /** How long to wait for the sample events to arrive and verify, in ms (with `once`, then it fails). */
+  readonly timeoutMs: number;
+  /** `REDIS_URL` from the environment, if any. */
+  readonly redisUrl: string | undefined;
+  /** Where the demo's lines go (stdout). */
+  readonly print: (line: string) => void;
+}
+
+const APP_ID = '102000000';
+const CLIENT_SECRET = 'simulator-secret';
+/** Short, so the demo's gateway session is visibly alive within seconds. */
+const HEARTBEAT_INTERVAL_MS = 5_000;
+
+/**
+ * `qq-webhook-bridge demo`: the whole flow on one machine — the QQ simulator, the bridge (gateway and workers,
+ * role `all`), and a sample receiver that verifies every signature and prints each event. Emits the seed's four
+ * group events, one of every other catalog event and one unknown event. Everything it creates (Redis keys under
+ * a prefix of its own, a journal directory, a redis-server it had to start) is removed at the end.
+ * Resolves with the exit code: 0 when every event arrived and verified.
+ */
+export async function runDemo(options: DemoOptions): Promise<number> {
+  const { print } = options;
+  const cleanups: (() => Promise<void>)[] = [];
+  // Installed first, so Ctrl+C at any point (even while starting) still runs the cleanups below.
+  const signal = watchSignals();
+  cleanups.push(() => Promise.resolve(signal.dispose()));
+  try {
+    const redis = await resolveDemoRedis(options.redisUrl);
+    cleanups.push(() => redis.stop());
+    await assertRedisAnswers(redis.url, redis.origin);
+    const sim = await startSimulator({
+      appId: APP_ID,
+      clientSecret: CLIENT_SECRET,
+      heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
+    });
+    cleanups.push(() => sim.close());
+    const secret = `whsec_${randomBytes(24).toString('base64')}`;
+    const receiver = await startSampleReceiver({ secrets: [secret], print });
+    cleanups.push(() => receiver.close());
+    const prefix = `{qqwb-demo-${randomBytes(4).toString('hex')}}`;
+    cleanups.push(() => removePrefix(redis.url, prefix));
+    const journalDir = await mkdtemp(join(tmpdir(), 'qqwb-demo-journal-'));
+    cleanups.push(() => rm(journalDir, { recursive: true, force: true }));
+    const adminToken = randomBytes(16).toString('hex');
+    const config = demoConfig({
+      simulatorOrigin: sim.origin,
+      appId: APP_ID,
+      clientSecret: CLIENT_SECRET,
+      redisUrl: redis.url,
+      prefix,
+      journalDir,
+      receiverUrl: receiver.url,
+      secret,
+      adminToken,
+    });
+    const app = createApp({ config, role: 'all', logger: createLogger({ level: 'warn', pretty: false }) });
+    cleanups.push(() => app.stop());
+
+    print('qq-webhook-bridge demo: QQ simulator → bridge → Redis → signed webhook → sample receiver');
+    print(`  redis      ${redis.origin}, keys under ${prefix}`);
+    print(`  simulator  ${sim.origin}`);
+    print(`  receiver   ${receiver.url} (verifies every signature)`);
+    await app.start();
+    const http = app.httpAddress();
+    if (http) print(`  bridge     http://${http.host}:${http.port}/healthz, /readyz, /metrics`);
+    print('');
+
+    const ids = demoEvents(Object.keys(EVENT_CATALOG)).map(({ t, d }) => sim.emit(t, d).id);
+    const ok = await awaitDeliveries(receiver, ids, options, signal);
+    if (options.once || signal.received()) return ok ? 0 : 1;
+    printHowToEmitMore(print, sim, http, adminToken);
+    await signal.promise;
+    print('');
+    print(`stopping: ${receiver.verified.size} events verified in all, ${receiver.rejected()} refused`);
+    return 0;
+  } finally {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (err) {
+        process.stderr.write(`demo: cleanup failed: ${describeError(err)}\n`);
+      }
+    }
+  }
+}
+
+/** Waits up to `timeoutMs` for every emitted event to arrive and verify, then prints the summary. */
+async function awaitDeliveries(
+  receiver: SampleReceiver,
+  ids: readonly string[],
+  options: DemoOptions,
+  signal: SignalWatch,
+): Promise<boolean> {
+  const deadline = Date.now() + options.timeoutMs;
+  while (!ids.every((id) => receiver.verified.has(id)) && Date.now() < deadline && !signal.received()) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  options.print('');
+  const ok = summarize(receiver, ids, options.print);
+  if (!ok) {
+    options.print(
+      `not every event arrived and verified within ${Math.round(options.timeoutMs / 1000)} s ` +
+        '(run without --once, or raise --timeout, to look closer)',
+    );
+  }
+  return ok;
+}
+
+/** Prints `N delivered, N verified`; true when every emitted event was delivered and verified. */
+function summarize(receiver: SampleReceiver, ids: readonly string[], print: (line: string) => void): boolean {
+  const verified = ids.filter((id) => receiver.verified.has(id)).length;
+  const delivered = verified + receiver.rejected();
+  print(`${delivered} delivered, ${verified} verified (${ids.length} events emitted)`);
+  return verified === ids.length && receiver.rejected() === 0;
+}
+
+function printHowToEmitMore(
+  print: (line: string) => void,
+  sim: Simulator,
+  http: ReturnType<App['httpAddress']>,
+  adminToken: string,
+): void {
+  const event = JSON.stringify({
+    t: 'GROUP_ADD_ROBOT',
+    d: {
+      group_openid: 'C9F778FE6ADF9D1D1DBE395BF744A33A',
+      op_member_openid: 'E4F4AEA33253A2797FB897C50B81D7ED',
+      timestamp: Math.floor(Date.now() / 1000),
+    },
+  });
+  print('');
+  print('The bridge keeps running. Make the simulator push more events:');
+  print(`  curl -s -XPOST ${sim.origin}/_sim/emit -H 'content-type: application/json' \\`);
+  print(`    -d '${event}'`);
+  print(
+    `Any "t" works; unknown ones arrive as qq.unknown. Faults: POST ${sim.origin}/_sim/fault {"kind":"reconnect"}`,
+  );
+  if (http) {
+    print(`Queue dashboard: http://${http.host}:${http.port}/admin/login (admin token ${adminToken})`);
+  }
+  print('Press Ctrl+C to stop (everything the demo created is removed).');
+}
+
+/** SIGINT/SIGTERM, watched from the start of the demo to its end. */
+interface SignalWatch {
+  /** Resolves on the first signal. */
+  readonly promise: Promise<void>;
+  received(): boolean;
+  dispose(): void;
+}
+
+function watchSignals(): SignalWatch {
+  let received = false;
+  let wake: () => void = () => undefined;
+  const promise = new Promise<void>((resolve) => (wake = resolve));
+  const onSignal = (): void => {
+    received = true;
+    wake();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    promise,
+    received: () => received,
+    dispose() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+async function removePrefix(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2_000 });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    await deleteKeysWithPrefix(redis, prefix);
+  } finally {
+    redis.disconnect();
+  }
+}

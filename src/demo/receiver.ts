@@ -1,0 +1,92 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readCappedBody } from '../util/read-body.js';
+import { formatEventLine } from './format.js';
+import { verifyWebhook } from './verify.js';
+
+/** Options of {@link startSampleReceiver}. */
+export interface SampleReceiverOptions {
+  /** The target's secret(s), as configured on the bridge. */
+  readonly secrets: readonly string[];
+  /** Where each event's line goes. */
+  readonly print: (line: string) => void;
+}
+
+/** A running sample receiver. */
+export interface SampleReceiver {
+  /** `http://127.0.0.1:<port>/webhook`, the demo target's URL. */
+  readonly url: string;
+  /** webhook-ids accepted (signature and timestamp valid), each once, in arrival order. */
+  readonly verified: ReadonlySet<string>;
+  /** How many requests were refused (bad signature, stale timestamp, not JSON). */
+  rejected(): number;
+  close(): Promise<void>;
+}
+
+/** Bodies above this are refused; the bridge's envelopes are far smaller. */
+const MAX_BODY_BYTES = 1024 * 1024;
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * What a webhook receiver does, in about fifty lines: read the raw body, verify the signature and timestamp
+ * before parsing anything, answer 401 when they do not hold, dedupe on `webhook-id` (a retry of a delivery
+ * already handled is answered 200 and not processed again), then handle the event — here, print one line.
+ */
+export async function startSampleReceiver(options: SampleReceiverOptions): Promise<SampleReceiver> {
+  const verified = new Set<string>();
+  let rejected = 0;
+
+  const server = createServer((req, res) => {
+    void (async () => {
+      const body = req.method === 'POST' ? await readCappedBody(req, MAX_BODY_BYTES) : undefined;
+      if (body === undefined) {
+        res.writeHead(req.method === 'POST' ? 413 : 405).end();
+        return;
+      }
+      const id = header(req, 'webhook-id');
+      const verdict = verifyWebhook(
+        options.secrets,
+        { id, timestamp: header(req, 'webhook-timestamp'), signature: header(req, 'webhook-signature') },
+        body,
+      );
+      let envelope: unknown;
+      try {
+        envelope = verdict.ok ? JSON.parse(body.toString('utf8')) : undefined;
+      } catch {
+        envelope = undefined;
+      }
+      if (!verdict.ok || id === undefined || typeof envelope !== 'object' || envelope === null) {
+        rejected++;
+        options.print(
+          `✗ refused ${id ?? '(no webhook-id)'}: ${verdict.ok ? 'body is not JSON' : verdict.reason}`,
+        );
+        res.writeHead(401).end();
+        return;
+      }
+      if (!verified.has(id)) {
+        verified.add(id);
+        options.print(formatEventLine(envelope as Record<string, unknown>));
+      }
+      res.writeHead(204).end();
+    })().catch(() => res.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/webhook`,
+    verified,
+    rejected: () => rejected,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

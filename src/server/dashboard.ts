@@ -1,0 +1,100 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import type { IServerAdapter } from '@bull-board/api/typings/app';
+import { ExpressAdapter } from '@bull-board/express';
+import { Queue } from 'bullmq';
+import express from 'express';
+import type { Redis } from 'ioredis';
+import type { TargetConfig } from '../config/types.js';
+import { deliveryQueueName } from '../queue/names.js';
+import { LOGOUT_PATH } from './admin-login.js';
+import type { AdminRoutes } from './http.js';
+
+/** Where the dashboard lives; everything under it is Bull Board's. */
+export const DASHBOARD_PATH = '/admin/queues';
+
+/** Options of {@link createDashboard}. */
+export interface DashboardOptions {
+  /** The configured targets; the dashboard shows one queue per target. */
+  readonly targets: readonly Pick<TargetConfig, 'id'>[];
+  /** `redis.prefix`, which the delivery queues live under. */
+  readonly prefix: string;
+  /**
+   * A connection the dashboard may share (it is neither duplicated nor closed here). It is first used on the first
+   * dashboard request, so it may still be connecting when the dashboard is built.
+   */
+  readonly connection: Redis;
+}
+
+/** The dashboard's {@link AdminRoutes}, plus `close()` for its queue handles (the connection stays open). */
+export type DashboardRoutes = AdminRoutes & { close(): Promise<void> };
+
+/**
+ * The admin queue dashboard: Bull Board over every target's delivery queue at {@link DASHBOARD_PATH}, where an
+ * operator sees waiting, delayed and failed (dead-lettered) deliveries, reads each attempt's log, and retries or
+ * removes jobs. Pass the result as `adminRoutes` to `createHttpServer`, which has already checked the admin token
+ * (Bearer header or login cookie) by the time a request gets here.
+ *
+ * Queues are opened on the first request, not here, so building the app does no Redis I/O.
+ */
+export function createDashboard(options: DashboardOptions): DashboardRoutes {
+  let queues: Queue[] | undefined;
+  let app: express.Express | undefined;
+
+  function build(): express.Express {
+    queues = options.targets.map((target) => {
+      const queue = new Queue(deliveryQueueName(target.id), {
+        connection: options.connection,
+        prefix: options.prefix,
+      });
+      // Errors reach the dashboard's API answers; without a listener BullMQ would also print them to the console.
+      queue.on('error', () => undefined);
+      return queue;
+    });
+    const serverAdapter = new ExpressAdapter().setBasePath(DASHBOARD_PATH);
+    createBullBoard({
+      queues: queues.map((queue) => new BullMQAdapter(queue, { allowRetries: true })),
+      // @bull-board/express 9.10.1 declares this interface against its own nested copy of @bull-board/api 9.10.1,
+      // whose private fields make the two BaseAdapter declarations "different" to TypeScript. At run time the
+      // adapter only needs the interface's methods, which both versions share.
+      serverAdapter: serverAdapter as unknown as IServerAdapter,
+      options: {
+        uiConfig: {
+          boardTitle: 'qq-webhook-bridge',
+          miscLinks: [{ text: 'Log out', url: LOGOUT_PATH }],
+        },
+      },
+    });
+    const outer = express();
+    outer.disable('x-powered-by');
+    outer.use(DASHBOARD_PATH, serverAdapter.getRouter() as express.Router);
+    return outer;
+  }
+
+  const routes: AdminRoutes = (req, res) => {
+    const url = normalized(req.url);
+    if (url === undefined) return false;
+    const { pathname, search } = url;
+    if (pathname !== DASHBOARD_PATH && !pathname.startsWith(`${DASHBOARD_PATH}/`)) return false;
+    app ??= build();
+    // Express routes on the raw URL; hand it the normalized one, the same path the token check was made on.
+    req.url = `${pathname}${search}`;
+    app(req, res);
+    return true;
+  };
+
+  return Object.assign(routes, {
+    async close(): Promise<void> {
+      await Promise.all((queues ?? []).map((queue) => queue.close()));
+    },
+  });
+}
+
+/** The request target with dot segments resolved, or undefined when it cannot be parsed. */
+function normalized(target: string | undefined): URL | undefined {
+  try {
+    return new URL(target ?? '/', 'http://localhost');
+  } catch {
+    return undefined;
+  }
+}

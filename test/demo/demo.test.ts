@@ -1,0 +1,36 @@
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { runDemo } from '../../src/commands/demo.js';
+import { EVENT_CATALOG } from '../../src/events/catalog.js';
+import { REDIS_URL } from '../helpers/redis.js';
+
+describe('qq-webhook-bridge demo --once', () => {
+  it('delivers and verifies one of every event type, prints a line each, and leaves nothing behind', async () => {
+    const lines: string[] = [];
+    const code = await runDemo({
+      once: true,
+      timeoutMs: 20_000,
+      redisUrl: REDIS_URL,
+      print: (l) => lines.push(l),
+    });
+    const expected = Object.keys(EVENT_CATALOG).length + 1;
+    expect(code, lines.join('\n')).toBe(0);
+    const events = lines.filter((line) => line.startsWith('✓ '));
+    expect(events).toHaveLength(expected);
+    const types = events.map((line) => line.split(/\s+/)[1]);
+    expect(new Set(types)).toEqual(
+      new Set([...Object.values(EVENT_CATALOG).map((e) => e.type), 'qq.unknown']),
+    );
+    expect(lines).toContain(`${expected} delivered, ${expected} verified (${expected} events emitted)`);
+
+    const prefix = /keys under (\{qqwb-demo-[0-9a-f]+\})/.exec(lines.join('\n'))?.[1];
+    expect(prefix).toBeDefined();
+    const redis = new Redis(REDIS_URL);
+    try {
+      const [, keys] = await redis.scan('0', 'MATCH', `${prefix}*`, 'COUNT', 10_000);
+      expect(keys).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});

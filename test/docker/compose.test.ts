@@ -1,0 +1,201 @@
+/**
+ * Static checks of Dockerfile, docker-compose.yml, config/compose.yaml and .env.example. No Docker engine runs in
+ * the test environment, so these files are verified by reading them: that they agree with the CLI, with the
+ * config loader and with each other.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/index.js';
+import { execForm, last, parseDockerfile } from './dockerfile.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const read = (path: string): string => readFileSync(`${ROOT}${path}`, 'utf8');
+
+interface Service {
+  image?: string;
+  build?: unknown;
+  command?: string[];
+  environment?: Record<string, string>;
+  env_file?: string | string[];
+  volumes?: string[];
+  ports?: string[];
+  deploy?: { replicas?: number };
+  container_name?: string;
+  healthcheck?: { test?: string[] };
+  depends_on?: Record<string, { condition?: string }>;
+}
+
+const compose = parse(read('docker-compose.yml'), { merge: true }) as {
+  services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
+};
+const services = compose.services;
+const stages = parseDockerfile(read('Dockerfile'));
+const runtime = stages.at(-1)!;
+
+/** KEY=VALUE lines of .env.example, as `docker compose` reads them. */
+function envExample(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of read('.env.example').split('\n')) {
+    const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line.trim());
+    if (match) env[match[1]!] = match[2]!;
+  }
+  return env;
+}
+
+/** The CONTAINER path a `host:container[:ro]` volume maps, with its host side and mode. */
+function volume(spec: string): { host: string; container: string; readOnly: boolean } {
+  const [host = '', container = '', mode] = spec.split(':');
+  return { host, container, readOnly: mode === 'ro' };
+}
+
+/** The `--role` choices the CLI offers, read from its own help. */
+function cliRoles(): string[] {
+  const help = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'run', '--help'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  const choices = /choices:\s*((?:"[^"]+",?\s*)+)/.exec(help.stdout)?.[1] ?? '';
+  return [...choices.matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
+}
+
+const bridgeServices = ['gateway', 'worker'] as const;
+const configFor = (service: Service): string => service.environment?.['QQWB_CONFIG'] ?? '';
+
+/** The config file a bridge service reads, as a host path, through its read-only config mount. */
+function hostConfigPath(service: Service): string {
+  const path = configFor(service);
+  const mount = (service.volumes ?? []).map(volume).find((v) => path.startsWith(`${v.container}/`));
+  expect(mount, `a volume holding ${path}`).toBeDefined();
+  expect(mount!.readOnly, 'config mounted read-only').toBe(true);
+  return `${mount!.host.replace(/^\.\//, '')}${path.slice(mount!.container.length)}`;
+}
+
+function loadComposeConfig() {
+  const path = hostConfigPath(services['gateway']!);
+  return parseConfig(read(path), path, envExample());
+}
+
+describe('Dockerfile', () => {
+  it('builds in one stage with dev dependencies and runs node:20-slim in another', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    expect(stages[0]!.instructions.some((i) => i.keyword === 'RUN' && /npm ci\b/.test(i.args))).toBe(true);
+    expect(stages[0]!.instructions.some((i) => /npm run build/.test(i.args))).toBe(true);
+    expect(runtime.image).toBe('node:20-slim');
+    const copies = runtime.instructions.filter((i) => i.keyword === 'COPY').map((i) => i.args);
+    expect(copies).toContain('--from=build /app/dist ./dist');
+    expect(runtime.instructions.some((i) => /npm (ci|install)/.test(i.args))).toBe(false);
+  });
+
+  it('runs as the non-root node user', () => {
+    expect(last(runtime, 'USER')?.args).toBe('node');
+  });
+
+  it('runs node under tini, and the entry command is node dist/cli.js', () => {
+    expect(
+      runtime.instructions.some((i) => i.keyword === 'RUN' && /apt-get install .*\btini\b/.test(i.args)),
+    ).toBe(true);
+    expect(execForm(last(runtime, 'ENTRYPOINT')?.args ?? '')).toEqual(['tini', '--']);
+    expect(execForm(last(runtime, 'CMD')?.args ?? '')?.slice(0, 2)).toEqual(['node', 'dist/cli.js']);
+  });
+
+  it('checks health with node itself on the port server.listen binds, and exposes that port', () => {
+    const check = last(runtime, 'HEALTHCHECK')?.args ?? '';
+    const command = execForm(check.slice(check.indexOf('CMD') + 3).trim());
+    expect(command?.[0]).toBe('node');
+    expect(check).not.toMatch(/\b(curl|wget)\b/);
+    const port = Number(/http:\/\/127\.0\.0\.1:(\d+)\/healthz/.exec(check)?.[1]);
+    const { server } = loadComposeConfig();
+    expect(port).toBe(server.port);
+    expect(last(runtime, 'EXPOSE')?.args).toBe(String(server.port));
+  });
+
+  it('keeps secrets and local state out of the build context', () => {
+    const ignored = read('.dockerignore').split('\n');
+    for (const entry of ['.env', 'node_modules', 'dist', 'data', '.git']) expect(ignored).toContain(entry);
+  });
+});
+
+describe('docker-compose.yml', () => {
+  it('has redis, gateway, worker and receiver', () => {
+    expect(Object.keys(services).sort()).toEqual(['gateway', 'receiver', 'redis', 'worker']);
+  });
+
+  it('runs Redis 7 with AOF and noeviction on a named volume', () => {
+    const redis = services['redis']!;
+    expect(redis.image).toBe('redis:7');
+    expect(redis.command?.join(' ')).toContain('--appendonly yes');
+    expect(redis.command?.join(' ')).toContain('--maxmemory-policy noeviction');
+    const data = (redis.volumes ?? []).map(volume).find((v) => v.container === '/data');
+    expect(data).toBeDefined();
+    expect(Object.keys(compose.volumes ?? {})).toContain(data!.host);
+  });
+
+  it('gives gateway and worker the CLI roles they are named for, with node dist/cli.js', () => {
+    const roles = cliRoles();
+    expect(roles).toEqual(expect.arrayContaining(['gateway', 'worker']));
+    for (const name of bridgeServices) {
+      const command = services[name]!.command ?? [];
+      expect(command.slice(0, 3)).toEqual(['node', 'dist/cli.js', 'run']);
+      expect(command.slice(3)).toEqual(['--role', name]);
+      expect(roles).toContain(command[4]);
+      expect(services[name]!.build, `${name} builds this repo's Dockerfile`).toBe('.');
+      expect(services[name]!.depends_on?.['redis']?.condition).toBe('service_healthy');
+    }
+  });
+
+  it('runs one gateway and keeps the worker scalable (no fixed name, no host port)', () => {
+    expect(services['gateway']!.deploy?.replicas).toBe(1);
+    const worker = services['worker']!;
+    expect(worker.container_name).toBeUndefined();
+    expect(worker.ports ?? []).toEqual([]);
+    expect(worker.deploy?.replicas ?? 1).toBeGreaterThanOrEqual(1);
+  });
+
+  it('mounts a config that exists and passes the config loader with the .env.example values', () => {
+    for (const name of bridgeServices) {
+      const path = hostConfigPath(services[name]!);
+      expect(existsSync(`${ROOT}${path}`), path).toBe(true);
+      expect(() => parseConfig(read(path), path, envExample())).not.toThrow();
+    }
+    for (const name of [...bridgeServices, 'receiver']) {
+      const envFile = services[name]!.env_file;
+      if (envFile !== undefined) expect([envFile].flat()).toEqual(['.env']);
+    }
+  });
+
+  it('binds every interface inside the container and publishes the port on the host loopback only', () => {
+    const { server } = loadComposeConfig();
+    expect(server.host).toBe('0.0.0.0');
+    expect(services['gateway']!.ports).toEqual([`127.0.0.1:${server.port}:${server.port}`]);
+  });
+
+  it('points the config at the compose services: Redis, the receiver, a journal on a volume', () => {
+    const config = loadComposeConfig();
+    expect(new URL(config.redis.url).hostname).toBe('redis');
+    expect(config.redis.prefix).toMatch(/^\{[^{}]+\}$/);
+    const target = new URL(config.targets[0]!.url);
+    expect(target.hostname).toBe('receiver');
+    const receiver = services['receiver']!;
+    expect(receiver.command).toContain('0.0.0.0');
+    expect(receiver.command?.[receiver.command.indexOf('--port') + 1]).toBe(target.port);
+    const journal = (services['gateway']!.volumes ?? [])
+      .map(volume)
+      .find((v) => config.journal.dir.startsWith(v.container));
+    expect(journal, 'the journal directory is on a volume').toBeDefined();
+    expect(Object.keys(compose.volumes ?? {})).toContain(journal!.host);
+  });
+
+  it('runs the Python example receiver from this repo with the shared secret', () => {
+    const receiver = services['receiver']!;
+    const mount = (receiver.volumes ?? []).map(volume).find((v) => v.host === './examples/python');
+    expect(mount?.readOnly).toBe(true);
+    const script = receiver.command?.find((part) => part.endsWith('.py')) ?? '';
+    expect(existsSync(`${ROOT}examples/python/${script.slice(mount!.container.length + 1)}`)).toBe(true);
+    expect(receiver.environment?.['WEBHOOK_SECRET']).toMatch(/^\$\{BACKEND_WEBHOOK_SECRET\b/);
+    expect(envExample()['BACKEND_WEBHOOK_SECRET']).toMatch(/^whsec_/);
+  });
+});

@@ -1,0 +1,170 @@
+import { request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/log.js';
+import { SESSION_COOKIE } from '../../src/server/admin-session.js';
+import { createHttpServer, type AdminRoutes, type HttpServer } from '../../src/server/http.js';
+import { createMetrics } from '../../src/server/metrics.js';
+
+const TOKEN = 'login-token-that-must-never-be-echoed';
+
+let servers: HttpServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  servers = [];
+});
+
+const dashboard: AdminRoutes = (req, res) => {
+  if (req.url !== '/admin/queues/') return false;
+  res.writeHead(200, { 'Content-Type': 'text/plain' });
+  res.end('dashboard');
+  return true;
+};
+
+async function start(adminToken = TOKEN): Promise<string> {
+  const server = createHttpServer({
+    config: { host: '127.0.0.1', port: 0, adminToken },
+    metrics: createMetrics(),
+    health: () => Promise.reject(new Error('unused')),
+    logger: silentLogger(),
+    adminRoutes: dashboard,
+  });
+  servers.push(server);
+  const { host, port } = await server.listen();
+  return `http://${host}:${port}`;
+}
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+async function call(
+  url: string,
+  init: { method?: 'GET' | 'POST' | 'PUT'; headers?: Record<string, string>; body?: string } = {},
+): Promise<Reply> {
+  const res = await request(url, {
+    method: init.method ?? 'GET',
+    headers: init.headers ?? {},
+    ...(init.body === undefined ? {} : { body: init.body }),
+  });
+  return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
+}
+
+function postToken(base: string, token: string): Promise<Reply> {
+  return call(`${base}/admin/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token }).toString(),
+  });
+}
+
+function sessionCookie(reply: Reply): string {
+  const header = reply.headers['set-cookie'];
+  const line = Array.isArray(header) ? header[0] : header;
+  return line!.split(';')[0]!;
+}
+
+describe('admin login for browsers', () => {
+  it('serves the login form without credentials, and no other admin route', async () => {
+    const base = await start();
+    const form = await call(`${base}/admin/login`);
+    expect(form.status).toBe(200);
+    expect(form.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(form.text).toContain('<form method="post" action="/admin/login">');
+    expect(form.text).toContain('name="token"');
+    expect((await call(`${base}/admin/queues/`)).status).toBe(401);
+  });
+
+  it('sets an HttpOnly, SameSite=Strict cookie holding an HMAC, not the token, and redirects to the dashboard', async () => {
+    const base = await start();
+    const reply = await postToken(base, TOKEN);
+    expect(reply.status).toBe(303);
+    expect(reply.headers.location).toBe('/admin/queues/');
+    const setCookie = String(reply.headers['set-cookie']);
+    expect(setCookie).toMatch(new RegExp(`^${SESSION_COOKIE}=v1\\.\\d+\\.[A-Za-z0-9_-]{43}; `));
+    expect(setCookie).toContain('HttpOnly');
+    expect(setCookie).toContain('SameSite=Strict');
+    expect(setCookie).toContain('Path=/admin');
+    expect(setCookie).not.toContain('Secure');
+    expect(setCookie).not.toContain(TOKEN);
+  });
+
+  it('marks the cookie Secure when a TLS proxy forwarded the login', async () => {
+    const base = await start();
+    const reply = await call(`${base}/admin/login`, {
+      method: 'POST',
+      headers: { 'x-forwarded-proto': 'https' },
+      body: `token=${TOKEN}`,
+    });
+    expect(String(reply.headers['set-cookie'])).toContain('Secure');
+  });
+
+  it('lets the cookie stand in for the Bearer header on every admin route', async () => {
+    const base = await start();
+    const cookie = sessionCookie(await postToken(base, TOKEN));
+    const res = await call(`${base}/admin/queues/`, { headers: { cookie } });
+    expect(res.status).toBe(200);
+    expect(res.text).toBe('dashboard');
+    expect((await call(`${base}/admin/queues/`, { method: 'PUT', headers: { cookie } })).status).toBe(200);
+    expect((await call(`${base}/admin/other`, { headers: { cookie } })).status).toBe(404);
+  });
+
+  it('answers a wrong token with 401 and the form again, setting no cookie and echoing nothing', async () => {
+    const base = await start();
+    const reply = await postToken(base, `${TOKEN}-wrong`);
+    expect(reply.status).toBe(401);
+    expect(reply.headers['set-cookie']).toBeUndefined();
+    expect(reply.text).toContain('That is not the admin token.');
+    expect(reply.text).not.toContain(TOKEN);
+    expect((await postToken(base, '')).status).toBe(401);
+  });
+
+  it('refuses a cookie minted for another token, or a forged one', async () => {
+    const base = await start();
+    const otherBase = await start(`${TOKEN}-other`);
+    const foreign = sessionCookie(await postToken(otherBase, `${TOKEN}-other`));
+    for (const cookie of [
+      foreign,
+      `${SESSION_COOKIE}=${TOKEN}`,
+      `${SESSION_COOKIE}=v1.9999999999.${'A'.repeat(43)}`,
+    ]) {
+      const res = await call(`${base}/admin/queues/`, { headers: { cookie } });
+      expect(res.status).toBe(401);
+      expect(JSON.parse(res.text)).toEqual({ error: 'unauthorized' });
+    }
+  });
+
+  it('gives a browser without credentials a 401 page that links to the login form', async () => {
+    const base = await start();
+    const res = await call(`${base}/admin/queues/`, { headers: { accept: 'text/html,*/*' } });
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toMatch(/^Bearer realm=/);
+    expect(res.text).toContain('href="/admin/login"');
+  });
+
+  it('logs out by expiring the cookie', async () => {
+    const base = await start();
+    const reply = await call(`${base}/admin/logout`, { method: 'POST' });
+    expect(reply.status).toBe(303);
+    expect(reply.headers.location).toBe('/admin/login');
+    expect(String(reply.headers['set-cookie'])).toMatch(
+      new RegExp(`^${SESSION_COOKIE}=; Path=/admin; Max-Age=0`),
+    );
+  });
+
+  it('refuses oversized login bodies and other methods', async () => {
+    const base = await start();
+    const big = await call(`${base}/admin/login`, { method: 'POST', body: `token=${'x'.repeat(10_000)}` });
+    expect(big.status).toBe(413);
+    const put = await call(`${base}/admin/login`, { method: 'PUT' });
+    expect(put.status).toBe(405);
+    expect(put.headers.allow).toBe('GET, HEAD, POST');
+  });
+
+  it('does not exist when no admin token is configured', async () => {
+    const base = await start('');
+    expect((await call(`${base}/admin/login`)).status).toBe(404);
+    expect((await postToken(base, '')).status).toBe(404);
+  });
+});
