@@ -3,14 +3,16 @@ import { Redis } from 'ioredis';
 import type { ListenAddress } from './config/listen.js';
 import type { BridgeConfig } from './config/types.js';
 import { startDeliveryWorkers } from './delivery/worker.js';
+import type { DispatchFrame } from './events/envelope.js';
+import { startIngestPipeline } from './ingest-pipeline.js';
+import { createWebhookIngress } from './ingress/webhook-ingress.js';
 import { ShardManager, type ShardManagerOptions } from './gateway/shard-manager.js';
 import type { Logger } from './log.js';
 import { AccessTokenManager } from './qq/access-token.js';
 import { QqOpenApi } from './qq/openapi.js';
-import { DurableSink, enqueueEntryWith } from './queue/durable-sink.js';
-import { Journal } from './queue/journal.js';
+import type { DurableSink } from './queue/durable-sink.js';
 import { deliveryQueueName } from './queue/names.js';
-import { DeliveryProducer } from './queue/producer.js';
+import { createDashboard } from './server/dashboard.js';
 import { createHttpServer } from './server/http.js';
 import { createMetrics, type BridgeMetrics, type QueueDepth } from './server/metrics.js';
 import type { HealthReport } from './server/readiness.js';
@@ -52,6 +54,9 @@ export function createApp(options: AppOptions): App {
   let shardManager: ShardManager | undefined;
   let sink: DurableSink | undefined;
   let started = false;
+  const webhookMode = config.qq.mode === 'webhook';
+  /** Set while the gateway role runs in webhook mode; the callback route answers 503 without it. */
+  let ingest: ((frame: DispatchFrame) => Promise<void>) | undefined;
 
   // Fail fast while Redis is away (no offline queue, one retry), so an event goes to the journal within
   // milliseconds instead of waiting on a queued command; reconnect forever in the background.
@@ -83,9 +88,36 @@ export function createApp(options: AppOptions): App {
     };
   }
 
+  const routes =
+    runsGateway && webhookMode
+      ? new Map([
+          [
+            config.qq.webhook.path,
+            createWebhookIngress({
+              config: config.qq,
+              logger,
+              metrics,
+              accept: (frame) =>
+                ingest ? ingest(frame) : Promise.reject(new Error('the bridge is not running')),
+            }),
+          ],
+        ])
+      : undefined;
+  const dashboard = createDashboard({
+    targets: config.targets,
+    prefix: config.redis.prefix,
+    connection: redis,
+  });
   const http = options.withoutHttp
     ? undefined
-    : createHttpServer({ config: config.server, metrics, health: () => Promise.resolve(health()), logger });
+    : createHttpServer({
+        config: config.server,
+        metrics,
+        health: () => Promise.resolve(health()),
+        logger,
+        adminRoutes: dashboard,
+        ...(routes ? { routes } : {}),
+      });
 
   function watchQueueDepths(): void {
     const queues = config.targets.map(
@@ -109,13 +141,19 @@ export function createApp(options: AppOptions): App {
   }
 
   async function startGateway(): Promise<void> {
-    const producer = new DeliveryProducer({
-      connection: redis,
-      prefix: config.redis.prefix,
-      targets: config.targets,
-      dedupeWindowMs: config.delivery.dedupeWindowMs,
-    });
-    stops.push(() => producer.close());
+    const pipeline = await startIngestPipeline({ config, redis, metrics, logger });
+    sink = pipeline.sink;
+    stops.push(() => pipeline.stop());
+    if (webhookMode) {
+      ingest = (frame) => pipeline.accept(frame, [0, 1]);
+      // Cleared first on shutdown: callbacks then get 503 and QQ retries them against a running replica.
+      stops.push(() => {
+        ingest = undefined;
+        return Promise.resolve();
+      });
+      logger.info({ path: config.qq.webhook.path }, 'webhook mode: receiving QQ callbacks over HTTP');
+      return;
+    }
     const tokens = new AccessTokenManager({
       tokenUrl: config.qq.tokenUrl,
       appId: config.qq.appId,
@@ -123,30 +161,9 @@ export function createApp(options: AppOptions): App {
       logger: logger.child({ component: 'token' }),
     });
     stops.push(() => Promise.resolve(tokens.stop()));
-    const api = new QqOpenApi({ apiBase: config.qq.apiBase, appId: config.qq.appId, tokens });
-    const eventLog = logger.child({ component: 'events' });
-    const journal = await Journal.open({
-      dir: config.journal.dir,
-      maxBytes: config.journal.maxBytes,
-      logger: logger.child({ component: 'journal' }),
-    });
-    const durable = new DurableSink({
-      journal,
-      enqueue: enqueueEntryWith(producer, config.qq.appId, eventLog, (event, targets) => {
-        metrics.eventReceived(event.envelope.type);
-        for (const target of targets) metrics.eventEnqueued(target);
-      }),
-      isRedisReady: () => redis.status === 'ready',
-      logger: logger.child({ component: 'sink' }),
-    });
-    sink = durable;
-    metrics.setJournalDepthSource(() => durable.depth());
-    stops.push(() => journal.close());
-    stops.push(() => durable.stop());
-    durable.start();
-    shardManager = new ShardManager({
+    const manager = new ShardManager({
       qq: config.qq,
-      api,
+      api: new QqOpenApi({ apiBase: config.qq.apiBase, appId: config.qq.appId, tokens }),
       tokens,
       // Every gateway holds its shards through Redis leases, so replicas can run side by side and take over
       // from each other; resume state is fenced by the lease.
@@ -166,9 +183,9 @@ export function createApp(options: AppOptions): App {
         onFatal: (code, meaning, hint) =>
           options.onFatal?.(`gateway closed with ${code} (${meaning}): ${hint}`),
       }),
-      onDispatch: (frame, shard) => durable.accept({ frame, shard, receivedAt: new Date().toISOString() }),
+      onDispatch: (frame, shard) => pipeline.accept(frame, shard),
     });
-    const manager = shardManager;
+    shardManager = manager;
     stops.push(() => manager.stop());
     await manager.start();
   }
@@ -196,6 +213,7 @@ export function createApp(options: AppOptions): App {
         await redis.quit().catch(() => redis.disconnect());
       });
       watchQueueDepths();
+      stops.push(() => dashboard.close());
       if (http) {
         const address = await http.listen();
         stops.push(() => http.close());

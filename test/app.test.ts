@@ -30,11 +30,12 @@ async function bridge(
   sim: Simulator,
   targets: Parameters<typeof testConfig>[0]['targets'],
   withoutHttp = true,
+  mode: 'websocket' | 'webhook' = 'websocket',
 ): Promise<App> {
   const prefix = freshPrefix('app');
   cleanups.push(() => deletePrefix(prefix));
   const app = createApp({
-    config: testConfig({ simulatorOrigin: sim.origin, prefix, targets: targets ?? [] }),
+    config: testConfig({ simulatorOrigin: sim.origin, prefix, targets: targets ?? [], mode }),
     withoutHttp,
     role: 'all',
     logger: silentLogger(),
@@ -170,5 +171,29 @@ describe('the bridge end to end (simulator → gateway → Redis → worker → 
     expect(text).toContain('qqwb_events_enqueued_total{target="backend"} 1');
     expect(text).toMatch(/qqwb_deliveries_total\{target="backend",outcome="delivered"\} 1/);
     expect(text).toMatch(/qqwb_queue_depth\{target="backend",state="failed"\} 0/);
+  });
+
+  it('in webhook mode takes signed QQ callbacks into the same pipeline and delivers the seed events', async () => {
+    await setUp();
+    const app = await bridge(sim, [testTarget({ id: 'backend', url: receiver.url })], false, 'webhook');
+    const { host, port } = app.httpAddress()!;
+    const push = await sim.startWebhookPush(`http://${host}:${port}/qq/callback`);
+    cleanups.push(() => push.stop());
+    const ids = SEED.map(
+      ([t, , timestamp]) => sim.emit(t, { group_openid: GROUP, op_member_openid: OPERATOR, timestamp }).id,
+    );
+    await receiver.waitFor(4);
+    const webhook = new Webhook(SECRET);
+    const bodies = receiver.requests.map((r) => {
+      webhook.verify(r.body, {
+        'webhook-id': String(r.headers['webhook-id']),
+        'webhook-timestamp': String(r.headers['webhook-timestamp']),
+        'webhook-signature': String(r.headers['webhook-signature']),
+      });
+      return JSON.parse(r.body) as { id: string; type: string; seq: unknown };
+    });
+    expect(bodies.map((b) => b.id).sort()).toEqual([...ids].sort());
+    expect(bodies.every((b) => b.seq === null)).toBe(true);
+    expect(app.shards()).toEqual([]);
   });
 });

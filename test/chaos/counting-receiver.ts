@@ -10,8 +10,8 @@ export interface CountingReceiver {
   readonly url: string;
   /** webhook-id → acknowledged deliveries. */
   readonly acknowledged: Map<string, number>;
-  /** webhook-id → when its first acknowledgement was written (ms since epoch). */
-  readonly firstAckAt: Map<string, number>;
+  /** webhook-id → when the request of its first acknowledged delivery arrived, and when the answer was written. */
+  readonly firstAck: Map<string, { arrivedAt: number; ackedAt: number }>;
   /** Requests seen at all, acknowledged or not. */
   readonly requests: () => number;
   /** Stops listening: new connections are refused (ECONNREFUSED), as for a target that is down. */
@@ -25,7 +25,7 @@ export interface CountingReceiver {
 
 export async function startCountingReceiver(): Promise<CountingReceiver> {
   const acknowledged = new Map<string, number>();
-  const firstAckAt = new Map<string, number>();
+  const firstAck = new Map<string, { arrivedAt: number; ackedAt: number }>();
   let requests = 0;
   let delayMs = 0;
   let port = 0;
@@ -34,13 +34,14 @@ export async function startCountingReceiver(): Promise<CountingReceiver> {
   const listen = async (): Promise<void> => {
     server = createServer((req, res) => {
       requests++;
+      const arrivedAt = Date.now();
       req.resume();
       req.on('end', () => {
         const id = String(req.headers['webhook-id'] ?? '');
         const answer = (): void => {
           res.on('finish', () => {
             acknowledged.set(id, (acknowledged.get(id) ?? 0) + 1);
-            if (!firstAckAt.has(id)) firstAckAt.set(id, Date.now());
+            if (!firstAck.has(id)) firstAck.set(id, { arrivedAt, ackedAt: Date.now() });
           });
           res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
         };
@@ -61,7 +62,7 @@ export async function startCountingReceiver(): Promise<CountingReceiver> {
   return {
     url: `http://127.0.0.1:${port}/events`,
     acknowledged,
-    firstAckAt,
+    firstAck,
     requests: () => requests,
     goDown: stop,
     comeBack: listen,

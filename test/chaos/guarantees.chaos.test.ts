@@ -68,6 +68,22 @@ describe('chaos: no event lost, none delivered twice', () => {
     expect(w.sim.state()).toMatchObject({ identifies: 1 });
   });
 
+  it('kill -9 of a worker mid-delivery with a second worker running: its jobs are recovered, none lost', async () => {
+    world = await ChaosWorld.create();
+    const w = world;
+    w.start('gateway', 'gateway');
+    const workers = [w.start('w1', 'worker'), w.start('w2', 'worker')];
+    await waitForState(w, 'first identify', () => w.sim.state().sessions.some((s) => s.connected));
+    // slow answers keep deliveries in flight on both workers when one dies
+    w.receiver.setDelay(200);
+    await w.stream(200, 10, async (i) => {
+      if (i === 100) await w.kill9(workers[0]!);
+    });
+    const report = await w.settle(60_000);
+    expect(report, w.logTail('w2')).toMatchObject({ lost: 0, duplicated: 0, delivered: 200 });
+    expect(report.redeliveredAfterKill).toBeLessThanOrEqual(8);
+  });
+
   it('gateway faults in one stream: op 7, close 4009, cut TCP, half-dead link, op 9', async () => {
     world = await ChaosWorld.create();
     const w = world;

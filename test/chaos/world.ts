@@ -14,9 +14,11 @@ export interface ChaosReport {
   /** Events acknowledged twice whose first acknowledgement the bridge had time to record. */
   duplicated: number;
   /**
-   * Events acknowledged twice whose first acknowledgement came within {@link IN_FLIGHT_WINDOW_MS} before a
-   * SIGKILL of a delivering process: the POST was answered but the killed process never recorded it, so the
-   * job is delivered again with the same webhook-id (at-least-once delivery; receivers dedupe on webhook-id).
+   * Events acknowledged twice whose first delivery was in flight when a delivering process was SIGKILLed: the
+   * request arrived before the kill and the answer was written less than {@link IN_FLIGHT_WINDOW_MS} before it
+   * (or after it, into a socket whose owner was already dead). The killed process never recorded the outcome, so
+   * the job is delivered again with the same webhook-id: at-least-once delivery, which receivers absorb by
+   * deduplicating on webhook-id.
    */
   redeliveredAfterKill: number;
 }
@@ -69,6 +71,7 @@ gateway:
   lease_ttl: 2s
 delivery:
   shutdown_grace: 5s
+  stall_timeout: 3s
 log:
   level: info
 targets:
@@ -132,12 +135,15 @@ ${extra}`,
   }
 
   report(): ChaosReport {
-    const { acknowledged, firstAckAt } = this.receiver;
+    const { acknowledged, firstAck } = this.receiver;
     const lost = this.sent.filter((id) => !acknowledged.has(id)).length;
     const twice = [...acknowledged.entries()].filter(([, n]) => n > 1).map(([id]) => id);
     const inFlight = twice.filter((id) => {
-      const at = firstAckAt.get(id) ?? 0;
-      return this.kills.some((kill) => kill >= at && kill - at <= IN_FLIGHT_WINDOW_MS);
+      const first = firstAck.get(id);
+      if (!first) return false;
+      return this.kills.some(
+        (kill) => first.arrivedAt <= kill && first.ackedAt >= kill - IN_FLIGHT_WINDOW_MS,
+      );
     });
     return {
       sent: this.sent.length,
