@@ -177,7 +177,9 @@ export class LeasedShard {
     this.guard = setTimeout(() => {
       this.guard = undefined;
       this.unconfirmed = true;
-      this.log.warn('lease not renewed in time (Redis unreachable?); keeping the open session but not reconnecting');
+      this.log.warn(
+        'lease not renewed in time (Redis unreachable?); keeping the open session but not reconnecting',
+      );
     }, delayMs);
     this.guard.unref();
   }
