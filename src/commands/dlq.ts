@@ -10,6 +10,7 @@ import {
   showDeadLetter,
   type DeliveryQueue,
 } from '../queue/dlq.js';
+import { parseSince, replaySince } from '../queue/replay-since.js';
 import { parseDurationMs } from '../util/duration.js';
 import { loadConfigFor } from './load-config.js';
 
@@ -52,6 +53,17 @@ function selector(opts: { id?: string; all?: boolean }): { eventId: string } | {
   if (opts.id) return { eventId: opts.id };
   if (opts.all) return { all: true };
   throw usage('say which entries: --id EVENT_ID or --all');
+}
+
+/** Progress on stderr (stdout stays clean for scripts), about every 5 %, only for long operations. */
+function progressPrinter(): (done: number, total: number) => void {
+  let lastShown = 0;
+  return (done, total) => {
+    if (total >= 100 && (done - lastShown >= total / 20 || done === total)) {
+      lastShown = done;
+      process.stderr.write(`replayed ${done}/${total}\n`);
+    }
+  };
 }
 
 function write(line: string): void {
@@ -111,16 +123,7 @@ export function registerDlqCommands(program: Command, setExit: (code: number) =>
     )
     .action(async (opts: TargetOptions & { id?: string; all?: boolean }) => {
       const which = selector(opts);
-      let lastShown = 0;
-      const count = await withQueue(opts, (queue) =>
-        replayDeadLetters(queue, which, (done, total) => {
-          // progress on stderr keeps stdout clean for scripts
-          if (total >= 100 && (done - lastShown >= total / 20 || done === total)) {
-            lastShown = done;
-            process.stderr.write(`replayed ${done}/${total}\n`);
-          }
-        }),
-      );
+      const count = await withQueue(opts, (queue) => replayDeadLetters(queue, which, progressPrinter()));
       if ('eventId' in which && count === 0) {
         throw new BridgeError(
           'BRIDGE_ERR_NOT_FOUND',
@@ -147,6 +150,25 @@ export function registerDlqCommands(program: Command, setExit: (code: number) =>
       } else which = selector(opts);
       const count = await withQueue(opts, (queue) => purgeDeadLetters(queue, which));
       write(`purged ${count} for target ${opts.target}`);
+      setExit(0);
+    });
+
+  common(program.command('replay'))
+    .description(
+      'deliver again everything a target finished since a time (delivered or dead-lettered), same webhook-id',
+    )
+    .requiredOption('--since <time>', 'a duration back from now (2h, 30m) or an ISO 8601 time')
+    .addHelpText(
+      'after',
+      '\nDelivered events are kept for an hour (at most 1000 per target); dead letters until purged.\n' +
+        'Example:\n  $ qq-webhook-bridge replay --target backend --since 30m',
+    )
+    .action(async (opts: TargetOptions & { since: string }) => {
+      const sinceMs = parseSince(opts.since, Date.now(), parseDurationMs);
+      if (sinceMs === undefined)
+        throw usage(`--since expects a duration like 2h or an ISO time, got "${opts.since}"`);
+      const count = await withQueue(opts, (queue) => replaySince(queue, sinceMs, progressPrinter()));
+      write(`replayed ${count} for target ${opts.target} since ${new Date(sinceMs).toISOString()}`);
       setExit(0);
     });
 }
