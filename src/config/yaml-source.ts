@@ -26,7 +26,14 @@ export interface YamlProblem extends Position {
  */
 export function parseYaml(text: string): { source: YamlSource; problems: YamlProblem[] } {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: true });
+  // logLevel 'error': the yaml library would otherwise print warnings (odd keys) straight to stderr.
+  const doc = parseDocument(text, {
+    lineCounter,
+    prettyErrors: false,
+    merge: true,
+    uniqueKeys: true,
+    logLevel: 'error',
+  });
   const problems: YamlProblem[] = [];
   for (const problem of [...doc.errors, ...doc.warnings]) {
     const { line, col } = lineCounter.linePos(problem.pos[0]);

@@ -1,6 +1,5 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import type { IServerAdapter } from '@bull-board/api/typings/app';
 import { ExpressAdapter } from '@bull-board/express';
 import { Queue } from 'bullmq';
 import express from 'express';
@@ -54,10 +53,7 @@ export function createDashboard(options: DashboardOptions): DashboardRoutes {
     const serverAdapter = new ExpressAdapter().setBasePath(DASHBOARD_PATH);
     createBullBoard({
       queues: queues.map((queue) => new BullMQAdapter(queue, { allowRetries: true })),
-      // @bull-board/express 9.10.1 declares this interface against its own nested copy of @bull-board/api 9.10.1,
-      // whose private fields make the two BaseAdapter declarations "different" to TypeScript. At run time the
-      // adapter only needs the interface's methods, which both versions share.
-      serverAdapter: serverAdapter as unknown as IServerAdapter,
+      serverAdapter,
       options: {
         uiConfig: {
           boardTitle: 'qq-webhook-bridge',
