@@ -1,9 +1,20 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BridgeConfig, TargetConfig } from '../../src/config/types.js';
 import { INTENTS } from '../../src/qq/intents.js';
 import { REDIS_URL } from './redis.js';
+
+/** One temp root per test process for journals, removed when the process exits. */
+let journalRoot: string | undefined;
+function journalDir(): string {
+  if (!journalRoot) {
+    const root = mkdtempSync(join(tmpdir(), 'qqwb-test-'));
+    journalRoot = root;
+    process.once('exit', () => rmSync(root, { recursive: true, force: true }));
+  }
+  return mkdtempSync(join(journalRoot, 'journal-'));
+}
 
 /** A target with the documented defaults, loopback allowed, fast retries. */
 export function testTarget(
@@ -50,7 +61,7 @@ export function testConfig(options: {
     redis: { url: REDIS_URL, prefix: options.prefix },
     server: { host: '127.0.0.1', port: 0, adminToken: '' },
     // each config its own journal: a journal directory belongs to one process
-    journal: { dir: mkdtempSync(join(tmpdir(), 'qqwb-journal-')), maxBytes: 1024 * 1024 },
+    journal: { dir: journalDir(), maxBytes: 1024 * 1024 },
     gateway: { maxFrameBytes: 1024 * 1024, leaseTtlMs: 10_000 },
     delivery: { dedupeWindowMs: 24 * 3600_000, shutdownGraceMs: 2_000, stallTimeoutMs: 30_000 },
     log: { level: 'info' },

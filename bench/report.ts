@@ -1,0 +1,342 @@
+/** The run's result: one JSON document, a few text tables, and the one-line summary the bench ends with. */
+import { renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Plan } from './options.js';
+import type {
+  BacklogPhase,
+  DirectPhase,
+  FanoutRow,
+  IngestPhase,
+  LatencyResult,
+  MemoryReport,
+  PipePhase,
+  ProfilePhase,
+  SoakPhase,
+} from './phases.js';
+import { round } from './stats.js';
+
+/** The project's targets on its 2-core reference machine. */
+export const TARGETS = {
+  e2eOverNaive: 1.3,
+  p99At1000Ms: 50,
+  peakRssMB: 150,
+  /** "No growth over the soak": a trend below this (MB/min over the second half) counts as flat. */
+  soakSlopeMBPerMin: 1,
+} as const;
+
+export interface Environment {
+  node: string;
+  cpus: number;
+  cpuModel: string;
+  totalMemMB: number;
+  loadAvgStart: number[];
+  loadAvgEnd: number[];
+  commit: string;
+  dirty: boolean;
+  cli: string;
+}
+
+export interface TargetCheck {
+  name: string;
+  target: string;
+  value: number;
+  pass: boolean;
+}
+
+export interface BenchResult {
+  version: 1;
+  startedAt: string;
+  durationSec: number;
+  mode: 'quick' | 'full';
+  environment: Environment;
+  settings: { concurrency: number; outage: string; bridgeNodeArgs: string[]; plan: Plan };
+  direct: DirectPhase;
+  naive: PipePhase;
+  e2e: PipePhase;
+  /** The bridge's gateway half alone (`--role gateway`). */
+  ingest: IngestPhase;
+  ratios: { e2eOverNaive: number; e2eOverDirect: number };
+  fanout: FanoutRow[];
+  backlog: BacklogPhase;
+  /** The bridge over every run but the profiled one: the highest peak RSS, and CPU in the throughput run. */
+  bridge: { peakRssMB: number; cpuSecPer1kEvents: number };
+  soak?: SoakPhase;
+  profile?: ProfilePhase;
+  targets: TargetCheck[];
+  summary: string;
+}
+
+export type Measurements = Omit<BenchResult, 'ratios' | 'bridge' | 'targets' | 'summary'>;
+
+function latencyAt(phase: PipePhase, rate: number): LatencyResult | undefined {
+  return phase.latency.find((l) => l.offeredPerSec === rate);
+}
+
+/** Derives ratios, the bridge's resource figures, the target checks and the summary line. */
+export function buildResult(m: Measurements): BenchResult {
+  const e2e = m.e2e.throughput.eventsPerSec;
+  const ratios = {
+    e2eOverNaive: round(e2e / m.naive.throughput.eventsPerSec, 2),
+    e2eOverDirect: round(e2e / m.direct.perSec, 2),
+  };
+  const peaks = [m.e2e.session.peakRssMB, ...m.fanout.map((row) => row.processPeakRssMB)];
+  if (m.soak) peaks.push(m.soak.peakRssMB);
+  const bridge = { peakRssMB: Math.max(...peaks), cpuSecPer1kEvents: m.e2e.throughput.cpuSecPer1kEvents };
+  const p99 = latencyAt(m.e2e, 1000)?.latencyMs.p99 ?? NaN;
+  const targets: TargetCheck[] = [
+    {
+      name: 'e2e/naive',
+      target: `≥ ${TARGETS.e2eOverNaive}`,
+      value: ratios.e2eOverNaive,
+      pass: ratios.e2eOverNaive >= TARGETS.e2eOverNaive,
+    },
+    {
+      name: 'p99 at 1000 ev/s (ms)',
+      target: `≤ ${TARGETS.p99At1000Ms}`,
+      value: p99,
+      pass: p99 <= TARGETS.p99At1000Ms,
+    },
+    {
+      name: 'bridge peak RSS (MB)',
+      target: `≤ ${TARGETS.peakRssMB}`,
+      value: bridge.peakRssMB,
+      pass: bridge.peakRssMB <= TARGETS.peakRssMB,
+    },
+  ];
+  if (m.soak) {
+    const growth = m.soak.rssSlopeMBPerMin;
+    targets.push({
+      name: 'soak RSS trend (MB/min)',
+      target: `< ${TARGETS.soakSlopeMBPerMin}`,
+      value: growth,
+      pass: growth < TARGETS.soakSlopeMBPerMin,
+    });
+  }
+  const summary =
+    `bench: e2e ${e2e} ev/s, naive ${m.naive.throughput.eventsPerSec} ev/s, direct ${m.direct.perSec} req/s, ` +
+    `e2e/naive ${ratios.e2eOverNaive.toFixed(2)}, p99@1000/s ${p99.toFixed(1)} ms, rss ${Math.round(bridge.peakRssMB)} MB`;
+  return { ...m, ratios, bridge, targets, summary };
+}
+
+/** Writes `<dir>/<name>.json` through a temporary file, so a reader never sees half a result. */
+export function writeResult(dir: string, name: string, result: BenchResult): string {
+  const path = join(dir, `${name}.json`);
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
+  renameSync(`${path}.tmp`, path);
+  return path;
+}
+
+function table(title: string, header: string[], rows: (string | number)[][]): string {
+  const cells = [
+    header,
+    ...rows.map((row) =>
+      row.map((cell) => (typeof cell === 'number' && Number.isNaN(cell) ? '–' : String(cell))),
+    ),
+  ];
+  const widths = header.map((_, i) => Math.max(...cells.map((row) => row[i]?.length ?? 0)));
+  const line = (row: string[]): string =>
+    row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  return [`\n${title}`, ...cells.map((row) => `  ${line(row)}`)].join('\n');
+}
+
+/** The human-readable report (everything is in the JSON too). */
+export function formatTables(r: BenchResult): string {
+  const parts: string[] = [];
+  parts.push(
+    table(
+      `throughput — max sustained, closed loop (${r.settings.plan.windowDeliveries} deliveries outstanding), ${r.settings.concurrency} in flight`,
+      [
+        'pipe',
+        'ev/s',
+        'cpu s/1k ev',
+        'RSS start MB',
+        'RSS max (run) MB',
+        'peak RSS (process) MB',
+        'queue waiting at end',
+        'lost',
+        'dup',
+      ],
+      [
+        ['direct (undici → receiver)', r.direct.perSec, '–', '–', '–', '–', '–', r.direct.lost, '–'],
+        ...(['naive', 'e2e'] as const).map((kind) => {
+          const t = r[kind].throughput;
+          const s = r[kind].session;
+          return [
+            kind,
+            t.eventsPerSec,
+            t.cpuSecPer1kEvents,
+            s.startRssMB,
+            t.peakRssMB,
+            s.peakRssMB,
+            t.queueWaitingAtEnd,
+            t.lost,
+            t.duplicates,
+          ];
+        }),
+        [
+          'e2e ingest only (--role gateway)',
+          r.ingest.eventsPerSec,
+          r.ingest.cpuSecPer1kEvents,
+          '–',
+          '–',
+          '–',
+          '–',
+          '–',
+          '–',
+        ],
+      ],
+    ),
+  );
+  parts.push(
+    `  e2e/naive ${r.ratios.e2eOverNaive.toFixed(2)}   e2e/direct ${r.ratios.e2eOverDirect.toFixed(2)}`,
+  );
+  const memoryLine = (when: string, m: MemoryReport): string =>
+    `  bridge memory ${when}: RSS ${m.rssMB} MB; V8 heap ${m.heapTotalMB} MB ` +
+    `(used ${m.heapUsedMB}, new space ${m.newSpaceMB}), external ${m.externalMB} MB; ${m.sockets} sockets`;
+  if (r.e2e.session.startMemory) parts.push(memoryLine('at start', r.e2e.session.startMemory));
+  if (r.e2e.throughput.memoryAtEnd) parts.push(memoryLine('at max throughput', r.e2e.throughput.memoryAtEnd));
+  const latencyRows = (['naive', 'e2e'] as const).flatMap((kind) =>
+    [...r[kind].latency, ...(r[kind].latencyAtShare ? [r[kind].latencyAtShare] : [])].map((l) => [
+      kind,
+      l.offeredPerSec,
+      l.achievedPerSec,
+      l.deliveredPerSecWhileSending,
+      l.latencyMs.p50,
+      l.latencyMs.p95,
+      l.latencyMs.p99,
+      l.latencyMs.max,
+      l.generatorMaxLagMs,
+      l.cpuSecPer1kEvents,
+      l.lost,
+    ]),
+  );
+  parts.push(
+    table(
+      'latency — open loop, simulator send → receiver arrival, ms',
+      [
+        'pipe',
+        'offered/s',
+        'sent/s',
+        'delivered/s',
+        'p50',
+        'p95',
+        'p99',
+        'max',
+        'gen lag',
+        'cpu s/1k ev',
+        'lost',
+      ],
+      latencyRows,
+    ),
+  );
+  parts.push(
+    table(
+      `fan-out — every event to each target; p99 at ${r.settings.plan.fanoutLoadShare * 100}% of that max`,
+      [
+        'targets',
+        'ev/s',
+        'deliveries/s',
+        'p99 ms',
+        'at ev/s',
+        'cpu s/1k ev',
+        'RSS max MB',
+        'heap MB',
+        'sockets',
+        'lost',
+      ],
+      r.fanout.map((f) => [
+        f.targets,
+        f.eventsPerSec,
+        f.deliveriesPerSec,
+        f.p99Ms,
+        f.latencyAtPerSec,
+        f.cpuSecPer1kEvents,
+        f.rssMaxMB,
+        f.memoryAtEnd?.heapTotalMB ?? NaN,
+        f.memoryAtEnd?.sockets ?? NaN,
+        f.lost,
+      ]),
+    ),
+  );
+  const b = r.backlog;
+  parts.push(
+    table(
+      `backlog — ${b.deliveries} deliveries queued during a target outage (${b.outage}), then drained`,
+      [
+        'enqueue ev/s (outage)',
+        'failed attempts',
+        'drain s',
+        'drain/s',
+        'first after ms',
+        'cpu s/1k',
+        'peak RSS MB',
+        'lost',
+        'dup',
+      ],
+      [
+        [
+          b.enqueuePerSec,
+          b.failedAttempts,
+          round(b.drainMs / 1000, 1),
+          b.drainPerSec,
+          b.firstDeliveryAfterMs,
+          b.cpuSecPer1kDeliveries,
+          b.peakRssMB,
+          b.lost,
+          b.duplicates,
+        ],
+      ],
+    ),
+  );
+  if (r.soak) {
+    const s = r.soak;
+    parts.push(
+      table(
+        `soak — ${s.ratePerSec} ev/s for ${s.durationMs / 1000} s`,
+        [
+          'RSS start MB',
+          'RSS at 1/4 MB',
+          'RSS after MB',
+          'trend MB/min (2nd half)',
+          'peak RSS MB',
+          'p99 ms',
+          'lost',
+        ],
+        [[s.rssStartMB, s.rssWarmMB, s.rssAfterMB, s.rssSlopeMBPerMin, s.peakRssMB, s.latencyMs.p99, s.lost]],
+      ),
+    );
+  }
+  if (r.profile) {
+    const p = r.profile.summary;
+    parts.push(
+      table(
+        `profile — bridge self time over ${p.windowMs} ms of max throughput (${r.profile.throughput.eventsPerSec} ev/s under the profiler); busy ${p.busyMs} ms, idle ${p.idleMs} ms`,
+        ['package', 'ms', '% busy'],
+        p.byPackage.map((e) => [e.name, e.ms, e.pct]),
+      ),
+    );
+    parts.push(
+      table(
+        '  hottest functions (self)',
+        ['function', 'where', 'ms', '% busy'],
+        p.topSelf.map((e) => [e.name, e.where, e.ms, e.pct]),
+      ),
+    );
+    parts.push(
+      table(
+        '  bridge functions and BullMQ operations (inclusive)',
+        ['function', 'where', 'ms', '% busy'],
+        p.inclusive.map((e) => [e.name, e.where, e.ms, e.pct]),
+      ),
+    );
+    parts.push(`  profile: ${p.file}`);
+  }
+  parts.push(
+    table(
+      'targets',
+      ['check', 'target', 'value', ''],
+      r.targets.map((t) => [t.name, t.target, t.value, t.pass ? 'PASS' : 'FAIL']),
+    ),
+  );
+  return parts.join('\n');
+}
