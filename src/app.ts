@@ -12,8 +12,8 @@ import { AccessTokenManager } from './qq/access-token.js';
 import { QqOpenApi } from './qq/openapi.js';
 import type { DurableSink } from './queue/durable-sink.js';
 import { deliveryQueueName } from './queue/names.js';
-import { createDashboard } from './server/dashboard.js';
-import { createHttpServer } from './server/http.js';
+import type { DashboardRoutes } from './server/dashboard.js';
+import { createHttpServer, type AdminRoutes } from './server/http.js';
 import { createMetrics, type BridgeMetrics, type QueueDepth } from './server/metrics.js';
 import type { HealthReport } from './server/readiness.js';
 
@@ -103,11 +103,16 @@ export function createApp(options: AppOptions): App {
           ],
         ])
       : undefined;
-  const dashboard = createDashboard({
-    targets: config.targets,
-    prefix: config.redis.prefix,
-    connection: redis,
-  });
+  // Express and Bull Board cost tens of MB of memory: loaded on the first admin request, never without a token.
+  let dashboard: DashboardRoutes | undefined;
+  const adminRoutes: AdminRoutes = async (req, res) => {
+    dashboard ??= (await import('./server/dashboard.js')).createDashboard({
+      targets: config.targets,
+      prefix: config.redis.prefix,
+      connection: redis,
+    });
+    return dashboard(req, res);
+  };
   const http = options.withoutHttp
     ? undefined
     : createHttpServer({
@@ -115,7 +120,7 @@ export function createApp(options: AppOptions): App {
         metrics,
         health: () => Promise.resolve(health()),
         logger,
-        adminRoutes: dashboard,
+        adminRoutes,
         ...(routes ? { routes } : {}),
       });
 
@@ -145,7 +150,7 @@ export function createApp(options: AppOptions): App {
     sink = pipeline.sink;
     stops.push(() => pipeline.stop());
     if (webhookMode) {
-      ingest = (frame) => pipeline.accept(frame, [0, 1]);
+      ingest = (frame) => pipeline.accept([frame], [0, 1]);
       // Cleared first on shutdown: callbacks then get 503 and QQ retries them against a running replica.
       stops.push(() => {
         ingest = undefined;
@@ -183,7 +188,7 @@ export function createApp(options: AppOptions): App {
         onFatal: (code, meaning, hint) =>
           options.onFatal?.(`gateway closed with ${code} (${meaning}): ${hint}`),
       }),
-      onDispatch: (frame, shard) => pipeline.accept(frame, shard),
+      onDispatch: (frames, shard) => pipeline.accept(frames, shard),
     });
     shardManager = manager;
     stops.push(() => manager.stop());
@@ -213,7 +218,9 @@ export function createApp(options: AppOptions): App {
         await redis.quit().catch(() => redis.disconnect());
       });
       watchQueueDepths();
-      stops.push(() => dashboard.close());
+      stops.push(async () => {
+        await dashboard?.close();
+      });
       if (http) {
         const address = await http.listen();
         stops.push(() => http.close());

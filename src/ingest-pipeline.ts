@@ -9,8 +9,8 @@ import type { BridgeMetrics } from './server/metrics.js';
 
 /** Where every ingress (WebSocket shards, HTTP callbacks) hands a dispatch: one normalizer, one queue. */
 export interface IngestPipeline {
-  /** Resolves once the event is durable: enqueued in Redis, or fsynced to the local journal while Redis is away. */
-  accept(frame: DispatchFrame, shard: [number, number]): Promise<void>;
+  /** Resolves once the events are durable: enqueued in Redis, or fsynced to the local journal while Redis is away. */
+  accept(frames: readonly DispatchFrame[], shard: [number, number]): Promise<void>;
   sink: DurableSink;
   /** Stops the drain loop and closes the journal and the producer's queues. */
   stop(): Promise<void>;
@@ -53,7 +53,10 @@ export async function startIngestPipeline(options: {
   sink.start();
   return {
     sink,
-    accept: (frame, shard) => sink.accept({ frame, shard, receivedAt: new Date().toISOString() }),
+    accept: (frames, shard) => {
+      const receivedAt = new Date().toISOString();
+      return sink.accept(frames.map((frame) => ({ frame, shard, receivedAt })));
+    },
     async stop() {
       await sink.stop();
       await journal.close();

@@ -37,11 +37,12 @@ export interface GatewaySessionOptions {
   tokens: TokenSource;
   store: SessionStore;
   /**
-   * Makes one dispatch durable (normalize + enqueue). Called strictly in sequence order; the persisted seq
-   * advances only after it resolves. A rejection makes the shard reconnect and resume from the last durable seq,
-   * so QQ replays the event instead of it being lost.
+   * Makes dispatches durable (normalize + enqueue), all or none. Called with every frame that arrived while the
+   * previous call was in flight (group commit: one Redis round trip for a burst), strictly in sequence order and
+   * one call at a time; the durable seq advances only after it resolves. A rejection makes the shard reconnect and
+   * resume from the last durable seq, so QQ replays the events instead of them being lost.
    */
-  onDispatch: (frame: DispatchFrame, shard: [number, number]) => Promise<void>;
+  onDispatch: (frames: readonly DispatchFrame[], shard: [number, number]) => Promise<void>;
   logger: Logger;
   hooks?: GatewaySessionHooks;
   /** Largest accepted frame (ws `maxPayload`); default 1 MiB. */
@@ -58,6 +59,15 @@ export interface GatewaySessionOptions {
   /** Consecutive refused resumes before giving up on the session and identifying. */
   maxResumeFailures?: number;
   random?: () => number;
+}
+
+interface PendingDispatch {
+  conn: Connection;
+  frame: DispatchFrame;
+  s: number | null;
+  /** READY / RESUMED: not events, but their seq counts. */
+  control: boolean;
+  generation: number;
 }
 
 interface Connection {
@@ -87,7 +97,12 @@ export class GatewaySession {
   private sessionId: string | undefined;
   private receivedSeq: number | null = null;
   private durableSeq: number | null = null;
-  private processing: Promise<void> = Promise.resolve();
+  /** Dispatches received but not yet handed to onDispatch, in arrival (= sequence) order. */
+  private pending: PendingDispatch[] = [];
+  private pumping: Promise<void> | undefined;
+  /** At most one seq save in flight; a newer seq that arrives meanwhile is saved right after it. */
+  private persisting: Promise<void> | undefined;
+  private persistAgain = false;
   /** Bumped whenever the session is dropped, so work queued for the old session cannot persist its seq. */
   private generation = 0;
   private resumeFailures = 0;
@@ -130,7 +145,8 @@ export class GatewaySession {
       this.clearTimers(conn);
       conn.ws.removeAllListeners('message');
     }
-    await this.processing.catch(() => undefined);
+    while (this.pumping) await this.pumping;
+    while (this.persisting) await this.persisting;
     await this.persistQuietly();
     if (conn) {
       conn.ws.on('error', () => undefined);
@@ -297,28 +313,68 @@ export class GatewaySession {
       this.onHealthy(conn, 'resumed');
       this.log.info({ seq: s }, 'session resumed');
     }
-    const isControl = t === 'READY' || t === 'RESUMED';
+    const control = t === 'READY' || t === 'RESUMED';
     const frame: DispatchFrame = { op: 0, t, s, d: f.d, ...(typeof f.id === 'string' ? { id: f.id } : {}) };
-    const generation = this.generation;
-    // A strict chain keeps dispatches in sequence order and makes durableSeq a true "everything up to here".
-    this.processing = this.processing
-      .then(async () => {
-        if (conn.dispatchFailed) return;
-        if (!isControl) await this.options.onDispatch(frame, this.shard);
-        if (generation !== this.generation || s === null) return;
-        if (this.durableSeq === null || s > this.durableSeq) {
-          this.durableSeq = s;
-          await this.persistQuietly();
-        }
-      })
-      .catch((err: unknown) => {
-        conn.dispatchFailed = true;
+    this.pending.push({ conn, frame, s, control, generation: this.generation });
+    this.startPump();
+  }
+
+  private startPump(): void {
+    if (this.pumping) return;
+    this.pumping = this.pump().finally(() => {
+      this.pumping = undefined;
+      // a frame that arrived after the loop's last check but before this callback would otherwise wait forever
+      if (this.pending.length > 0) this.startPump();
+    });
+  }
+
+  /**
+   * Hands pending dispatches to onDispatch in batches, one batch at a time, so durableSeq is a true "everything up
+   * to here". Frames that arrive while a batch is in flight form the next batch.
+   */
+  private async pump(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0).filter((item) => !item.conn.dispatchFailed);
+      const frames = batch.filter((item) => !item.control).map((item) => item.frame);
+      try {
+        if (frames.length > 0) await this.options.onDispatch(frames, this.shard);
+      } catch (err) {
+        const conns = new Set(batch.map((item) => item.conn));
+        for (const conn of conns) conn.dispatchFailed = true;
         this.log.error(
-          { err: errorText(err), seq: s, t },
-          'could not make a dispatch durable; resuming so QQ replays it',
+          { err: errorText(err), seqs: [frames[0]?.s, frames.at(-1)?.s] },
+          'could not make dispatches durable; resuming so QQ replays them',
         );
-        this.endConnection(conn, 'dispatch_failed', 'resume', 0, errorText(err));
-      });
+        for (const conn of conns) this.endConnection(conn, 'dispatch_failed', 'resume', 0, errorText(err));
+        continue;
+      }
+      let advanced = false;
+      for (const item of batch) {
+        // work queued for a dropped session must not move the new session's seq
+        if (item.generation !== this.generation || item.s === null) continue;
+        if (this.durableSeq === null || item.s > this.durableSeq) {
+          this.durableSeq = item.s;
+          advanced = true;
+        }
+      }
+      if (advanced) this.schedulePersist();
+    }
+  }
+
+  /** Saves the newest durable seq off the dispatch path, coalescing saves that pile up behind a slow one. */
+  private schedulePersist(): void {
+    if (this.persisting) {
+      this.persistAgain = true;
+      return;
+    }
+    this.persisting = (async () => {
+      do {
+        this.persistAgain = false;
+        await this.persistQuietly();
+      } while (this.persistAgain);
+    })().finally(() => {
+      this.persisting = undefined;
+    });
   }
 
   private onHealthy(conn: Connection, status: 'ready' | 'resumed'): void {

@@ -37,7 +37,7 @@ export interface ShardManagerBaseOptions {
   qq: QqConfig;
   api: QqOpenApi;
   tokens: TokenSource;
-  onDispatch: (frame: DispatchFrame, shard: [number, number]) => Promise<void>;
+  onDispatch: (frames: readonly DispatchFrame[], shard: [number, number]) => Promise<void>;
   logger: Logger;
   maxFrameBytes: number;
   hooks?: (shardId: number) => GatewaySessionHooks;

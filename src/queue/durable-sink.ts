@@ -12,8 +12,8 @@ export type SinkMode = 'direct' | 'journaling';
 
 export interface DurableSinkOptions {
   journal: Journal;
-  /** Makes one entry durable in Redis; must be idempotent (the same entry may be enqueued twice). */
-  enqueue: (entry: JournalEntry) => Promise<void>;
+  /** Makes entries durable in Redis, all or none; must be idempotent (the same entry may be enqueued twice). */
+  enqueue: (entries: readonly JournalEntry[]) => Promise<void>;
   /** When it returns false, events go to the journal without trying Redis, and drain attempts are skipped. */
   isRedisReady?: () => boolean;
   logger: Logger;
@@ -66,15 +66,16 @@ export class DurableSink {
   }
 
   /**
-   * Resolves once the entry is durable: acknowledged by Redis, or fsynced in the journal. Rejects only when the
-   * journal refuses it (full, or a disk error); the gateway then resumes later and QQ replays the event.
+   * Resolves once the entries are durable: acknowledged by Redis, or fsynced in the journal. Rejects only when the
+   * journal refuses them (full, or a disk error); the gateway then resumes later and QQ replays the events.
    */
-  accept(entry: JournalEntry): Promise<void> {
-    if (this.mode() === 'journaling') return this.spill(entry);
+  accept(entries: readonly JournalEntry[]): Promise<void> {
+    if (entries.length === 0) return Promise.resolve();
+    if (this.mode() === 'journaling') return this.spill(entries);
     if (this.options.isRedisReady?.() === false) {
-      return this.spill(entry, new BridgeError('BRIDGE_ERR_REDIS', 'redis connection is not ready'));
+      return this.spill(entries, new BridgeError('BRIDGE_ERR_REDIS', 'redis connection is not ready'));
     }
-    return this.enqueueBounded(entry).catch((err: unknown) => this.spill(entry, err));
+    return this.enqueueBounded(entries).catch((err: unknown) => this.spill(entries, err));
   }
 
   /**
@@ -97,7 +98,7 @@ export class DurableSink {
     await this.drainRun;
   }
 
-  private async enqueueBounded(entry: JournalEntry): Promise<void> {
+  private async enqueueBounded(entries: readonly JournalEntry[]): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => {
@@ -107,13 +108,13 @@ export class DurableSink {
       }, this.enqueueTimeoutMs);
     });
     try {
-      await Promise.race([this.options.enqueue(entry), timeout]);
+      await Promise.race([this.options.enqueue(entries), timeout]);
     } finally {
       clearTimeout(timer);
     }
   }
 
-  private async spill(entry: JournalEntry, cause?: unknown): Promise<void> {
+  private async spill(entries: readonly JournalEntry[], cause?: unknown): Promise<void> {
     if (cause !== undefined && !this.redisFailing) {
       this.redisFailing = true;
       this.log.warn(
@@ -124,7 +125,7 @@ export class DurableSink {
     this.beginEpisode();
     this.appending += 1;
     try {
-      await this.options.journal.append([entry]);
+      await this.options.journal.append(entries);
     } catch (err) {
       this.log.error(
         { err: describeError(err), depth: this.depth() },
@@ -172,7 +173,7 @@ export class DurableSink {
     const handled = await journal.drain(async (entry) => {
       try {
         if (this.stopped) throw new BridgeError('BRIDGE_ERR_ABORTED', 'the sink is stopping');
-        await this.enqueueBounded(entry);
+        await this.enqueueBounded([entry]);
       } catch (err) {
         failure = err;
         throw err;
@@ -210,22 +211,29 @@ export class DurableSink {
  * time) and fans the event out through the producer.
  */
 export function enqueueEntryWith(
-  producer: Pick<DeliveryProducer, 'enqueue'>,
+  producer: Pick<DeliveryProducer, 'enqueueMany'>,
   appId: string,
   logger?: Logger,
   onEnqueued?: (event: NormalizedEvent, targets: readonly string[]) => void,
-): (entry: JournalEntry) => Promise<void> {
-  return async (entry) => {
-    const event = normalize(entry.frame, {
-      appId,
-      shard: entry.shard,
-      receivedAt: new Date(entry.receivedAt),
+): (entries: readonly JournalEntry[]) => Promise<void> {
+  return async (entries) => {
+    const items = entries.map((entry) => ({
+      event: normalize(entry.frame, { appId, shard: entry.shard, receivedAt: new Date(entry.receivedAt) }),
+      rawFrame: entry.frame,
+    }));
+    const targets = await producer.enqueueMany(items);
+    items.forEach(({ event }, index) => {
+      const eventTargets = targets[index] ?? [];
+      onEnqueued?.(event, eventTargets);
+      logger?.debug(
+        {
+          eventId: event.envelope.id,
+          type: event.envelope.type,
+          seq: event.envelope.seq,
+          targets: eventTargets,
+        },
+        'event enqueued',
+      );
     });
-    const targets = await producer.enqueue(event, entry.frame);
-    onEnqueued?.(event, targets);
-    logger?.debug(
-      { eventId: event.envelope.id, type: event.envelope.type, seq: entry.frame.s, targets },
-      'event enqueued',
-    );
   };
 }

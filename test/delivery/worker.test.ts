@@ -95,12 +95,14 @@ describe('startDeliveryWorkers', () => {
     );
     expect(results.map((x) => x.outcome)).toEqual(['retry', 'retry', 'delivered']);
     const log = await attemptLog(queue, 'GROUP_ADD_ROBOT:retry3');
+    // failed attempts are in the job log; the successful one is the job's return value
     expect(log.map((x) => [x.attempt, x.status, x.outcome, x.errorCode])).toEqual([
       [1, 503, 'retry', 'HTTP_503'],
       [2, 503, 'retry', 'HTTP_503'],
-      [3, 200, 'delivered', undefined],
     ]);
     expect(log[0]?.body).toBe('busy');
+    const job = await queue.getJob(jobIdForEvent('GROUP_ADD_ROBOT:retry3'));
+    expect(job?.returnvalue).toMatchObject({ attempt: 3, status: 200, outcome: 'delivered' });
   });
 
   it('waits at least Retry-After (2 s) after a 429 before the next attempt', async () => {

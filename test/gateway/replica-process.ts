@@ -22,8 +22,11 @@ const replica = await startReplica({
   prefix: process.env['QQWB_PREFIX'] ?? '',
   ttlMs: Number(process.env['QQWB_LEASE_TTL_MS']),
   // The parent has the event once this resolves, which is what "durable" means for this replica.
-  onDispatch: (frame, shard) =>
-    send({ kind: 'dispatch', shardId: shard[0], t: frame.t, s: frame.s ?? null, id: frame.id }),
+  onDispatch: async (frames, shard) => {
+    for (const frame of frames) {
+      await send({ kind: 'dispatch', shardId: shard[0], t: frame.t, s: frame.s ?? null, id: frame.id });
+    }
+  },
   onStatus: (shardId, status) => void send({ kind: 'status', shardId, status }).catch(() => undefined),
 });
 await send({ kind: 'started', held: replica.held() });

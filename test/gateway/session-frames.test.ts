@@ -76,8 +76,8 @@ function session(url: string, maxFrameBytes = 1024 * 1024) {
     logger: silentLogger(),
     maxFrameBytes,
     reconnectScheduleMs: [20],
-    onDispatch: (frame) => {
-      dispatched.push(frame);
+    onDispatch: (frames) => {
+      dispatched.push(...frames);
       return Promise.resolve();
     },
     hooks: { onRejectedFrame: (reason) => rejected.push(reason) },

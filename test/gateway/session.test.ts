@@ -202,19 +202,35 @@ describe('GatewaySession against the simulator', () => {
     expect(sim.state()).toMatchObject({ identifies: 1, resumes: 1 });
   });
 
+  it('hands frames that arrive during a slow enqueue to the next call as one batch, in order', async () => {
+    const sim = await simulator();
+    const calls: (number | null | undefined)[][] = [];
+    const h = await started(sim, {
+      onDispatch: async (frames) => {
+        calls.push(frames.map((f) => f.s));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      },
+    });
+    for (let i = 0; i < 20; i++) sim.emit('GROUP_ADD_ROBOT', seedAddRobot(i));
+    await eventually(() => calls.flat().length === 20, 'all twenty');
+    expect(calls.flat()).toEqual(Array.from({ length: 20 }, (_, i) => i + 2));
+    expect(calls.length).toBeLessThan(20);
+    await eventually(() => h.session.snapshot().seq === 21, 'durable seq 21');
+  });
+
   it('does not advance past a dispatch it could not make durable: it resumes and gets it again', async () => {
     const sim = await simulator();
     let failNext = true;
     const received: string[] = [];
     const h = await started(sim, {
-      onDispatch: (frame) => {
-        const id = frame.id ?? '';
-        if (frame.t === 'GROUP_DEL_ROBOT' && failNext) {
+      onDispatch: (frames) => {
+        // a batch is durable all or none: one that holds the failing event is refused whole
+        if (failNext && frames.some((frame) => frame.t === 'GROUP_DEL_ROBOT')) {
           failNext = false;
           return Promise.reject(new Error('redis unavailable'));
         }
-        received.push(`${frame.t}`);
-        return Promise.resolve(void id);
+        received.push(...frames.map((frame) => frame.t));
+        return Promise.resolve();
       },
     });
     sim.emit('GROUP_ADD_ROBOT', seedAddRobot(1));

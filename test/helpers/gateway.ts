@@ -52,8 +52,8 @@ export function sessionAgainst(
     invalidSessionDelayMs: [10, 20],
     configErrorDelayMs: 300,
     handshakeTimeoutMs: 5_000,
-    onDispatch: (frame) => {
-      dispatched.push(frame);
+    onDispatch: (frames) => {
+      dispatched.push(...frames);
       return Promise.resolve();
     },
     hooks: {

@@ -26,7 +26,7 @@ export interface ReplicaOptions {
   prefix: string;
   ttlMs: number;
   /** Called after the dispatch is recorded; the dispatch is durable once it resolves. */
-  onDispatch?: (frame: DispatchFrame, shard: [number, number]) => Promise<void>;
+  onDispatch?: (frames: readonly DispatchFrame[], shard: [number, number]) => Promise<void>;
   onStatus?: (shardId: number, status: ShardStatus) => void;
 }
 
@@ -69,9 +69,10 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
         options.onStatus?.(shardId, status);
       },
     }),
-    onDispatch: async (frame, shard) => {
-      dispatched.push({ shardId: shard[0], t: frame.t, s: frame.s ?? null, id: frame.id });
-      await options.onDispatch?.(frame, shard);
+    onDispatch: async (frames, shard) => {
+      for (const frame of frames)
+        dispatched.push({ shardId: shard[0], t: frame.t, s: frame.s ?? null, id: frame.id });
+      await options.onDispatch?.(frames, shard);
     },
   });
   await manager.start();

@@ -101,9 +101,11 @@ describe('webhook mode end to end: simulator → ingress → queue → worker �
 
   it('runs WebSocket and webhook side by side during a switch-over: every event delivered exactly once', async () => {
     gateway = sessionAgainst(sim, {
-      onDispatch: async (frame) => {
-        const event = normalize(frame, { appId: APP_ID, shard: [0, 1], receivedAt: new Date() });
-        await producer.enqueue(event, frame);
+      onDispatch: async (frames) => {
+        for (const frame of frames) {
+          const event = normalize(frame, { appId: APP_ID, shard: [0, 1], receivedAt: new Date() });
+          await producer.enqueue(event, frame);
+        }
       },
     });
     await gateway.session.start();

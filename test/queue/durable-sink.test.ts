@@ -100,14 +100,14 @@ class ScriptedEnqueue {
   mostAtOnce = 0;
   private running = 0;
 
-  readonly enqueue = async (entry: JournalEntry): Promise<void> => {
+  readonly enqueue = async (entries: readonly JournalEntry[]): Promise<void> => {
     if (this.hang) return new Promise(() => undefined);
     this.running += 1;
     this.mostAtOnce = Math.max(this.mostAtOnce, this.running);
     try {
       await sleep(2);
       if (!this.up) throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
-      this.enqueued.push(seqOf(entry));
+      this.enqueued.push(...entries.map(seqOf));
     } finally {
       this.running -= 1;
     }
@@ -120,17 +120,17 @@ describe('DurableSink routing (scripted enqueue)', () => {
     const redis = new ScriptedEnqueue();
     const logs = captureLogs();
     const sink = sinkWith({ journal, logger: logs.logger, enqueue: redis.enqueue });
-    await sink.accept(journalEntry(1));
+    await sink.accept([journalEntry(1)]);
     expect(sink.mode()).toBe('direct');
     redis.up = false;
-    for (const n of range(2, 4)) await sink.accept(journalEntry(n));
+    for (const n of range(2, 4)) await sink.accept([journalEntry(n)]);
     expect(sink.mode()).toBe('journaling');
     expect(sink.depth()).toBe(3);
     redis.up = true;
     // Redis is back but the journal is not empty yet: these must queue behind it, not overtake it.
-    for (const n of range(5, 6)) await sink.accept(journalEntry(n));
+    for (const n of range(5, 6)) await sink.accept([journalEntry(n)]);
     await waitUntil(() => sink.mode() === 'direct', 'the journal to drain');
-    await sink.accept(journalEntry(7));
+    await sink.accept([journalEntry(7)]);
     expect(redis.enqueued).toEqual(range(1, 7));
     expect(sink.depth()).toBe(0);
     expect(journal.bytes).toBe(0);
@@ -148,7 +148,7 @@ describe('DurableSink routing (scripted enqueue)', () => {
     redis.hang = true;
     const sink = sinkWith({ journal, enqueueTimeoutMs: 100, enqueue: redis.enqueue });
     const startedAt = performance.now();
-    await sink.accept(journalEntry(1));
+    await sink.accept([journalEntry(1)]);
     expect(performance.now() - startedAt).toBeLessThan(1_000);
     expect(sink.depth()).toBe(1);
     redis.hang = false;
@@ -161,7 +161,7 @@ describe('DurableSink routing (scripted enqueue)', () => {
     const redis = new ScriptedEnqueue();
     let ready = false;
     const sink = sinkWith({ journal, isRedisReady: () => ready, enqueue: redis.enqueue });
-    await sink.accept(journalEntry(1));
+    await sink.accept([journalEntry(1)]);
     await sleep(150); // several retry intervals: no attempt is made while not ready
     expect(redis.enqueued).toEqual([]);
     expect(sink.mode()).toBe('journaling');
@@ -176,9 +176,9 @@ describe('DurableSink routing (scripted enqueue)', () => {
     const redis = new ScriptedEnqueue();
     redis.up = false;
     const sink = sinkWith({ journal, enqueue: redis.enqueue });
-    await sink.accept(journalEntry(1));
-    await sink.accept(journalEntry(2));
-    const err: unknown = await sink.accept(journalEntry(3)).catch((e: unknown) => e);
+    await sink.accept([journalEntry(1)]);
+    await sink.accept([journalEntry(2)]);
+    const err: unknown = await sink.accept([journalEntry(3)]).catch((e: unknown) => e);
     expect(isBridgeError(err, 'BRIDGE_ERR_JOURNAL_FULL')).toBe(true);
     expect(sink.depth()).toBe(2);
   });
@@ -188,16 +188,16 @@ describe('DurableSink routing (scripted enqueue)', () => {
     const redis = new ScriptedEnqueue();
     redis.up = false;
     const sink = sinkWith({ journal, retryIntervalMs: 5, enqueue: redis.enqueue });
-    for (const n of range(1, 5)) await sink.accept(journalEntry(n));
+    for (const n of range(1, 5)) await sink.accept([journalEntry(n)]);
     await sleep(60); // many failing retries
     redis.up = true;
-    for (const n of range(6, 20)) void sink.accept(journalEntry(n));
+    for (const n of range(6, 20)) void sink.accept([journalEntry(n)]);
     await waitUntil(() => sink.mode() === 'direct', 'the journal to drain');
     expect(redis.mostAtOnce).toBe(1);
     expect(redis.enqueued).toEqual(range(1, 20));
 
     redis.up = false;
-    await sink.accept(journalEntry(21));
+    await sink.accept([journalEntry(21)]);
     await sink.stop();
     redis.up = true;
     await sleep(50);
@@ -236,7 +236,7 @@ describe('DurableSink with a real producer', () => {
       n += 1;
       const entry = journalEntry(n, tag);
       const startedAt = performance.now();
-      await sink.accept(entry);
+      await sink.accept([entry]);
       latencies.push(performance.now() - startedAt);
       sent.push(entry.frame.id!);
       deepest = Math.max(deepest, sink.depth());
@@ -282,11 +282,11 @@ describe('DurableSink with a real producer', () => {
     const sink = sinkWith({ journal, enqueue: enqueueEntryWith(producer, APP_ID) });
     expect(sink.mode()).toBe('journaling');
     expect(sink.depth()).toBe(5);
-    await sink.accept(journalEntry(6, tag)); // before start: queued behind the old events
+    await sink.accept([journalEntry(6, tag)]); // before start: queued behind the old events
     sink.start();
-    await sink.accept(journalEntry(7, tag));
+    await sink.accept([journalEntry(7, tag)]);
     await waitUntil(() => sink.mode() === 'direct', 'the old journal to drain');
-    await sink.accept(journalEntry(8, tag));
+    await sink.accept([journalEntry(8, tag)]);
 
     const expected = range(1, 8).map((n) => journalEntry(n, tag).frame.id!);
     expect(await queuedEventIds(REDIS_URL, prefix)).toEqual(expected);

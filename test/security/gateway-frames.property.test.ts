@@ -134,12 +134,14 @@ describe('GatewaySession on hostile frames (property)', () => {
       maxFrameBytes: MAX_FRAME_BYTES,
       reconnectScheduleMs: [5, 10],
       invalidSessionDelayMs: [1, 5],
-      onDispatch: (frame) => {
-        // What the bridge does with every dispatch: normalize it. Hostile fields must still make an envelope.
-        const { envelope } = normalize(frame, { ...CTX, receivedAt: new Date() });
-        const errors = schemaErrors(JSON.parse(JSON.stringify(envelope)));
-        if (errors.length > 0) envelopeProblems.push(`${JSON.stringify(frame)}: ${errors.join('; ')}`);
-        dispatched.push(frame);
+      onDispatch: (frames) => {
+        for (const frame of frames) {
+          // What the bridge does with every dispatch: normalize it. Hostile fields must still make an envelope.
+          const { envelope } = normalize(frame, { ...CTX, receivedAt: new Date() });
+          const errors = schemaErrors(JSON.parse(JSON.stringify(envelope)));
+          if (errors.length > 0) envelopeProblems.push(`${JSON.stringify(frame)}: ${errors.join('; ')}`);
+          dispatched.push(frame);
+        }
         return Promise.resolve();
       },
       hooks: {
