@@ -1,20 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { connectReady, getJson, postJson, type SimClient } from './sim-client.js';
+import { describe, expect, it } from 'vitest';
+import { connectReady, getJson, postJson, simulatorPerTest } from './sim-client.js';
 
-let sim: Simulator | undefined;
-const clients: SimClient[] = [];
-
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
-  await sim?.close();
-  sim = undefined;
-});
-
-async function start(): Promise<Simulator> {
-  sim = await startSimulator({ heartbeatIntervalMs: 1000 });
-  return sim;
-}
+const { clients, start } = simulatorPerTest();
 
 describe('HTTP control endpoints', () => {
   it('POST /_sim/emit dispatches an event and returns its s and id', async () => {

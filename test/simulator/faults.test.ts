@@ -1,18 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { SimClient, connectReady } from './sim-client.js';
+import { describe, expect, it } from 'vitest';
+import type { Simulator } from '../../src/simulator/index.js';
+import { SimClient, connectReady, simulatorPerTest } from './sim-client.js';
 
-let sim: Simulator | undefined;
-const clients: SimClient[] = [];
-
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
-  await sim?.close();
-  sim = undefined;
-});
+const { clients, start } = simulatorPerTest();
 
 async function ready(): Promise<{ s: Simulator; client: SimClient; sessionId: string }> {
-  sim = await startSimulator({ heartbeatIntervalMs: 1000 });
+  const sim = await start();
   const { client, sessionId } = await connectReady(sim);
   clients.push(client);
   return { s: sim, client, sessionId };
@@ -110,7 +103,7 @@ describe('faults', () => {
   });
 
   it('applies a fault with a shard only to that shard socket', async () => {
-    sim = await startSimulator({ heartbeatIntervalMs: 1000 });
+    const sim = await start();
     const zero = await connectReady(sim, { shard: [0, 2] });
     const one = await connectReady(sim, { shard: [1, 2] });
     clients.push(zero.client, one.client);
@@ -121,7 +114,7 @@ describe('faults', () => {
   });
 
   it('applies a fault without a shard to every open socket, identified or not', async () => {
-    sim = await startSimulator({ heartbeatIntervalMs: 1000 });
+    const sim = await start();
     const identified = await connectReady(sim);
     const fresh = await SimClient.connect(sim.wsUrl);
     clients.push(identified.client, fresh);

@@ -1,20 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
-import { SimClient, connectReady } from './sim-client.js';
+import { describe, expect, it } from 'vitest';
+import type { Simulator } from '../../src/simulator/index.js';
+import { SimClient, connectReady, simulatorPerTest } from './sim-client.js';
 
-let sim: Simulator | undefined;
-const clients: SimClient[] = [];
-
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
-  await sim?.close();
-  sim = undefined;
-});
-
-async function start(opts: SimulatorOptions = {}): Promise<Simulator> {
-  sim = await startSimulator({ heartbeatIntervalMs: 1000, ...opts });
-  return sim;
-}
+const { clients, start } = simulatorPerTest();
 
 async function connect(s: Simulator): Promise<SimClient> {
   const client = await SimClient.connect(s.wsUrl);

@@ -1,21 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { connectReady, getJson, postJson, type SimClient } from './sim-client.js';
+import { describe, expect, it } from 'vitest';
+import type { Simulator } from '../../src/simulator/index.js';
+import { connectReady, getJson, postJson, simulatorPerTest } from './sim-client.js';
 
 const CREDENTIALS = { appId: '102000000', clientSecret: 'simulator-secret' };
 
-let sim: Simulator | undefined;
-const clients: SimClient[] = [];
+const lifecycle = simulatorPerTest({});
+const { clients } = lifecycle;
 
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
-  await sim?.close();
-  sim = undefined;
-});
-
-async function start(now?: () => number): Promise<Simulator> {
-  sim = await startSimulator(now ? { now } : {});
-  return sim;
+function start(now?: () => number): Promise<Simulator> {
+  return lifecycle.start(now ? { now } : {});
 }
 
 describe('POST /app/getAppAccessToken', () => {

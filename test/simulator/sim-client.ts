@@ -1,6 +1,7 @@
 import { WebSocket } from 'ws';
 import { request } from 'undici';
-import type { Simulator } from '../../src/simulator/index.js';
+import { afterEach } from 'vitest';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
 
 /** One frame as the test sees it. */
 export interface Frame {
@@ -133,4 +134,28 @@ export async function getJson(
   const res = await request(url, { method: 'GET', headers });
   const text = await res.body.text();
   return { status: res.statusCode, body: (text === '' ? {} : JSON.parse(text)) as JsonBody };
+}
+
+/**
+ * One simulator per test plus the clients the test opened, all closed after each test. `start` merges its
+ * options over `defaults`.
+ */
+export function simulatorPerTest(defaults: SimulatorOptions = { heartbeatIntervalMs: 1000 }): {
+  clients: SimClient[];
+  start: (opts?: SimulatorOptions) => Promise<Simulator>;
+} {
+  let sim: Simulator | undefined;
+  const clients: SimClient[] = [];
+  afterEach(async () => {
+    for (const client of clients.splice(0)) client.close();
+    await sim?.close();
+    sim = undefined;
+  });
+  return {
+    clients,
+    async start(opts = {}) {
+      sim = await startSimulator({ ...defaults, ...opts });
+      return sim;
+    },
+  };
 }
