@@ -80,17 +80,17 @@ export class DeliveryProducer {
     const targetsPerEvent = items.map(({ event, rawFrame }) => {
       const { envelope, dedupeKey } = event;
       const targets: string[] = [];
-      let plainBody: string | undefined;
+      let plainData: DeliveryJobData | undefined;
       this.routes.forEach((route, index) => {
         if (!route.wants(envelope)) return;
         targets.push(route.target.id);
-        // serialized once per event, shared by every target that does not want the raw frame
-        const body = route.target.includeRaw
-          ? JSON.stringify({ ...envelope, raw: rawFrame ?? null })
-          : (plainBody ??= JSON.stringify(envelope));
+        // serialized and size-checked once per event, shared by every target that does not want the raw frame
+        const data = route.target.includeRaw
+          ? jobData(envelope, JSON.stringify({ ...envelope, raw: rawFrame ?? null }), enqueuedAt, true)
+          : (plainData ??= jobData(envelope, JSON.stringify(envelope), enqueuedAt, false));
         perRoute[index]!.push({
           name: envelope.type,
-          data: jobData(envelope, body, enqueuedAt, route.target.includeRaw),
+          data,
           opts: deliveryJobOptions(route.target, envelope.id, dedupeKey, this.options.dedupeWindowMs),
         });
       });
