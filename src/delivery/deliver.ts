@@ -216,8 +216,10 @@ export class WebhookDeliverer {
         const note = `response body incomplete (${timedOut ? TIMEOUT_CODE : errorCodeOf(read.error)})`;
         result.error = result.error === undefined ? note : `${result.error}; ${note}`;
       }
-      const text = recordedText(read.bytes);
-      if (text.length > 0) result.body = text;
+      if (read.bytes.length > 0) {
+        const text = recordedText(read.bytes);
+        if (text.length > 0) result.body = text;
+      }
       if (outcome === 'retry') {
         const retryAfterMs = parseRetryAfterMs(response.headers['retry-after'], this.#now());
         if (retryAfterMs !== undefined) result.retryAfterMs = retryAfterMs;
