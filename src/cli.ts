@@ -10,6 +10,7 @@ import { loadConfigFor } from './commands/load-config.js';
 import { ConfigError, formatConfigError } from './config/index.js';
 import { BridgeError, describeError } from './errors.js';
 import { createLogger } from './log.js';
+import { limitHeapGrowth } from './util/heap-growth.js';
 import { VERSION } from './version.js';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error. */
@@ -46,6 +47,12 @@ function buildProgram(setExit: (code: number) => void): Command {
     .action(async (opts: { config?: string; role: Role; logLevel?: string }) => {
       const config = await loadConfigFor(opts);
       const logger = createLogger({ level: opts.logLevel ?? config.log.level });
+      const heap = limitHeapGrowth();
+      logger.info(
+        heap.applied
+          ? `V8 heap growth limited to ${heap.percent}% per full GC (NODE_OPTIONS=--heap-growing-percent=N overrides)`
+          : 'V8 heap growth left as the node command line sets it',
+      );
       setExit(await runBridge(config, opts.role, logger));
     });
 
