@@ -13,11 +13,11 @@ import { runOpenLoop, runWindowed } from './load.js';
 import type { BenchOptions, Plan } from './options.js';
 import { BENCH_EVENT_TYPE, benchEventData, nowMs } from './payload.js';
 import { SIM_APP_ID, SIM_SECRET, startBridge, startNaive, type BridgeSpec, type Pipe } from './pipes.js';
-import { ProcSampler, socketCount, type ProcSample } from './proc-stats.js';
+import { ProcSampler, readProc, socketCount, type ProcSample } from './proc-stats.js';
 import { summarizeProfile, type ProfileSummary } from './profile.js';
 import type { ReceiverProcess } from './receiver-client.js';
 import type { ReceiverMode } from './receiver-protocol.js';
-import { EnqueuedCounter, bridgeQueue } from './redis.js';
+import { EnqueuedCounter, bridgeQueue, redisCpuSec } from './redis.js';
 import { round, slope, type LatencySummary } from './stats.js';
 
 /** The bridge's memory at one moment: /proc's RSS and socket count beside its own heap figures. */
@@ -53,6 +53,12 @@ export interface ThroughputResult {
   duplicates: number;
   /** CPU seconds the bench process (simulator + load generator) used meanwhile. */
   loadgenCpuSec: number;
+  /**
+   * CPU seconds per 1,000 events of the other processes on the machine over the same span: Redis, the receiver
+   * and the bench itself (simulator + load generator). With the pipe's own figure they add up to what one event
+   * costs the machine, which bounds throughput once every core is busy.
+   */
+  machineCpuSecPer1kEvents: { redis: number; receiver: number; bench: number };
   /** The highest sampled RSS of the pipe during this run. */
   peakRssMB: number;
   /** The bridge's RSS and its own memory report when sending stopped (e2e only). */
@@ -232,6 +238,8 @@ async function measureThroughput(
   const base = receiver.delivered;
   const cpuFrom = session.sampler.take();
   const loadgenFrom = process.cpuUsage();
+  const redisFrom = await redisCpuSec(ctx.redis);
+  const receiverFrom = receiver.pid === undefined ? undefined : readProc(receiver.pid);
   const run = await runWindowed({
     emit: (seq) => session.emit(seq),
     completed: () => (receiver.delivered - base) / fanout,
@@ -246,7 +254,10 @@ async function measureThroughput(
   await drain(ctx, base + run.emitted * fanout, 'throughput');
   const cpuTo = session.sampler.take();
   const loadgen = process.cpuUsage(loadgenFrom);
+  const redisTo = await redisCpuSec(ctx.redis);
+  const receiverTo = receiver.pid === undefined ? undefined : readProc(receiver.pid);
   const stats = await receiver.stats(run.emitted);
+  const loadgenSec = (loadgen.user + loadgen.system) / 1e6;
   return {
     eventsPerSec: Math.round(run.perSec),
     deliveriesPerSec: Math.round(run.perSec * fanout),
@@ -255,7 +266,12 @@ async function measureThroughput(
     queueWaitingAtEnd,
     lost: stats.missing,
     duplicates: stats.duplicates,
-    loadgenCpuSec: round((loadgen.user + loadgen.system) / 1e6, 2),
+    loadgenCpuSec: round(loadgenSec, 2),
+    machineCpuSecPer1kEvents: {
+      redis: round(((redisTo - redisFrom) / run.emitted) * 1000, 3),
+      receiver: cpuPer1k(receiverFrom, receiverTo, run.emitted),
+      bench: round((loadgenSec / run.emitted) * 1000, 3),
+    },
     peakRssMB: round(session.sampler.maxRssBetween(cpuFrom?.atMs ?? 0, cpuTo?.atMs ?? Infinity) / MB),
     ...(memoryAtEnd ? { memoryAtEnd } : {}),
   };

@@ -84,3 +84,13 @@ export class EnqueuedCounter {
     await this.loop;
   }
 }
+
+/**
+ * CPU seconds the Redis server has used since it started (`INFO cpu`: user + system, every thread). Redis shares
+ * the machine with the pipes, so its cost per event is part of what a pipe costs.
+ */
+export async function redisCpuSec(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1]);
+  return field('used_cpu_user') + field('used_cpu_sys');
+}
