@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { BridgeConfig, TargetConfig } from '../config/types.js';
@@ -96,6 +97,8 @@ export function startDeliveryWorkers(options: DeliveryWorkersOptions): DeliveryW
   // One abort signal for every in-flight delivery, fired by a forced close. A processor that declared BullMQ's
   // per-job signal would make BullMQ build an AbortController for every job just for this.
   const shutdown = new AbortController();
+  // Every in-flight delivery listens on it (the sum of the targets' concurrency), which is no leak.
+  setMaxListeners(0, shutdown.signal);
 
   const findTarget = (id: string): TargetConfig | undefined => config.targets.find((t) => t.id === id);
 

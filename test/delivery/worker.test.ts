@@ -276,4 +276,33 @@ describe('startDeliveryWorkers', () => {
       { attempt: 1, outcome: 'retry', errorCode: 'BRIDGE_ERR_ABORTED' },
     ]);
   });
+
+  it('keeps many in-flight deliveries on its one shutdown signal without a listener-leak warning', async () => {
+    // Regression: every in-flight delivery listens on the workers' shared shutdown signal; past Node's default
+    // of 10 listeners an AbortSignal prints MaxListenersExceededWarning, which 2 targets × 8 slots crossed.
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning);
+    };
+    process.on('warning', onWarning);
+    try {
+      const r = await receiver(() => {
+        // hold every request open, so all 16 slots are in flight at once
+      });
+      const targets = ['wide-a', 'wide-b'].map((id) =>
+        makeTarget({ id, url: r.url, concurrency: 8, timeoutMs: 30_000 }),
+      );
+      const w = start(targets);
+      for (const target of targets) {
+        const queue = queueFor(target);
+        for (let i = 0; i < 8; i++) await addDelivery(queue, target, `GROUP_ADD_ROBOT:${target.id}-${i}`);
+      }
+      await waitFor(() => r.requests.length === 16, 8000);
+      await w.close(100);
+      await sleep(50); // process warnings are emitted on a later tick
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
 });
