@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { decodeSecret, signWebhook } from '../../src/delivery/sign.js';
@@ -21,6 +22,18 @@ describe('signWebhook', () => {
     expect(parts).toHaveLength(2);
     expect(parts[1]).toBe(VECTOR.signature);
     expect(parts[0]).toMatch(/^v1,[A-Za-z0-9+/]{43}=$/);
+  });
+
+  it('keeps signing correctly with more distinct secrets than its decoded-key cache holds', () => {
+    for (let i = 0; i < 300; i++)
+      signWebhook([`rotating-secret-${i}`], VECTOR.id, VECTOR.timestamp, VECTOR.body);
+    // after the cache started over, a secret seen before is decoded again, and a new one still verifies
+    expect(signWebhook([VECTOR.secret], VECTOR.id, VECTOR.timestamp, VECTOR.body)).toBe(VECTOR.signature);
+    const content = `${VECTOR.id}.${VECTOR.timestamp}.${VECTOR.body}`;
+    const expected = createHmac('sha256', 'rotating-secret-0').update(content).digest('base64');
+    expect(signWebhook(['rotating-secret-0'], VECTOR.id, VECTOR.timestamp, VECTOR.body)).toBe(
+      `v1,${expected}`,
+    );
   });
 
   it('is verified by the standardwebhooks package for a whsec_ secret', () => {
