@@ -3,9 +3,9 @@ import { setFlagsFromString } from 'node:v8';
 /**
  * How much the old generation may grow past what survived the last full GC before the next one, in percent.
  * V8's own factor rises to 300% when allocation is fast, which a bridge under load always is: its live heap is
- * ~25 MB, yet the heap grew to ~130 MB of mostly garbage and RSS stayed there. 30% kept the bridge's peak RSS
- * under 150 MB at full throughput with no measurable CPU cost (bench/README.md). Unlike the new-space size, this
- * V8 flag is read at every GC, so it can be set after start.
+ * ~25 MB, yet the heap grew to ~130 MB of mostly garbage and RSS stayed there. At 30% a 1-target bridge held
+ * ~133 MB at max throughput instead of ~200, with no measurable CPU cost (bench/README.md). Unlike the new-space
+ * size, this V8 flag is read at every GC, so it can be set after start.
  */
 export const HEAP_GROWING_PERCENT = 30;
 
