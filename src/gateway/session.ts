@@ -58,8 +58,17 @@ export interface GatewaySessionOptions {
   configErrorDelayMs?: number;
   /** Consecutive refused resumes before giving up on the session and identifying. */
   maxResumeFailures?: number;
+  /**
+   * Dispatches received but not yet durable at which reading from the gateway pauses, so a burst that outruns the
+   * enqueue waits in TCP buffers (and at QQ) instead of in this process's memory; default
+   * {@link DEFAULT_MAX_PENDING_FRAMES}. Reading resumes once the backlog is below half of it.
+   */
+  maxPendingFrames?: number;
   random?: () => number;
 }
+
+/** See {@link GatewaySessionOptions.maxPendingFrames}: a few MB of frames, seconds of even a fast bot's traffic. */
+export const DEFAULT_MAX_PENDING_FRAMES = 2_000;
 
 interface PendingDispatch {
   conn: Connection;
@@ -82,6 +91,8 @@ interface Connection {
   sentResume: boolean;
   /** A dispatch of this connection could not be made durable: its later frames are skipped (QQ replays them). */
   dispatchFailed?: boolean;
+  /** Reading is paused because too many dispatches wait to become durable. */
+  paused?: boolean;
 }
 
 /**
@@ -150,6 +161,8 @@ export class GatewaySession {
     await this.persistQuietly();
     if (conn) {
       conn.ws.on('error', () => undefined);
+      // A paused socket would not read the server's close frame, and the close would hang until ws times it out.
+      if (conn.paused) conn.ws.resume();
       // 4000 rather than 1000: a normal closure may make the server discard the session we want to resume.
       if (conn.ws.readyState === WebSocket.OPEN) conn.ws.close(4000, 'bridge shutting down');
       else conn.ws.terminate();
@@ -159,6 +172,11 @@ export class GatewaySession {
 
   get currentStatus(): ShardStatus {
     return this.status;
+  }
+
+  /** Dispatches received and not yet handed to onDispatch. */
+  get pendingDispatches(): number {
+    return this.pending.length;
   }
 
   /** A snapshot for `/readyz` and tests. */
@@ -316,7 +334,28 @@ export class GatewaySession {
     const control = t === 'READY' || t === 'RESUMED';
     const frame: DispatchFrame = { op: 0, t, s, d: f.d, ...(typeof f.id === 'string' ? { id: f.id } : {}) };
     this.pending.push({ conn, frame, s, control, generation: this.generation });
+    if (!conn.paused && this.pending.length >= this.maxPendingFrames()) {
+      conn.paused = true;
+      conn.ws.pause();
+      this.log.warn(
+        { pending: this.pending.length },
+        'enqueueing is behind the gateway; pausing reads until it catches up',
+      );
+    }
     this.startPump();
+  }
+
+  private maxPendingFrames(): number {
+    return this.options.maxPendingFrames ?? DEFAULT_MAX_PENDING_FRAMES;
+  }
+
+  /** Resumes a paused connection once the backlog is below half the limit. */
+  private resumeReadingIfCaughtUp(): void {
+    const conn = this.connection;
+    if (!conn?.paused || this.pending.length >= this.maxPendingFrames() / 2) return;
+    conn.paused = false;
+    conn.ws.resume();
+    this.log.info({ pending: this.pending.length }, 'enqueueing caught up; reading from the gateway again');
   }
 
   private startPump(): void {
@@ -358,6 +397,7 @@ export class GatewaySession {
         }
       }
       if (advanced) this.schedulePersist();
+      this.resumeReadingIfCaughtUp();
     }
   }
 

@@ -148,7 +148,9 @@ describe('GatewaySession against the simulator', () => {
 
   it('keeps its session while the access token is refreshed in the background', async () => {
     // A 56 s token is refreshed at max(56 − 50, 5) = 6 s, inside QQ's last-60-s window where a new one is issued.
-    const sim = await simulator({ tokenTtlSec: 56 });
+    // The test is about the token, not heartbeats: a 5 s heartbeat keeps the dead-link watchdog (1.5 s with a 1 s
+    // heartbeat) from turning a stall of a busy machine into a resume during the ~6 s wait.
+    const sim = await simulator({ tokenTtlSec: 56, heartbeatIntervalMs: 5_000 });
     const h = await started(sim);
     const firstToken = await h.tokens.get();
     await sim.waitFor((s) => s.tokenRequests >= 2, 9_000);
@@ -216,6 +218,41 @@ describe('GatewaySession against the simulator', () => {
     expect(calls.flat()).toEqual(Array.from({ length: 20 }, (_, i) => i + 2));
     expect(calls.length).toBeLessThan(20);
     await eventually(() => h.session.snapshot().seq === 21, 'durable seq 21');
+  });
+
+  it('pauses reading while enqueueing is behind, then resumes and delivers every frame in order', async () => {
+    // A long interval keeps the heartbeat watchdog out of the way while reads are paused.
+    const sim = await simulator({ heartbeatIntervalMs: 30_000 });
+    let release!: () => void;
+    const blocked = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const seen: (number | null | undefined)[] = [];
+    const h = await started(sim, {
+      maxPendingFrames: 100,
+      onDispatch: async (frames) => {
+        seen.push(...frames.map((f) => f.s));
+        await blocked;
+      },
+    });
+    const total = 3_000;
+    for (let i = 0; i < total; i++) sim.emit('GROUP_ADD_ROBOT', seedAddRobot(i));
+    await eventually(() => h.session.pendingDispatches >= 100, 'the backlog to reach the limit');
+    let most = 0;
+    const deadline = Date.now() + 500;
+    while (Date.now() < deadline) {
+      most = Math.max(most, h.session.pendingDispatches);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    // Without the pause every frame would be read and held (3,000); a paused socket still hands over what ws had
+    // already buffered, a chunk at most.
+    expect(most).toBeLessThan(800);
+
+    release();
+    await eventually(() => seen.length === total, 'every frame after the resume', 10_000);
+    expect(seen).toEqual(Array.from({ length: total }, (_, i) => i + 2));
+    await eventually(() => h.session.snapshot().seq === total + 1, 'durable seq at the last frame');
+    expect(h.reconnects).toEqual([]);
   });
 
   it('does not advance past a dispatch it could not make durable: it resumes and gets it again', async () => {
