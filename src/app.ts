@@ -200,10 +200,7 @@ export function createApp(options: AppOptions): App {
       config,
       redis: { url: config.redis.url },
       logger,
-      onResult: (targetId, result) => {
-        const target = config.targets.find((t) => t.id === targetId);
-        const exhausted =
-          result.outcome === 'retry' && target !== undefined && result.attempt >= target.retry.attempts;
+      onResult: (targetId, result, exhausted) => {
         metrics.delivery(targetId, exhausted ? 'dead_lettered' : result.outcome, result.latencyMs / 1000);
       },
     });

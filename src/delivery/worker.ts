@@ -27,8 +27,11 @@ export interface DeliveryWorkersOptions {
   readonly logger: Logger;
   /** Shared deliverer (e.g. one with the SSRF guard); when given, the caller closes it. Default: a new one. */
   readonly deliverer?: WebhookDeliverer;
-  /** Called after every attempt, for metrics. Exceptions it throws are logged and otherwise ignored. */
-  readonly onResult?: (targetId: string, result: AttemptResult) => void;
+  /**
+   * Called after every attempt, for metrics; `exhausted` is true when it was a retryable failure on the job's last
+   * attempt, so the job goes to the dead-letter queue. Exceptions it throws are logged and otherwise ignored.
+   */
+  readonly onResult?: (targetId: string, result: AttemptResult, exhausted: boolean) => void;
   /** Source of randomness for backoff jitter; injectable for tests. Default `Math.random`. */
   readonly random?: () => number;
 }
@@ -102,10 +105,10 @@ export function startDeliveryWorkers(options: DeliveryWorkersOptions): DeliveryW
 
   const findTarget = (id: string): TargetConfig | undefined => config.targets.find((t) => t.id === id);
 
-  const report = (targetId: string, result: AttemptResult): void => {
+  const report = (targetId: string, result: AttemptResult, exhausted: boolean): void => {
     if (!options.onResult) return;
     try {
-      options.onResult(targetId, result);
+      options.onResult(targetId, result, exhausted);
     } catch (err) {
       log.error({ targetId, err: describeError(err) }, 'onResult hook failed');
     }
@@ -139,7 +142,9 @@ export function startDeliveryWorkers(options: DeliveryWorkersOptions): DeliveryW
         attempt,
         signal: shutdown.signal,
       });
-      report(targetId, result);
+      const aborted = result.errorCode === ABORTED_CODE && token !== undefined;
+      const exhausted = result.outcome === 'retry' && !aborted && attempt >= (job.opts.attempts ?? 1);
+      report(targetId, result, exhausted);
       const fields = { eventId, targetId, attempt, status: result.status, errorCode: result.errorCode };
       if (result.outcome === 'delivered') {
         log.debug({ ...fields, latencyMs: result.latencyMs }, 'delivered');
@@ -154,7 +159,7 @@ export function startDeliveryWorkers(options: DeliveryWorkersOptions): DeliveryW
         log.warn({ eventId, targetId, attempt, err: describeError(err) }, 'could not record the attempt');
       }
 
-      if (result.errorCode === ABORTED_CODE && token !== undefined) {
+      if (aborted) {
         // Shutdown, not the target's fault: put the job back (due now) without consuming an attempt, so another
         // worker retries it and a SIGTERM can never be what exhausts a delivery.
         log.warn(fields, 'delivery aborted by shutdown; returned to the queue');
@@ -165,8 +170,7 @@ export function startDeliveryWorkers(options: DeliveryWorkersOptions): DeliveryW
         log.error(fields, `delivery rejected; dead-lettered: ${failureSummary(result)}`);
         throw new UnrecoverableError(failureSummary(result));
       }
-      const maxAttempts = job.opts.attempts ?? 1;
-      if (attempt >= maxAttempts) {
+      if (exhausted) {
         log.error(
           fields,
           `delivery failed after ${attempt} attempts; dead-lettered: ${failureSummary(result)}`,

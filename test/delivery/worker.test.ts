@@ -53,7 +53,7 @@ function queueFor(target: TargetConfig): Queue<DeliveryJobData> {
 
 function start(
   targets: readonly TargetConfig[],
-  onResult?: (id: string, r: AttemptResult) => void,
+  onResult?: (id: string, r: AttemptResult, exhausted: boolean) => void,
 ): DeliveryWorkers {
   const w = startDeliveryWorkers({
     config: makeConfig(prefix, targets),
@@ -158,7 +158,8 @@ describe('startDeliveryWorkers', () => {
       res.end();
     });
     const target = makeTarget({ id: 'down', url: r.url, retry: { attempts: 3, baseMs: 20, maxMs: 50 } });
-    start([target]);
+    const exhaustedFlags: boolean[] = [];
+    start([target], (_id, _result, exhausted) => exhaustedFlags.push(exhausted));
     const queue = queueFor(target);
     await addDelivery(queue, target, 'GROUP_ADD_ROBOT:down');
 
@@ -166,6 +167,8 @@ describe('startDeliveryWorkers', () => {
     await waitFor(async () => (await queue.getJobState(jobId)) === 'failed');
     expect(r.requests).toHaveLength(3);
     expect((await queue.getJob(jobId))?.attemptsMade).toBe(3);
+    // only the last attempt is reported as the one that dead-letters the job (the metric's dead_lettered)
+    expect(exhaustedFlags).toEqual([false, false, true]);
   });
 
   it('fails a job whose target is no longer configured, without contacting anyone', async () => {
