@@ -1,4 +1,3 @@
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { ListenAddress } from './config/listen.js';
 import type { BridgeConfig } from './config/types.js';
@@ -11,7 +10,7 @@ import type { Logger } from './log.js';
 import { AccessTokenManager } from './qq/access-token.js';
 import { QqOpenApi } from './qq/openapi.js';
 import type { DurableSink } from './queue/durable-sink.js';
-import { deliveryQueueName } from './queue/names.js';
+import { openDeliveryQueue } from './queue/dlq.js';
 import type { DashboardRoutes } from './server/dashboard.js';
 import { createHttpServer, type AdminRoutes } from './server/http.js';
 import { createMetrics, type BridgeMetrics, type QueueDepth } from './server/metrics.js';
@@ -126,11 +125,7 @@ export function createApp(options: AppOptions): App {
 
   function watchQueueDepths(): void {
     const queues = config.targets.map(
-      (target) =>
-        [
-          target.id,
-          new Queue(deliveryQueueName(target.id), { connection: redis, prefix: config.redis.prefix }),
-        ] as const,
+      (target) => [target.id, openDeliveryQueue(config, target.id, redis)] as const,
     );
     stops.push(async () => {
       await Promise.all(queues.map(([, queue]) => queue.close()));
