@@ -3,9 +3,10 @@
  * phases need, and the SCAN + DEL that removes everything the run wrote.
  */
 import { randomBytes } from 'node:crypto';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { deliveryQueueName, sessionKey } from '../src/queue/names.js';
+import { deliveryQueue } from '../src/queue/delivery-queue.js';
+import { sessionKey } from '../src/queue/names.js';
 import { SIM_APP_ID } from './pipes.js';
 import { sleep } from './time.js';
 
@@ -31,7 +32,7 @@ export async function deletePrefix(redis: Redis, prefix: string): Promise<number
 
 /** The bridge's delivery queue of target `t<index>`, opened from outside to count and promote its jobs. */
 export function bridgeQueue(redis: Redis, prefix: string, index: number): Queue {
-  return new Queue(deliveryQueueName(`t${index}`), { connection: redis, prefix });
+  return deliveryQueue(`t${index}`, prefix, redis);
 }
 
 /**

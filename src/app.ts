@@ -10,7 +10,7 @@ import type { Logger } from './log.js';
 import { AccessTokenManager } from './qq/access-token.js';
 import { QqOpenApi } from './qq/openapi.js';
 import type { DurableSink } from './queue/durable-sink.js';
-import { openDeliveryQueue } from './queue/dlq.js';
+import { deliveryQueue } from './queue/delivery-queue.js';
 import type { DashboardRoutes } from './server/dashboard.js';
 import { createHttpServer, type AdminRoutes } from './server/http.js';
 import { createMetrics, type BridgeMetrics, type QueueDepth } from './server/metrics.js';
@@ -125,7 +125,7 @@ export function createApp(options: AppOptions): App {
 
   function watchQueueDepths(): void {
     const queues = config.targets.map(
-      (target) => [target.id, openDeliveryQueue(config, target.id, redis)] as const,
+      (target) => [target.id, deliveryQueue(target.id, config.redis.prefix, redis)] as const,
     );
     stops.push(async () => {
       await Promise.all(queues.map(([, queue]) => queue.close()));

@@ -1,9 +1,10 @@
-import { Queue, type Job } from 'bullmq';
+import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { BridgeConfig } from '../config/types.js';
 import { BridgeError } from '../errors.js';
 import type { AttemptRecord, DeliveryJobData } from './job.js';
-import { deliveryQueueName, eventIdFromJobId, jobIdForEvent } from './names.js';
+import { deliveryQueue, type DeliveryQueue } from './delivery-queue.js';
+import { eventIdFromJobId, jobIdForEvent } from './names.js';
 
 /**
  * The dead-letter queue of a target is BullMQ's failed set of its delivery queue: jobs are added with
@@ -11,8 +12,7 @@ import { deliveryQueueName, eventIdFromJobId, jobIdForEvent } from './names.js';
  * what `dlq list|show|replay|purge` and the admin dashboard call.
  */
 
-/** A target's delivery queue, as the dead-letter functions expect it. */
-export type DeliveryQueue = Queue<DeliveryJobData>;
+export type { DeliveryQueue } from './delivery-queue.js';
 
 /** One line of `dlq list`. */
 export interface DeadLetterRow {
@@ -66,7 +66,7 @@ export function openDeliveryQueue(config: BridgeConfig, targetId: string, connec
       `unknown target "${targetId}"; configured targets: ${known.length > 0 ? known.join(', ') : '(none)'}`,
     );
   }
-  return new Queue<DeliveryJobData>(deliveryQueueName(targetId), { connection, prefix: config.redis.prefix });
+  return deliveryQueue(targetId, config.redis.prefix, connection);
 }
 
 function parseRecord(line: string): AttemptRecord | undefined {

@@ -1,4 +1,3 @@
-import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { TargetConfig } from '../config/types.js';
 import type { Envelope } from '../events/envelope.js';
@@ -6,7 +5,7 @@ import { createTargetFilter } from '../events/filter.js';
 import type { NormalizedEvent } from '../events/normalize.js';
 import type { DeliveryJobData } from './job.js';
 import { deliveryJobOptions } from './job-options.js';
-import { deliveryQueueName } from './names.js';
+import { deliveryQueue, type DeliveryQueue } from './delivery-queue.js';
 
 /**
  * Largest body a target is sent: the envelope's JSON in UTF-8 bytes, `raw` included for `include_raw` targets.
@@ -35,7 +34,7 @@ export interface ProducerOptions {
 
 interface TargetRoute {
   target: TargetConfig;
-  queue: Queue<DeliveryJobData>;
+  queue: DeliveryQueue;
   wants: (envelope: Envelope) => boolean;
 }
 
@@ -48,10 +47,7 @@ export class DeliveryProducer {
 
   constructor(private readonly options: ProducerOptions) {
     this.routes = options.targets.map((target) => {
-      const queue = new Queue<DeliveryJobData>(deliveryQueueName(target.id), {
-        connection: options.connection,
-        prefix: options.prefix,
-      });
+      const queue = deliveryQueue(target.id, options.prefix, options.connection);
       // Connection errors surface as rejected adds, which the caller handles; without a listener BullMQ
       // would print each one to the console.
       queue.on('error', () => undefined);
@@ -76,7 +72,7 @@ export class DeliveryProducer {
    */
   async enqueueMany(items: readonly { event: NormalizedEvent; rawFrame?: unknown }[]): Promise<string[][]> {
     const enqueuedAt = Date.now();
-    const perRoute = this.routes.map(() => [] as Parameters<Queue<DeliveryJobData>['addBulk']>[0]);
+    const perRoute = this.routes.map(() => [] as Parameters<DeliveryQueue['addBulk']>[0]);
     const targetsPerEvent = items.map(({ event, rawFrame }) => {
       const { envelope, dedupeKey } = event;
       const targets: string[] = [];

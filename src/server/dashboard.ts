@@ -1,11 +1,11 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import express from 'express';
 import type { Redis } from 'ioredis';
 import type { TargetConfig } from '../config/types.js';
-import { deliveryQueueName } from '../queue/names.js';
+import { deliveryQueue } from '../queue/delivery-queue.js';
 import { LOGOUT_PATH } from './admin-login.js';
 import type { AdminRoutes } from './http.js';
 
@@ -42,10 +42,7 @@ export function createDashboard(options: DashboardOptions): DashboardRoutes {
 
   function build(): express.Express {
     queues = options.targets.map((target) => {
-      const queue = new Queue(deliveryQueueName(target.id), {
-        connection: options.connection,
-        prefix: options.prefix,
-      });
+      const queue = deliveryQueue(target.id, options.prefix, options.connection);
       // Errors reach the dashboard's API answers; without a listener BullMQ would also print them to the console.
       queue.on('error', () => undefined);
       return queue;
