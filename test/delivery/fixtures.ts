@@ -1,11 +1,10 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { BridgeConfig, TargetConfig } from '../../src/config/types.js';
 import type { DeliveryJobData } from '../../src/queue/job.js';
 import { deliveryJobOptions } from '../../src/queue/job-options.js';
-import { deliveryQueueName } from '../../src/queue/names.js';
 import { testConfig, testTarget } from '../helpers/config.js';
 import { freshPrefix, redisConnection as helperConnection } from '../helpers/redis.js';
 
@@ -104,10 +103,6 @@ export function envelopeBody(eventId: string, type = 'group.bot.added'): string 
     data: { group_openid: 'G1' },
     v: 1,
   });
-}
-
-export function openQueue(targetId: string, prefix: string, connection: Redis): Queue<DeliveryJobData> {
-  return new Queue<DeliveryJobData>(deliveryQueueName(targetId), { connection, prefix });
 }
 
 /** Adds one delivery job the way the producer does. */

@@ -9,13 +9,13 @@ import { startDeliveryWorkers, type DeliveryWorkers } from '../../src/delivery/w
 import { silentLogger } from '../../src/log.js';
 import type { AttemptRecord } from '../../src/queue/job.js';
 import { jobIdForEvent } from '../../src/queue/names.js';
+import { deliveryQueue } from '../../src/queue/delivery-queue.js';
 import { installLoopbackOnly, type LoopbackOnly } from '../helpers/loopback-only.js';
 import {
   addDelivery,
   deletePrefix,
   makeConfig,
   makeTarget,
-  openQueue,
   redisConnection,
   uniquePrefix,
   waitFor,
@@ -358,7 +358,7 @@ describe('delivery workers with the SSRF guard', () => {
     const connection = redisConnection();
     try {
       for (const target of targets) {
-        const queue = openQueue(target.id, prefix, connection);
+        const queue = deliveryQueue(target.id, prefix, connection);
         const eventId = `GROUP_ADD_ROBOT:${target.id}`;
         await addDelivery(queue, target, eventId);
         const jobId = jobIdForEvent(eventId);

@@ -7,12 +7,12 @@ import { startDeliveryWorkers, type DeliveryWorkers } from '../../src/delivery/w
 import { silentLogger } from '../../src/log.js';
 import type { AttemptRecord, DeliveryJobData } from '../../src/queue/job.js';
 import { jobIdForEvent } from '../../src/queue/names.js';
+import { deliveryQueue } from '../../src/queue/delivery-queue.js';
 import {
   addDelivery,
   deletePrefix,
   makeConfig,
   makeTarget,
-  openQueue,
   redisConnection,
   startReceiver,
   uniquePrefix,
@@ -46,7 +46,7 @@ async function receiver(...args: Parameters<typeof startReceiver>): Promise<Rece
 }
 
 function queueFor(target: TargetConfig): Queue<DeliveryJobData> {
-  const q = openQueue(target.id, prefix, admin);
+  const q = deliveryQueue(target.id, prefix, admin);
   queues.push(q);
   return q;
 }

@@ -1,11 +1,10 @@
 import { Readable } from 'node:stream';
-import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DispatchFrame } from '../../src/events/envelope.js';
 import { CALLBACK_ACK } from '../../src/ingress/webhook-ingress.js';
-import { deliveryQueueName } from '../../src/queue/names.js';
 import { DeliveryProducer } from '../../src/queue/producer.js';
+import { deliveryQueue } from '../../src/queue/delivery-queue.js';
 import { testTarget } from '../helpers/config.js';
 import { deletePrefix, freshPrefix, redisConnection } from '../helpers/redis.js';
 import {
@@ -286,7 +285,7 @@ describe('replayed callbacks with a real producer', () => {
     const resigned = signedHeaders(body, unixSeconds(Date.now() + 2000));
     expect((await post(target.url, body, resigned)).status).toBe(200);
 
-    const queue = new Queue(deliveryQueueName('backend'), { connection: redis, prefix });
+    const queue = deliveryQueue('backend', prefix, redis);
     try {
       const jobs = await queue.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed']);
       expect(jobs).toHaveLength(1);

@@ -1,15 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isBridgeError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { DurableSink, enqueueEntryWith, type DurableSinkOptions } from '../../src/queue/durable-sink.js';
-import type { DeliveryJobData } from '../../src/queue/job.js';
 import { Journal, type JournalEntry } from '../../src/queue/journal.js';
-import { deliveryQueueName } from '../../src/queue/names.js';
 import { DeliveryProducer } from '../../src/queue/producer.js';
+import { deliveryQueue } from '../../src/queue/delivery-queue.js';
 import { testTarget } from '../helpers/config.js';
 import { deletePrefix, freshPrefix, REDIS_URL } from '../helpers/redis.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
@@ -79,7 +77,7 @@ async function realProducer(url: string, prefix: string): Promise<DeliveryProduc
 /** The target's waiting jobs, oldest first, as event ids. */
 async function queuedEventIds(url: string, prefix: string): Promise<string[]> {
   const connection = new Redis(url);
-  const queue = new Queue<DeliveryJobData>(deliveryQueueName(TARGET.id), { connection, prefix });
+  const queue = deliveryQueue(TARGET.id, prefix, connection);
   try {
     const jobs = await queue.getJobs(['wait'], 0, -1, true);
     return jobs.map((job) => job.data.eventId);

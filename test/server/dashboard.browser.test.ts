@@ -7,7 +7,6 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +20,7 @@ import { deliveryQueueName, jobIdForEvent } from '../../src/queue/names.js';
 import { createDashboard, type DashboardRoutes } from '../../src/server/dashboard.js';
 import { createHttpServer, type HttpServer } from '../../src/server/http.js';
 import { createMetrics } from '../../src/server/metrics.js';
+import { deliveryQueue } from '../../src/queue/delivery-queue.js';
 import { testConfig, testTarget } from '../helpers/config.js';
 import { eventually } from '../helpers/gateway.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
@@ -91,7 +91,7 @@ describe.skipIf(!HAS_CHROMIUM)(
       await producer.close();
       const workers = startDeliveryWorkers({ config, logger: silentLogger() });
       await eventually(() => rejecting.requests.length >= 6 && accepting.requests.length >= 6, 'deliveries');
-      const backend = new Queue(deliveryQueueName('backend'), { connection: redis, prefix });
+      const backend = deliveryQueue('backend', prefix, redis);
       await until(async () => (await backend.getFailedCount()) === 6, 'six dead letters');
       await workers.close(1_000);
       await backend.close();
@@ -184,7 +184,7 @@ describe.skipIf(!HAS_CHROMIUM)(
       await page.getByText('Are you sure that you want to retry this job?').waitFor();
       await page.getByRole('button', { name: 'Confirm' }).click();
 
-      const backend = new Queue(deliveryQueueName('backend'), { connection: redis, prefix });
+      const backend = deliveryQueue('backend', prefix, redis);
       try {
         await until(async () => (await backend.getJobState(jobId)) !== 'failed', `${jobId} to leave failed`);
         expect(await backend.getJobState(jobId)).toBe('waiting');
