@@ -81,7 +81,12 @@ export function createApp(options: AppOptions): App {
     return {
       role,
       started,
-      shards: (shardManager?.snapshot() ?? []).map(({ shard, status, seq }) => ({ shard, status, seq })),
+      shards: (shardManager?.snapshot() ?? []).map(({ shard, status, seq, saveFailing }) => ({
+        shard,
+        status,
+        seq,
+        saveFailing,
+      })),
       redis: redis.status === 'ready' ? 'up' : 'down',
       journal: { mode: sink?.mode() ?? 'direct', events: sink?.depth() ?? 0 },
     };
@@ -180,6 +185,7 @@ export function createApp(options: AppOptions): App {
         onStatus: (status) => metrics.shardStatus(shardId, status),
         onReconnect: (reason) => metrics.reconnect(shardId, reason),
         onRejectedFrame: (reason) => metrics.frameRejected(reason),
+        onSaveFailure: () => metrics.sessionSaveFailed(shardId),
         onFatal: (code, meaning, hint) =>
           options.onFatal?.(`gateway closed with ${code} (${meaning}): ${hint}`),
       }),

@@ -134,6 +134,7 @@ export class ShardManager {
         shard: [shard.shardId, this.shardCount] as [number, number],
         status: 'idle' as const,
         seq: null,
+        saveFailing: false,
       };
       held.push({ ...base, lease: { token } });
     }

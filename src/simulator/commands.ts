@@ -1,8 +1,11 @@
 import { isSendableCloseCode } from './frames.js';
 import { isNonNegativeInteger, isRecord } from './json.js';
 
-/** The faults a simulator can inject (PROTOCOL.md D.8). */
-export const FAULT_KINDS = ['reconnect', 'invalid_session', 'close', 'cut', 'half_dead'] as const;
+/**
+ * The faults a simulator can inject (docs/qq-protocol.md D.8). `hello` sends one more Hello on an open socket,
+ * which QQ is not known to do (it sends one per connection): it tests a client against a misbehaving gateway.
+ */
+export const FAULT_KINDS = ['reconnect', 'invalid_session', 'close', 'cut', 'half_dead', 'hello'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** A validated emit request, from `emit()` or `POST /_sim/emit`. */

@@ -144,6 +144,9 @@ export class Gateway {
         case 'half_dead':
           connection.halfDead = true;
           break;
+        case 'hello':
+          connection.send(helloFrame(this.deps.options.helloHeartbeatInterval));
+          break;
       }
     }
     return hit;
@@ -172,7 +175,7 @@ export class Gateway {
     ws.on('close', (code, reason) => this.#onClosed(connection, code, reason.toString('utf8')));
     ws.on('error', (err) => this.#log.warn({ connectionId, err: describeError(err) }, 'websocket error'));
     this.#log.info({ connectionId }, 'websocket connected');
-    connection.send(helloFrame(options.heartbeatIntervalMs));
+    connection.send(helloFrame(options.helloHeartbeatInterval));
   }
 
   #onMessage(connection: Connection, data: RawData): void {

@@ -102,6 +102,15 @@ describe('faults', () => {
     expect((await client.closed).code).toBe(1006);
   });
 
+  it('hello sends another Hello on an open socket and changes nothing else', async () => {
+    const { s, client } = await ready();
+    s.fault('hello');
+    expect(await client.next()).toEqual({ op: 10, d: { heartbeat_interval: 1000 } });
+    client.send({ op: 1, d: 1 });
+    expect(await client.next()).toEqual({ op: 11 });
+    expect(s.state()).toMatchObject({ openConnections: 1, closes: [] });
+  });
+
   it('applies a fault with a shard only to that shard socket', async () => {
     const sim = await start();
     const zero = await connectReady(sim, { shard: [0, 2] });
