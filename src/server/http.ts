@@ -10,6 +10,7 @@ import { isLoopbackHost } from './loopback.js';
 import type { BridgeMetrics } from './metrics.js';
 import { evaluateReadiness, type HealthReport } from './readiness.js';
 import { send, sendJson } from './respond.js';
+import { parseRequestTarget } from '../util/request-target.js';
 
 /**
  * Handles an authorized `/admin/*` request. Returns true when it answered, false to let the server answer 404.
@@ -122,7 +123,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = pathnameOf(req.url);
+    const path = parseRequestTarget(req.url)?.pathname;
     try {
       if (path === undefined) return sendJson(req, res, 400, { error: 'bad_request' });
       await route(req, res, path);
@@ -199,16 +200,4 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   }
 
   return { listen, close, address };
-}
-
-/**
- * The normalized path of a request target (dot segments resolved, query dropped), or undefined when it cannot be
- * parsed. Routing on the normalized form means `/metrics/../admin/x` is gated like `/admin/x`.
- */
-function pathnameOf(target: string | undefined): string | undefined {
-  try {
-    return new URL(target ?? '/', 'http://localhost').pathname;
-  } catch {
-    return undefined;
-  }
 }
