@@ -12,6 +12,7 @@
  */
 import { z } from 'zod';
 import { INTENTS, isIntentName, type IntentName } from '../qq/intents.js';
+import { isReservedServerPath, RESERVED_SERVER_PATHS_TEXT } from '../server/reserved-paths.js';
 import { parseDurationMs } from '../util/duration.js';
 import { parseRequestTarget } from '../util/request-target.js';
 import { parseListen } from './listen.js';
@@ -159,14 +160,8 @@ const shardsObject = z
 /** Where the QQ events come from (PROTOCOL.md §0.2, §6). */
 const QQ_MODES = ['websocket', 'webhook'] as const;
 
-/** Paths the bridge's HTTP server answers itself; the callback path must not shadow them. */
-const SERVER_PATHS = ['/healthz', '/readyz', '/metrics'];
 const WEBHOOK_PATH_SHAPE = /^\/[^\s?#]*$/;
 const WEBHOOK_PATH_EXPECTED = 'expected a URL path like /qq/callback (starting with /, no spaces, ? or #)';
-
-function isReservedServerPath(path: string): boolean {
-  return SERVER_PATHS.includes(path) || path === '/admin' || path.startsWith('/admin/');
-}
 
 /**
  * A path as the HTTP server routes it (undefined when the server could not parse it). The configured path must
@@ -196,8 +191,8 @@ const webhook = section({
     })
     .refine((path) => !isReservedServerPath(path), {
       error: (issue: ErrorInput) =>
-        `the path ${String(issue.input)} is one of the server's own routes (/healthz, /readyz, /metrics, ` +
-        '/admin/*); choose another, like /qq/callback',
+        `the path ${String(issue.input)} is one of the server's own routes (${RESERVED_SERVER_PATHS_TEXT}); ` +
+        'choose another, like /qq/callback',
     })
     .default('/qq/callback')
     .describe(

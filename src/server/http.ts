@@ -10,6 +10,12 @@ import { isLoopbackHost } from './loopback.js';
 import type { BridgeMetrics } from './metrics.js';
 import { evaluateReadiness, type HealthReport } from './readiness.js';
 import { send, sendJson } from './respond.js';
+import {
+  isAdminPath,
+  isReservedServerPath,
+  isServerReadPath,
+  type ServerReadPath,
+} from './reserved-paths.js';
 import { parseRequestTarget } from '../util/request-target.js';
 
 /**
@@ -67,14 +73,14 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   const session = config.adminToken === '' ? undefined : adminSession(config.adminToken);
   const login = session ? createLoginRoutes(config.adminToken, session) : undefined;
 
-  const readRoutes = new Map<string, ReadRoute>([
-    ['/healthz', (req, res) => Promise.resolve(sendJson(req, res, 200, { status: 'ok' }))],
-    ['/readyz', readyz],
-    ['/metrics', async (req, res) => send(req, res, 200, metrics.contentType, await metrics.render())],
-  ]);
+  const readRoutes: Record<ServerReadPath, ReadRoute> = {
+    '/healthz': (req, res) => Promise.resolve(sendJson(req, res, 200, { status: 'ok' })),
+    '/readyz': readyz,
+    '/metrics': async (req, res) => send(req, res, 200, metrics.contentType, await metrics.render()),
+  };
   const extraRoutes = options.routes ?? new Map<string, ExtraRoute>();
   for (const path of extraRoutes.keys()) {
-    if (readRoutes.has(path) || path === '/admin' || path.startsWith('/admin/')) {
+    if (isReservedServerPath(path)) {
       throw new BridgeError('BRIDGE_ERR_CONFIG', `the route ${path} is one of the server's own paths`);
     }
   }
@@ -111,10 +117,10 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   }
 
   async function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    if (path === '/admin' || path.startsWith('/admin/')) return admin(req, res, path);
+    if (isAdminPath(path)) return admin(req, res, path);
     const extra = extraRoutes.get(path);
     if (extra) return extra(req, res);
-    const handler = readRoutes.get(path);
+    const handler = isServerReadPath(path) ? readRoutes[path] : undefined;
     if (!handler) return sendJson(req, res, 404, { error: 'not_found' });
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return sendJson(req, res, 405, { error: 'method_not_allowed' }, { Allow: READ_METHODS });
