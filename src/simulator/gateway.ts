@@ -27,6 +27,7 @@ import type { SessionRegistry } from './session-registry.js';
 import type { SessionStartLimit } from './start-limit.js';
 import type { Counters } from './state.js';
 import type { TokenIssuer } from './token-issuer.js';
+import { parseRequestTarget } from '../util/request-target.js';
 
 /** Frames above this are refused by `ws` itself (close 1009); a gateway frame is a few KiB at most. */
 const MAX_FRAME_BYTES = 1 << 20;
@@ -77,8 +78,8 @@ export class Gateway {
   /** The HTTP server's `upgrade` handler: accepts WebSockets on `/websocket`, refuses anything else. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', (err) => this.#log.debug({ err: describeError(err) }, 'upgrade socket error'));
-    const path = new URL(req.url ?? '/', 'http://simulator').pathname;
-    if (this.#stopped || !WEBSOCKET_PATHS.has(path)) {
+    const path = parseRequestTarget(req.url)?.pathname;
+    if (this.#stopped || path === undefined || !WEBSOCKET_PATHS.has(path)) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }

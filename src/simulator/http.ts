@@ -8,6 +8,7 @@ import type { ResolvedSimulatorOptions } from './options.js';
 import type { SessionStartLimit } from './start-limit.js';
 import type { Counters } from './state.js';
 import { tokenFromCredential, type TokenIssuer } from './token-issuer.js';
+import { parseRequestTarget } from '../util/request-target.js';
 
 const MAX_TOKEN_BODY_BYTES = 64 * 1024;
 
@@ -42,7 +43,10 @@ export function createRequestHandler(deps: HttpDeps): RequestListener {
 }
 
 async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const path = new URL(req.url ?? '/', 'http://simulator').pathname;
+  const path = parseRequestTarget(req.url)?.pathname;
+  if (path === undefined) {
+    return sendJson(res, 400, { code: 400, message: `the request target ${req.url} is not a path` });
+  }
   deps.logger.debug({ method: req.method, path }, 'http request');
   if (path.startsWith('/_sim/')) return handleControl(req, res, path, deps.control);
   switch (path) {

@@ -167,6 +167,13 @@ describe('handshake', () => {
     const s = await start();
     await expect(SimClient.connect(s.wsUrl.replace('/websocket', '/other'))).rejects.toThrow(/404/);
   });
+
+  it('refuses an upgrade whose target does not parse as a path (//) and keeps serving', async () => {
+    const s = await start();
+    await expect(SimClient.connect(s.wsUrl.replace('/websocket', '//'))).rejects.toThrow(/404/);
+    const { client } = await connectReady(s);
+    clients.push(client);
+  });
 });
 
 describe('heartbeat', () => {
