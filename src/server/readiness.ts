@@ -1,12 +1,14 @@
 import type { Role } from '../app.js';
 import type { ShardStatus } from '../gateway/session.js';
+import type { SinkMode } from '../queue/durable-sink.js';
 
 /**
- * Where the journal stands: `direct` — events go straight to Redis; `journaling` — Redis is away and events
- * spill to local disk; `draining` — Redis is back and the spilled events are being enqueued, in order, ahead of
- * new ones.
+ * Where the journal stands, exactly as the durable sink reports it: `direct` — events go straight to Redis;
+ * `journaling` — events go to the local journal, behind what it holds, both while Redis is away and while the
+ * journal is being drained into Redis after it returned. The report's `redis` tells the two apart (`journaling`
+ * with Redis up is normally the drain), so the sink needs no third state for it.
  */
-export type JournalMode = 'direct' | 'journaling' | 'draining';
+export type JournalMode = SinkMode;
 
 /** One held shard, as `GatewaySession.snapshot()` reports it (extra fields such as `sessionId` are ignored). */
 export interface ShardHealth {

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { EmitCommand, FaultCommand } from './commands.js';
+import type { EmitCommand, SocketFaultCommand } from './commands.js';
 import { Connection, messageText } from './connection.js';
 import {
   CLOSE,
@@ -28,6 +28,9 @@ import type { SessionStartLimit } from './start-limit.js';
 import type { Counters } from './state.js';
 import type { TokenIssuer } from './token-issuer.js';
 import { parseRequestTarget } from '../util/request-target.js';
+
+/** What fault `malformed_frame` sends: a text frame that is not JSON, as a broken proxy or gateway might. */
+export const MALFORMED_FRAME_TEXT = '{"op":0,"s":';
 
 /** Frames above this are refused by `ws` itself (close 1009); a gateway frame is a few KiB at most. */
 const MAX_FRAME_BYTES = 1 << 20;
@@ -111,7 +114,7 @@ export class Gateway {
    * for `invalid_session`, disconnected sessions) it hit. `invalid_session` also discards a matching session that
    * has no socket, so a client that is away finds its session gone when it tries to resume.
    */
-  fault(command: FaultCommand): number {
+  fault(command: SocketFaultCommand): number {
     const inScope = (session: Session | undefined): boolean =>
       command.shard === undefined || session?.shard[0] === command.shard;
     const targets = [...this.#connections].filter(
@@ -147,6 +150,10 @@ export class Gateway {
           break;
         case 'hello':
           connection.send(helloFrame(this.deps.options.helloHeartbeatInterval));
+          break;
+        case 'malformed_frame':
+          // The socket and the session stay as they are: a client should drop the frame and carry on.
+          connection.sendText(MALFORMED_FRAME_TEXT);
           break;
       }
     }

@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { ShardStatus } from '../../src/gateway/session.js';
+import type { DurableSink } from '../../src/queue/durable-sink.js';
 import { evaluateReadiness, type HealthReport } from '../../src/server/readiness.js';
 
 function report(overrides: Partial<HealthReport> = {}): HealthReport {
@@ -56,13 +57,6 @@ describe('evaluateReadiness', () => {
       503,
       'degraded',
       ['journaling: 12 events'],
-    ],
-    [
-      'draining the journal',
-      { journal: { mode: 'draining', events: 3 } },
-      503,
-      'degraded',
-      ['draining: 3 events'],
     ],
     [
       'journaling because redis is down: not_ready wins, both reasons listed',
@@ -127,5 +121,9 @@ describe('evaluateReadiness', () => {
       journal: { mode: 'direct', events: 0 },
     });
     expect(JSON.stringify(body)).not.toContain('secret-session');
+  });
+
+  it('takes exactly the journal modes the durable sink reports (checked by the type check)', () => {
+    expectTypeOf<HealthReport['journal']['mode']>().toEqualTypeOf<ReturnType<DurableSink['mode']>>();
   });
 });
