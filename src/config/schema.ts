@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import { INTENTS, isIntentName, type IntentName } from '../qq/intents.js';
-import { parseDurationMs } from '../util/duration.js';
+import { DURATION_EXAMPLES, DURATION_PATTERN, parseDuration, parseDurationMs } from '../util/duration.js';
 import { parseListen } from './listen.js';
 import { didYouMean } from './suggest.js';
 
@@ -27,20 +27,25 @@ const WHEN_MAPPING = {
 
 type ErrorInput = { readonly input?: unknown };
 
-/** How durations are written: a number and a unit. A bare number is refused: `timeout: 10` is too easy to misread. */
-const DURATION_PATTERN = /^\d+(?:\.\d+)?(?:ms|s|m|h|d)$/;
-const DURATION_EXPECTED = 'expected a duration like 500ms, 10s, 5m, 1h';
+const DURATION_EXPECTED = `expected a duration like ${DURATION_EXAMPLES}`;
 
+/** What is wrong with a value given for a duration, in the `{found}` convention of the module comment. */
+function durationError(issue: ErrorInput): string {
+  const { input } = issue;
+  if (typeof input !== 'string' && typeof input !== 'number') return DURATION_EXPECTED;
+  const result = parseDuration(String(input));
+  return 'problem' in result ? `{found} ${result.problem}` : DURATION_EXPECTED;
+}
+
+/** A duration as util/duration.ts reads it, the same grammar as the command line's. */
 function duration(options: { allowZero: boolean }) {
-  const error = (issue: ErrorInput): string =>
-    typeof issue.input === 'number'
-      ? `${DURATION_EXPECTED}; found {found} (a number without a unit); write ${issue.input}s for seconds or ` +
-        `${issue.input}ms for milliseconds`
-      : DURATION_EXPECTED;
   return z
-    .string({ error })
-    .regex(DURATION_PATTERN, { error })
-    .refine((text) => options.allowZero || !DURATION_PATTERN.test(text) || (parseDurationMs(text) ?? 0) > 0, {
+    .string({ error: durationError })
+    .regex(DURATION_PATTERN, { error: durationError })
+    .refine((text) => !DURATION_PATTERN.test(text) || parseDurationMs(text) !== undefined, {
+      error: durationError,
+    })
+    .refine((text) => options.allowZero || (parseDurationMs(text) ?? 1) > 0, {
       error: 'expected a duration greater than zero, like 500ms or 10s',
     });
 }
