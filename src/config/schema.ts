@@ -355,6 +355,20 @@ const gateway = section({
     ),
 });
 
+const deadLetter = section({
+  max_age: duration({ allowZero: false })
+    .default('7d')
+    .describe(
+      'Dead letters that failed longer ago than this are deleted, with their attempt log. Default 7d.',
+    ),
+  max_count: positiveInt('expected a number of dead letters (a positive integer)')
+    .default(10_000)
+    .describe(
+      "Most dead letters kept per target; beyond it the oldest are deleted. With a dead letter's size it bounds " +
+        'the Redis memory a failing target can take (README, Redis sizing). Default 10000.',
+    ),
+});
+
 const delivery = section({
   dedupe_window: duration({ allowZero: false })
     .default('24h')
@@ -369,6 +383,12 @@ const delivery = section({
     .describe(
       'A delivery whose worker stops renewing its lock for this long (the process died) is handed to another ' +
         'worker. Longer than any target timeout. Default 30s.',
+    ),
+  dead_letter: deadLetter
+    .prefault({})
+    .describe(
+      "Retention of every target's dead-letter queue, applied to each target separately by the worker role. " +
+        'Default { max_age: 7d, max_count: 10000 }.',
     ),
 });
 

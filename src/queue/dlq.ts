@@ -8,8 +8,9 @@ import { eventIdFromJobId, jobIdForEvent } from './names.js';
 
 /**
  * The dead-letter queue of a target is BullMQ's failed set of its delivery queue: jobs are added with
- * `removeOnFail: false`, so a failed delivery stays, with its attempt log, until purged. These functions are
- * what `dlq list|show|replay|purge` and the admin dashboard call.
+ * `removeOnFail: false`, so a failed delivery stays, with its attempt log, until purged or deleted by the
+ * retention of `delivery.dead_letter` (dead-letter-retention.ts). These functions are what
+ * `dlq list|show|replay|purge` and the admin dashboard call.
  */
 
 export type { DeliveryQueue } from './delivery-queue.js';

@@ -8,8 +8,8 @@ const PAGE_SIZE = 500;
 /**
  * Sends again every delivery of a target that finished (delivered or dead-lettered) at or after `sinceMs`, with
  * the same webhook-id, for a receiver that lost what it had processed. Only retained jobs can be replayed:
- * completed deliveries are kept for `KEEP_COMPLETED` (an hour, at most 1000 per target), dead letters until purged.
- * Returns how many were re-enqueued.
+ * completed deliveries are kept for `KEEP_COMPLETED` (an hour, at most 1000 per target), dead letters until
+ * purged or deleted by the retention of `delivery.dead_letter`. Returns how many were re-enqueued.
  */
 export async function replaySince(
   queue: DeliveryQueue,

@@ -146,6 +146,19 @@ const INVALID: readonly (readonly [string, string])[] = [
     '4:29 delivery.shutdown_grace: "-5s" is negative; a duration is zero or more, like 1s',
   ],
   [
+    `${MINIMAL}delivery: { dead_letter: { max_age: 9999999999d } }\n`,
+    '4:37 delivery.dead_letter.max_age: "9999999999d" is too long; the longest duration is 104249991d ' +
+      '(9007199254740991 ms)',
+  ],
+  [
+    `${MINIMAL}delivery: { dead_letter: { max_age: 0d } }\n`,
+    '4:37 delivery.dead_letter.max_age: expected a duration greater than zero, like 500ms or 10s; found "0d"',
+  ],
+  [
+    `${MINIMAL}delivery: { dead_letter: { max_count: 0 } }\n`,
+    '4:39 delivery.dead_letter.max_count: expected a number of dead letters (a positive integer); found 0',
+  ],
+  [
     `${MINIMAL}log: { level: warning }\n`,
     '4:15 log.level: expected one of fatal, error, warn, info, debug, trace; found "warning"; did you mean warn?',
   ],

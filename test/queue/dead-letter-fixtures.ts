@@ -38,6 +38,8 @@ export interface DeadLetterWorld {
   respondWith(status: number): void;
   /** Enqueues each event and waits until every one of them is dead-lettered. */
   deadLetter(...eventIds: string[]): Promise<void>;
+  /** Enqueues each event, without waiting for its delivery to fail. */
+  enqueue(...eventIds: string[]): Promise<void>;
   /** The state of an event's job (`failed` for a dead letter, `unknown` once deleted). */
   stateOf(eventId: string): Promise<string>;
   close(): Promise<void>;
@@ -94,6 +96,9 @@ export async function startDeadLetterWorld(extraYaml = ''): Promise<DeadLetterWo
   const queue = openDeliveryQueue(config, 'backend', admin);
   const workers: DeliveryWorkers = startDeliveryWorkers({ config, logger: silentLogger() });
   const target = config.targets[0]!;
+  const enqueue = async (eventIds: readonly string[]): Promise<void> => {
+    for (const id of eventIds) await addDelivery(queue, target, id);
+  };
 
   return {
     prefix,
@@ -107,9 +112,10 @@ export async function startDeadLetterWorld(extraYaml = ''): Promise<DeadLetterWo
     },
     async deadLetter(...eventIds) {
       const before = await queue.getFailedCount();
-      for (const id of eventIds) await addDelivery(queue, target, id);
+      await enqueue(eventIds);
       await waitFor(async () => (await queue.getFailedCount()) === before + eventIds.length);
     },
+    enqueue: (...eventIds) => enqueue(eventIds),
     stateOf: (eventId) => queue.getJobState(jobIdForEvent(eventId)),
     async close() {
       await workers.close(1000);
