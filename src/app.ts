@@ -10,6 +10,7 @@ import { ShardManager, type ShardManagerOptions } from './gateway/shard-manager.
 import type { Logger } from './log.js';
 import { AccessTokenManager } from './qq/access-token.js';
 import { QqOpenApi } from './qq/openapi.js';
+import { startDeadLetterSweeper } from './queue/dead-letter-retention.js';
 import type { DurableSink } from './queue/durable-sink.js';
 import { deliveryQueue } from './queue/delivery-queue.js';
 import type { DashboardRoutes } from './server/dashboard.js';
@@ -213,6 +214,13 @@ export function createApp(options: AppOptions): App {
       },
     });
     stops.push(() => workers.close(config.delivery.shutdownGraceMs));
+    const retention = startDeadLetterSweeper({
+      config,
+      connection: redis,
+      logger,
+      onTrimmed: (targetId, reason, count) => metrics.deadLettersTrimmed(targetId, reason, count),
+    });
+    stops.push(() => retention.stop());
   }
 
   return {

@@ -13,7 +13,7 @@
 import { z } from 'zod';
 import { INTENTS, isIntentName, type IntentName } from '../qq/intents.js';
 import { isReservedServerPath, RESERVED_SERVER_PATHS_TEXT } from '../server/reserved-paths.js';
-import { parseDurationMs } from '../util/duration.js';
+import { DURATION_EXAMPLES, DURATION_PATTERN, parseDuration, parseDurationMs } from '../util/duration.js';
 import { parseRequestTarget } from '../util/request-target.js';
 import { parseListen } from './listen.js';
 import { didYouMean } from './suggest.js';
@@ -29,20 +29,25 @@ const WHEN_MAPPING = {
 
 type ErrorInput = { readonly input?: unknown };
 
-/** How durations are written: a number and a unit. A bare number is refused: `timeout: 10` is too easy to misread. */
-const DURATION_PATTERN = /^\d+(?:\.\d+)?(?:ms|s|m|h|d)$/;
-const DURATION_EXPECTED = 'expected a duration like 500ms, 10s, 5m, 1h';
+const DURATION_EXPECTED = `expected a duration like ${DURATION_EXAMPLES}`;
 
+/** What is wrong with a value given for a duration, in the `{found}` convention of the module comment. */
+function durationError(issue: ErrorInput): string {
+  const { input } = issue;
+  if (typeof input !== 'string' && typeof input !== 'number') return DURATION_EXPECTED;
+  const result = parseDuration(String(input));
+  return 'problem' in result ? `{found} ${result.problem}` : DURATION_EXPECTED;
+}
+
+/** A duration as util/duration.ts reads it, the same grammar as the command line's. */
 function duration(options: { allowZero: boolean }) {
-  const error = (issue: ErrorInput): string =>
-    typeof issue.input === 'number'
-      ? `${DURATION_EXPECTED}; found {found} (a number without a unit); write ${issue.input}s for seconds or ` +
-        `${issue.input}ms for milliseconds`
-      : DURATION_EXPECTED;
   return z
-    .string({ error })
-    .regex(DURATION_PATTERN, { error })
-    .refine((text) => options.allowZero || !DURATION_PATTERN.test(text) || (parseDurationMs(text) ?? 0) > 0, {
+    .string({ error: durationError })
+    .regex(DURATION_PATTERN, { error: durationError })
+    .refine((text) => !DURATION_PATTERN.test(text) || parseDurationMs(text) !== undefined, {
+      error: durationError,
+    })
+    .refine((text) => options.allowZero || (parseDurationMs(text) ?? 1) > 0, {
       error: 'expected a duration greater than zero, like 500ms or 10s',
     });
 }
@@ -355,6 +360,20 @@ const gateway = section({
     ),
 });
 
+const deadLetter = section({
+  max_age: duration({ allowZero: false })
+    .default('7d')
+    .describe(
+      'Dead letters that failed longer ago than this are deleted, with their attempt log. Default 7d.',
+    ),
+  max_count: positiveInt('expected a number of dead letters (a positive integer)')
+    .default(10_000)
+    .describe(
+      "Most dead letters kept per target; beyond it the oldest are deleted. With a dead letter's size it bounds " +
+        'the Redis memory a failing target can take (README, Redis sizing). Default 10000.',
+    ),
+});
+
 const delivery = section({
   dedupe_window: duration({ allowZero: false })
     .default('24h')
@@ -369,6 +388,12 @@ const delivery = section({
     .describe(
       'A delivery whose worker stops renewing its lock for this long (the process died) is handed to another ' +
         'worker. Longer than any target timeout. Default 30s.',
+    ),
+  dead_letter: deadLetter
+    .prefault({})
+    .describe(
+      "Retention of every target's dead-letter queue, applied to each target separately by the worker role. " +
+        'Default { max_age: 7d, max_count: 10000 }.',
     ),
 });
 

@@ -21,7 +21,12 @@ describe('defaults', () => {
       server: { host: '127.0.0.1', port: 9464, adminToken: '' },
       journal: { dir: './data/journal', maxBytes: 268_435_456 },
       gateway: { maxFrameBytes: 1_048_576, leaseTtlMs: 10_000 },
-      delivery: { dedupeWindowMs: 86_400_000, shutdownGraceMs: 10_000, stallTimeoutMs: 30_000 },
+      delivery: {
+        dedupeWindowMs: 86_400_000,
+        shutdownGraceMs: 10_000,
+        stallTimeoutMs: 30_000,
+        deadLetter: { maxAgeMs: 604_800_000, maxCount: 10_000 },
+      },
       log: { level: 'info' },
       targets: [],
     } satisfies BridgeConfig);
@@ -75,7 +80,11 @@ describe('conversion to the runtime shape', () => {
       'server: { listen: "[::1]:9000", admin_token: admin-secret }',
       'journal: { dir: /var/lib/qqwb, max_bytes: 1024 }',
       'gateway: { max_frame_bytes: 2048, lease_ttl: 1.5s }',
-      'delivery: { dedupe_window: 7d, shutdown_grace: 0s, stall_timeout: 5s }',
+      'delivery:',
+      '  dedupe_window: 7d',
+      '  shutdown_grace: 0s',
+      '  stall_timeout: 5s',
+      '  dead_letter: { max_age: 36h, max_count: 500 }',
       'log: { level: debug }',
       'targets:',
       '  - id: backend-2',
@@ -108,7 +117,12 @@ describe('conversion to the runtime shape', () => {
       server: { host: '::1', port: 9000, adminToken: 'admin-secret' },
       journal: { dir: '/var/lib/qqwb', maxBytes: 1024 },
       gateway: { maxFrameBytes: 2048, leaseTtlMs: 1500 },
-      delivery: { dedupeWindowMs: 604_800_000, shutdownGraceMs: 0, stallTimeoutMs: 5_000 },
+      delivery: {
+        dedupeWindowMs: 604_800_000,
+        shutdownGraceMs: 0,
+        stallTimeoutMs: 5_000,
+        deadLetter: { maxAgeMs: 129_600_000, maxCount: 500 },
+      },
       log: { level: 'debug' },
       targets: [
         {
