@@ -3,12 +3,12 @@
  * of JSON lines plus a cursor file; appends are fsynced before they resolve, so an event the gateway counted as
  * durable survives `kill -9` and power loss alike.
  */
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BridgeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { encodeJournalEntries, parseJournalEntry, type JournalEntry } from './journal-entry.js';
-import { byteAt, CursorFile, readLines, syncDirectory } from './journal-file.js';
+import { byteAt, CursorFile, DurableAppendFile, readLines, syncDirectory } from './journal-file.js';
 
 export type { JournalEntry } from './journal-entry.js';
 
@@ -40,7 +40,7 @@ export class Journal {
 
   private constructor(
     private readonly options: JournalOptions,
-    private readonly handle: FileHandle,
+    private readonly file: DurableAppendFile,
     private readonly cursorFile: CursorFile,
     /** Size of the file: every byte before it belongs to a completed append. */
     private size: number,
@@ -57,15 +57,15 @@ export class Journal {
    */
   static async open(options: JournalOptions): Promise<Journal> {
     await mkdir(options.dir, { recursive: true });
-    const handle = await open(join(options.dir, JOURNAL_FILE), 'a+');
+    const file = new DurableAppendFile(await open(join(options.dir, JOURNAL_FILE), 'a+'));
     let cursorFile: CursorFile | undefined;
     try {
       cursorFile = await CursorFile.open(join(options.dir, CURSOR_FILE));
       await syncDirectory(options.dir);
-      return await Journal.recover(options, handle, cursorFile);
+      return await Journal.recover(options, file, cursorFile);
     } catch (err) {
       await cursorFile?.close().catch(() => undefined);
-      await handle.close().catch(() => undefined);
+      await file.close().catch(() => undefined);
       throw err;
     }
   }
@@ -73,10 +73,11 @@ export class Journal {
   /** Reads the state a previous process left: where its drain stopped, how many entries follow, a torn tail. */
   private static async recover(
     options: JournalOptions,
-    handle: FileHandle,
+    file: DurableAppendFile,
     cursorFile: CursorFile,
   ): Promise<Journal> {
     const log = options.logger;
+    const { handle } = file;
     let { size } = await handle.stat();
     let cursor = (await cursorFile.read()) ?? -1;
     const atLineStart =
@@ -103,12 +104,11 @@ export class Journal {
         { dir: options.dir, offset: end, bytes: size - end },
         'journal ends with a torn line (the process died while appending it); dropping it — it was never acknowledged, so the gateway will receive it again',
       );
-      await handle.truncate(end);
-      await handle.datasync();
+      await file.truncate(end);
       size = end;
     }
 
-    const journal = new Journal(options, handle, cursorFile, size, cursor, pending);
+    const journal = new Journal(options, file, cursorFile, size, cursor, pending);
     if (pending === 0 && size > 0) await journal.reset(); // a drain finished but died before truncating
     if (pending > 0) {
       log.info(
@@ -148,18 +148,7 @@ export class Journal {
             `${mebibytes(maxBytes)}). Restore Redis so the journal drains, or raise journal.max_bytes.`,
         );
       }
-      try {
-        // O_APPEND: each write lands at the end; the loop only matters if the kernel accepts part of the buffer.
-        for (let written = 0; written < buffer.length;) {
-          const { bytesWritten } = await this.handle.write(buffer, written, buffer.length - written);
-          written += bytesWritten;
-        }
-        await this.handle.datasync();
-      } catch (err) {
-        // Cut a partial batch off, so the next append does not start in the middle of a line.
-        await this.handle.truncate(this.size).catch(() => undefined);
-        throw err;
-      }
+      await this.file.append(buffer, this.size);
       this.size += buffer.length;
       this.pending += entries.length;
     });
@@ -179,7 +168,7 @@ export class Journal {
     try {
       for (;;) {
         const end = this.size;
-        for await (const line of readLines(this.handle, this.cursor, end)) {
+        for await (const line of readLines(this.file.handle, this.cursor, end)) {
           const entry = parseJournalEntry(line.text);
           if (entry) {
             try {
@@ -216,7 +205,7 @@ export class Journal {
     await this.serial(async () => {
       if (this.closed) return;
       this.closed = true;
-      await this.handle.close();
+      await this.file.close();
       await this.cursorFile.close();
     });
   }
@@ -224,8 +213,7 @@ export class Journal {
   /** Empties the journal. The cursor goes to 0 durably first: see {@link CursorFile}. */
   private async reset(): Promise<void> {
     await this.cursorFile.write(0, { sync: true });
-    await this.handle.truncate(0);
-    await this.handle.datasync();
+    await this.file.truncate(0);
     this.size = 0;
     this.cursor = 0;
     this.pending = 0;
