@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import type { AttemptRecord, DeliveryJobData } from '../queue/job.js';
 import { BACKOFF_TYPE } from '../queue/job-options.js';
 import { deliveryQueueName, eventIdFromJobId } from '../queue/names.js';
+import { withTimeout } from '../util/with-timeout.js';
 import { retryDelayMs } from './backoff.js';
 import { ABORTED_CODE } from './classify.js';
 import { WebhookDeliverer, type AttemptResult } from './deliver.js';
@@ -254,14 +255,10 @@ export function startDeliveryWorkers(options: DeliveryWorkersOptions): DeliveryW
 }
 
 /** Resolves true when `promise` settles within `ms`, false otherwise; the timer never outlives the wait. */
-async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), Math.max(0, ms));
-  });
-  try {
-    return await Promise.race([promise.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return withTimeout(
+    promise.then(() => true),
+    Math.max(0, ms),
+    () => false,
+  );
 }

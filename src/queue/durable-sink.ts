@@ -5,6 +5,7 @@
 import { BridgeError, describeError } from '../errors.js';
 import { normalize, type NormalizedEvent } from '../events/normalize.js';
 import type { Logger } from '../log.js';
+import { withTimeout } from '../util/with-timeout.js';
 import type { Journal, JournalEntry } from './journal.js';
 import type { DeliveryProducer } from './producer.js';
 
@@ -99,19 +100,9 @@ export class DurableSink {
   }
 
   private async enqueueBounded(entries: readonly JournalEntry[]): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
-        reject(
-          new BridgeError('BRIDGE_ERR_REDIS', `enqueue did not finish within ${this.enqueueTimeoutMs} ms`),
-        );
-      }, this.enqueueTimeoutMs);
+    await withTimeout(this.options.enqueue(entries), this.enqueueTimeoutMs, () => {
+      throw new BridgeError('BRIDGE_ERR_REDIS', `enqueue did not finish within ${this.enqueueTimeoutMs} ms`);
     });
-    try {
-      await Promise.race([this.options.enqueue(entries), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   private async spill(entries: readonly JournalEntry[], cause?: unknown): Promise<void> {
