@@ -45,7 +45,10 @@ export class DurableSink {
   private timer: NodeJS.Timeout | undefined;
   /** Set by stop(): no drain is scheduled, and a running one stops before its next batch. */
   private stopped = false;
-  /** True after an enqueue failed, until a drain completes: retries then wait `retryIntervalMs`. */
+  /**
+   * True after an enqueue failed or Redis was found not ready, until a drain completes: drain attempts then wait
+   * `retryIntervalMs`.
+   */
   private redisFailing = false;
   /** Accepts waiting for the running drain to finish, to enqueue directly behind it; see {@link accept}. */
   private handoff: ((direct: boolean) => void)[] = [];
@@ -139,13 +142,7 @@ export class DurableSink {
   }
 
   private async spill(entries: readonly JournalEntry[], cause?: unknown): Promise<void> {
-    if (cause !== undefined && !this.redisFailing) {
-      this.redisFailing = true;
-      this.log.warn(
-        { err: describeError(cause) },
-        'cannot enqueue to redis; journaling events until it returns',
-      );
-    }
+    if (cause !== undefined) this.markRedisFailing(cause);
     this.beginEpisode();
     this.appending += 1;
     try {
@@ -160,6 +157,16 @@ export class DurableSink {
       this.appending -= 1;
       this.scheduleDrain();
     }
+  }
+
+  /** From now until a drain completes, drain attempts wait `retryIntervalMs`; says so once per outage. */
+  private markRedisFailing(cause: unknown): void {
+    if (this.redisFailing) return;
+    this.redisFailing = true;
+    this.log.warn(
+      { err: describeError(cause) },
+      'cannot enqueue to redis; journaling events until it returns',
+    );
   }
 
   private beginEpisode(): void {
@@ -192,7 +199,12 @@ export class DurableSink {
 
   private async drainOnce(): Promise<void> {
     const { journal, isRedisReady } = this.options;
-    if (isRedisReady?.() === false) return; // still down: a failing enqueue per attempt would only add noise
+    if (isRedisReady?.() === false) {
+      // Still down: skip the attempt (a failing enqueue would only add noise), and wait the retry interval before
+      // the next one rather than polling at once.
+      this.markRedisFailing(new BridgeError('BRIDGE_ERR_REDIS', 'redis connection is not ready'));
+      return;
+    }
     let failure: unknown;
     // One enqueue per batch: the journal drains at the speed of the direct path, so a backlog shrinks even while
     // events keep arriving faster than one per Redis round trip.

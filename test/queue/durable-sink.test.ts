@@ -189,6 +189,38 @@ describe('DurableSink routing (scripted enqueue)', () => {
     expect(redis.enqueued).toEqual([1]);
   });
 
+  it('waits retryIntervalMs between drain attempts while isRedisReady() says no, instead of polling', async () => {
+    const journal = await openJournal();
+    await journal.append([journalEntry(1)]); // left by a previous run
+    const redis = new ScriptedEnqueue();
+    const logs = captureLogs();
+    let readyChecks = 0;
+    const sink = sinkWith({
+      journal,
+      logger: logs.logger,
+      retryIntervalMs: 200,
+      isRedisReady: () => {
+        readyChecks += 1;
+        return false;
+      },
+      enqueue: redis.enqueue,
+    });
+    sink.start();
+    await sink.accept([journalEntry(2)]); // journaling already: appended behind event 1, without asking Redis
+    await sleep(600);
+    // One attempt at start, then one per 200 ms: about 4. Retrying at once would make hundreds.
+    expect(readyChecks).toBeGreaterThanOrEqual(1);
+    expect(readyChecks).toBeLessThanOrEqual(10);
+    expect(redis.enqueued).toEqual([]);
+    expect(sink.depth()).toBe(2);
+    expect(logs.lines.filter((line) => line.level === 40)).toMatchObject([
+      {
+        msg: 'cannot enqueue to redis; journaling events until it returns',
+        err: 'redis connection is not ready',
+      },
+    ]);
+  });
+
   it('rejects accept only when the journal refuses the event, with BRIDGE_ERR_JOURNAL_FULL', async () => {
     const oneLine = Buffer.byteLength(`${JSON.stringify(journalEntry(1))}\n`);
     const journal = await openJournal(oneLine * 2);
