@@ -162,7 +162,7 @@ const shardsObject = z
     });
   }, WHEN_MAPPING);
 
-/** Where the QQ events come from (PROTOCOL.md §0.2, §6). */
+/** Where the QQ events come from (docs/qq-protocol.md §0.2, §6). */
 const QQ_MODES = ['websocket', 'webhook'] as const;
 
 const WEBHOOK_PATH_SHAPE = /^\/[^\s?#]*$/;

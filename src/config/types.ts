@@ -38,7 +38,7 @@ export interface QqConfig {
   readonly shards: ShardsConfig;
   /**
    * YAML `mode`: `websocket` (default) holds the gateway session; `webhook` opens no WebSocket and takes QQ's
-   * signed HTTP callbacks on {@link QqWebhookConfig.path} instead (PROTOCOL.md §6).
+   * signed HTTP callbacks on {@link QqWebhookConfig.path} instead (docs/qq-protocol.md §6).
    */
   readonly mode: QqMode;
   /** YAML `webhook:` — the callback route; used in webhook mode only. */

@@ -83,7 +83,7 @@ function failureSummary(result: AttemptResult): string {
 
 /**
  * Starts one BullMQ worker per configured target, each on its own queue and connection, so a slow or dead
- * target only ever occupies its own concurrency slots (DESIGN §4). Retries use the custom backoff type
+ * target only ever occupies its own concurrency slots (docs/design.md §4). Retries use the custom backoff type
  * {@link BACKOFF_TYPE} that the producer sets on every job; failed jobs stay in BullMQ's failed set, which is the
  * dead-letter queue.
  */

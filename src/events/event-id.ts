@@ -1,5 +1,5 @@
 /**
- * Event ids and dedupe keys (DESIGN.md §3, PROTOCOL.md D.7 and §9 item 1). The envelope `id` is QQ's dispatch id
+ * Event ids and dedupe keys (docs/design.md §3, docs/qq-protocol.md D.7 and §9 item 1). The envelope `id` is QQ's dispatch id
  * when it sent one, else a hash of `t` + `d` that does not depend on key order, so a replayed or re-delivered frame
  * gets the same id. The dedupe key is coarser for messages: QQ may push one message as GROUP_AT_MESSAGE_CREATE and
  * GROUP_MESSAGE_CREATE under two frame ids, and both carry the same `d.id`.

@@ -1,5 +1,5 @@
 /**
- * Which envelopes a target wants (its `events` and `groups` config, DESIGN.md §2). Compiled once per target into
+ * Which envelopes a target wants (its `events` and `groups` config, docs/design.md §2). Compiled once per target into
  * two glob matchers and a set, then called for every event.
  */
 import type { TargetConfig } from '../config/types.js';

@@ -1,5 +1,5 @@
 /**
- * Dispatch frame → envelope (DESIGN.md §3). Pure: no I/O, no clock (the receive time comes in the context), and it
+ * Dispatch frame → envelope (docs/design.md §3). Pure: no I/O, no clock (the receive time comes in the context), and it
  * never throws, whatever the frame holds — an event the bridge cannot read is still delivered, with `malformed`
  * saying what was wrong, because dropping it would lose it for good once the gateway's seq moves past it.
  */

@@ -63,7 +63,7 @@ export interface GatewaySessionOptions {
   saveRetryDelayMs?: number;
   /** Hello and READY/RESUMED must arrive within this; default 30 s. */
   handshakeTimeoutMs?: number;
-  /** Delay range after op 9 (PROTOCOL.md D.4: 1–5 s). */
+  /** Delay range after op 9 (docs/qq-protocol.md D.4: 1–5 s). */
   invalidSessionDelayMs?: readonly [number, number];
   /** Delay after a configuration-class close (4001, 4002, 4010–4014); default 5 min. */
   configErrorDelayMs?: number;
@@ -475,7 +475,7 @@ export class GatewaySession {
     const severe = decision.action === 'fatal' || decision.action === 'config-error';
     if (conn.ending && !severe) {
       // We decided why this connection ended (op 7, op 9, watchdog); the server's close code that follows may
-      // not override that, e.g. 4009 after op 7 must not clear the session (PROTOCOL.md §3.8). Only a code that
+      // not override that, e.g. 4009 after op 7 must not clear the session (docs/qq-protocol.md §3.8). Only a code that
       // says the bot cannot connect as configured (op 9 then 4014) is more specific than our own reason.
       this.afterEnd(conn.ending, `${conn.ending.reason} (close ${code})`);
       return;

@@ -20,7 +20,7 @@ export interface AccessTokenOptions {
   rateLimitPauseMs?: number;
 }
 
-/** QQ's "too many requests" code: the platform asks for a 60 s pause (PROTOCOL.md D.1). */
+/** QQ's "too many requests" code: the platform asks for a 60 s pause (docs/qq-protocol.md D.1). */
 export const TOKEN_RATE_LIMITED = 100001;
 /** The pause after {@link TOKEN_RATE_LIMITED} (docs/qq-protocol.md D.5). */
 const TOKEN_RATE_LIMIT_PAUSE_MS = 60_000;
@@ -38,7 +38,7 @@ const PERMANENT_TOKEN_CODES: ReadonlySet<number> = new Set([100016, 100007, 1000
  * QQ returns the *remaining* lifetime in `expires_in` (as a string), and only issues a new token inside the last
  * 60 s of the old one, while the old one stays valid. Refreshing at `remaining − 50 s` therefore lands inside that
  * window; a client that refreshed at `remaining − 60 s` computed a zero delay once `expires_in` hit 60 and stopped
- * refreshing (PROTOCOL.md §9.5). Concurrent callers share one in-flight fetch.
+ * refreshing (docs/qq-protocol.md §9 item 5). Concurrent callers share one in-flight fetch.
  *
  * When the endpoint answers {@link TOKEN_RATE_LIMITED}, no token request is sent for the pause (60 s): callers get
  * the held token while it has not expired, and otherwise wait for the pause to end (stop() ends the wait). The

@@ -1,6 +1,6 @@
 /**
  * What the gateway's `onDispatch` calls: makes each event durable in Redis when it can, in the local journal when
- * it cannot, and moves the journal into Redis, in order, when Redis returns (DESIGN.md §5).
+ * it cannot, and moves the journal into Redis, in order, when Redis returns (docs/design.md §5).
  */
 import { BridgeError, describeError } from '../errors.js';
 import { normalize, type NormalizedEvent } from '../events/normalize.js';

@@ -1,5 +1,5 @@
 /**
- * The local spill for events that could not be enqueued while Redis was away (DESIGN.md §5). An append-only file
+ * The local spill for events that could not be enqueued while Redis was away (docs/design.md §5). An append-only file
  * of JSON lines plus a cursor file; appends are fsynced before they resolve, so an event the gateway counted as
  * durable survives `kill -9` and power loss alike.
  */

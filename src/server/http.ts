@@ -64,7 +64,7 @@ const REALM = 'Bearer realm="qq-webhook-bridge admin"';
 
 type ReadRoute = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
-/** Builds the HTTP server of DESIGN §6 on `node:http`: `/healthz`, `/readyz`, `/metrics` and `/admin/*`. */
+/** Builds the HTTP server of docs/design.md §6 on `node:http`: `/healthz`, `/readyz`, `/metrics` and `/admin/*`. */
 export function createHttpServer(options: HttpServerOptions): HttpServer {
   const { config, metrics, health, adminRoutes } = options;
   const log = options.logger.child({ component: 'http' });

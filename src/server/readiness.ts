@@ -47,7 +47,7 @@ export interface ReadinessBody {
 export const HEALTHY_SHARD_STATUSES: ReadonlySet<ShardStatus> = new Set<ShardStatus>(['ready', 'resumed']);
 
 /**
- * Decides `/readyz` (DESIGN §6): ready when every held shard is READY or RESUMED and Redis is up. A worker-only
+ * Decides `/readyz` (docs/design.md §6): ready when every held shard is READY or RESUMED and Redis is up. A worker-only
  * process holds no shards and no journal, so for it Redis alone decides. A gateway replica standing by for a
  * lease holds no shards either and is ready: it is doing its job, which is to wait.
  *

@@ -52,7 +52,7 @@ export interface EmitResult {
 }
 
 /**
- * The WebSocket side of the simulator (PROTOCOL.md D.8): Hello, Identify and Resume checks, heartbeats and their
+ * The WebSocket side of the simulator (docs/qq-protocol.md D.8): Hello, Identify and Resume checks, heartbeats and their
  * timeout, dispatch with per-session logs, replay on Resume, and the faults a test can inject.
  */
 export class Gateway {

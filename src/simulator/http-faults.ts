@@ -1,7 +1,7 @@
 import type { FaultablePath, HttpFaultCommand } from './commands.js';
 
 /**
- * The token endpoint's answer when QQ rate-limits it (PROTOCOL.md §1.2: code 100001 "Too many requests", served
+ * The token endpoint's answer when QQ rate-limits it (docs/qq-protocol.md §1.2: code 100001 "Too many requests", served
  * with HTTP 200 and no `access_token`, like the other token errors).
  */
 const TOKEN_RATE_LIMITED_CODE = 100001;

@@ -14,9 +14,9 @@ import { parseRequestTarget } from '../util/request-target.js';
 
 const MAX_TOKEN_BODY_BYTES = 64 * 1024;
 
-/** PROTOCOL.md §1.2: the platform answers bad credentials with HTTP 200 and this code, without `access_token`. */
+/** docs/qq-protocol.md §1.2: the platform answers bad credentials with HTTP 200 and this code, without `access_token`. */
 export const INVALID_CREDENTIALS_CODE = 100016;
-/** PROTOCOL.md §2.1: a missing or expired token on REST calls. */
+/** docs/qq-protocol.md §2.1: a missing or expired token on REST calls. */
 export const TOKEN_EXPIRED_CODE = 11244;
 
 export interface HttpDeps {
@@ -102,7 +102,7 @@ async function issueToken(deps: HttpDeps, req: IncomingMessage, res: ServerRespo
     return sendJson(res, 200, { code: INVALID_CREDENTIALS_CODE, message: 'invalid appid or secret' });
   }
   const issued = deps.tokens.issue();
-  // expires_in is a string on the real platform (PROTOCOL.md §1.2); clients must not assume a number.
+  // expires_in is a string on the real platform (docs/qq-protocol.md §1.2); clients must not assume a number.
   sendJson(res, 200, { access_token: issued.accessToken, expires_in: String(issued.expiresInSec) });
 }
 

@@ -31,7 +31,7 @@ export type { WebhookPushHandle, WebhookPushOptions, WebhookPushStats } from './
 
 const DEFAULT_WAIT_TIMEOUT_MS = 5000;
 
-/** A running QQ stand-in (DESIGN.md §6 "simulate", PROTOCOL.md D.8). */
+/** A running QQ stand-in (docs/design.md §6 "simulate", docs/qq-protocol.md D.8). */
 export interface Simulator {
   /** `http://HOST:PORT`: token endpoint, `/gateway`, `/gateway/bot` and `/_sim/*`. */
   readonly origin: string;
@@ -65,7 +65,7 @@ export interface Simulator {
   /** Invalidates every issued token now: the next Identify or Resume with an old one is closed with 4004. */
   expireTokens(): void;
   /**
-   * Turns on HTTP-callback push (PROTOCOL.md §6) to `url`, as saving a callback URL in the QQ console does. First
+   * Turns on HTTP-callback push (docs/qq-protocol.md §6) to `url`, as saving a callback URL in the QQ console does. First
    * the op-13 URL validation: rejects with BRIDGE_ERR_USAGE, pushing nothing, unless the answer is 200 with the same
    * `plain_token` and a signature that verifies with the bot's public key. From then on every `emit` (and
    * `POST /_sim/emit`) is also POSTed to `url`, signed (`X-Signature-Ed25519` over timestamp + body), without `s`,

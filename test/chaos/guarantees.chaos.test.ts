@@ -5,7 +5,7 @@ import { leaseKey } from '../../src/gateway/lease.js';
 import { ChaosWorld, LEASE_TTL_MS } from './world.js';
 
 /**
- * DESIGN.md §5, each guarantee proven by killing the real thing: bridge processes are `node dist/cli.js run`,
+ * docs/design.md §5, each guarantee proven by killing the real thing: bridge processes are `node dist/cli.js run`,
  * Redis is a real redis-server with AOF, QQ is the simulator, the target is a real HTTP server. Every scenario
  * reports sent / delivered / lost / duplicated and asserts lost = 0 and duplicated = 0.
  */

@@ -1,5 +1,5 @@
 /**
- * Hostile frames from the gateway (DESIGN.md §7): a scripted WebSocket server sends frames of any shape — text
+ * Hostile frames from the gateway (docs/design.md §7): a scripted WebSocket server sends frames of any shape — text
  * that is not JSON, invalid UTF-8, binary, JSON of the wrong shape, frames over the size cap, well-formed frames
  * with hostile fields — and after each one the session must still deliver a probe dispatch. A frame that ends
  * the connection (op 7, op 9, invalid UTF-8, over the cap) is allowed to, as long as the session reconnects and

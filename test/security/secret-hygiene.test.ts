@@ -1,5 +1,5 @@
 /**
- * DESIGN.md §7: secrets never appear in logs, errors or metrics. The whole flow runs with distinctive secrets and
+ * docs/design.md §7: secrets never appear in logs, errors or metrics. The whole flow runs with distinctive secrets and
  * debug logging, including a delivery that keeps failing (so error paths log and dead-letter); then every output
  * the bridge produces — logs, /metrics, /readyz, /healthz, admin answers, `dlq` output, every Redis key under its
  * prefix — is searched for each secret and for the access token QQ (the simulator) issued.

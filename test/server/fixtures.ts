@@ -20,7 +20,7 @@ export function captureLogger(level = 'debug'): { logger: Logger; lines: () => R
   return { logger, lines };
 }
 
-/** Every metric the bridge defines (DESIGN §6); `/metrics` must expose each of them. */
+/** Every metric the bridge defines (docs/design.md §6); `/metrics` must expose each of them. */
 export const BRIDGE_METRIC_NAMES = [
   'qqwb_events_received_total',
   'qqwb_events_enqueued_total',
