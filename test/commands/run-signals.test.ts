@@ -82,7 +82,8 @@ describe('qq-webhook-bridge run: a shutdown signal while the start waits for Red
       });
       child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
       const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-        child.once('exit', (code, exitSignal) => resolve({ code, signal: exitSignal }));
+        // 'close', not 'exit': it comes after the child's stdout has been read to its end, so no line is missed.
+        child.once('close', (code, exitSignal) => resolve({ code, signal: exitSignal }));
       });
 
       // tsx compiles on the fly: starting can take a while on a busy machine.
@@ -119,7 +120,7 @@ describe('qq-webhook-bridge run: a shutdown signal while the start waits for Red
         'start interrupted while waiting for Redis: shutting down without having connected',
       );
       expect(messages).toContain('shutdown signal during start: start interrupted while waiting for Redis');
-      expect(messages.at(-1)).toBe('stopped cleanly');
+      expect(messages.at(-1), JSON.stringify(messages)).toBe('stopped cleanly');
       // one signal was enough: the forced-exit path never ran
       expect(messages).not.toContain('second signal: exiting without waiting');
     },
