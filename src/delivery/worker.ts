@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import type { BridgeConfig, TargetConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { within } from '../util/within.js';
 import type { AttemptRecord, DeliveryJobData } from '../queue/job.js';
 import { BACKOFF_TYPE } from '../queue/job-options.js';
 import { deliveryQueueName, eventIdFromJobId } from '../queue/names.js';
@@ -251,17 +252,4 @@ export function startDeliveryWorkers(options: DeliveryWorkersOptions): DeliveryW
       return closing;
     },
   };
-}
-
-/** Resolves true when `promise` settles within `ms`, false otherwise; the timer never outlives the wait. */
-async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), Math.max(0, ms));
-  });
-  try {
-    return await Promise.race([promise.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
