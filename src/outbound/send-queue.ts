@@ -33,6 +33,20 @@ export function outboundQueueName(appId: string): string {
   return `outbound-${appId}`;
 }
 
+/**
+ * Opens a handle on a bot's outbound queue under the key prefix, for the producer, the status reads and the
+ * queue-depth metric. Its connection errors surface as rejected calls, which callers handle.
+ */
+export function openOutboundQueue(
+  appId: string,
+  prefix: string,
+  connection: Redis | Cluster,
+): Queue<OutboundJobData> {
+  const queue = new Queue<OutboundJobData>(outboundQueueName(appId), { connection, prefix });
+  queue.on('error', () => undefined);
+  return queue;
+}
+
 /** A message to enqueue; `msg_seq` is allocated when the body is passive and has none. */
 export interface MessageRequest {
   readonly scene: Scene;
@@ -88,12 +102,7 @@ export class OutboundQueue {
   readonly queue: Queue<OutboundJobData>;
 
   constructor(private readonly options: OutboundQueueOptions) {
-    this.queue = new Queue<OutboundJobData>(outboundQueueName(options.appId), {
-      connection: options.connection,
-      prefix: options.prefix,
-    });
-    // Connection errors surface as rejected adds, which callers handle.
-    this.queue.on('error', () => undefined);
+    this.queue = openOutboundQueue(options.appId, options.prefix, options.connection);
   }
 
   /**
