@@ -5,6 +5,7 @@ import { handleControl, type ControlTarget } from './control.js';
 import { BodyError, readBody, sendJson } from './http-io.js';
 import { isRecord, parseJson } from './json.js';
 import type { ResolvedSimulatorOptions } from './options.js';
+import { handleSendPath, isSendPath, type SendRouteDeps } from './send-routes.js';
 import type { SessionStartLimit } from './start-limit.js';
 import type { Counters } from './state.js';
 import { tokenFromCredential, type TokenIssuer } from './token-issuer.js';
@@ -22,6 +23,7 @@ export interface HttpDeps {
   startLimit: SessionStartLimit;
   counters: Counters;
   control: ControlTarget;
+  sends: SendRouteDeps;
   /** The WebSocket URL, known only once the server listens. */
   wsUrl: () => string;
   logger: Logger;
@@ -44,6 +46,7 @@ export function createRequestHandler(deps: HttpDeps): RequestListener {
 async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://simulator').pathname;
   deps.logger.debug({ method: req.method, path }, 'http request');
+  if (isSendPath(path)) return handleSendPath(req, res, path, deps.sends);
   if (path.startsWith('/_sim/')) return handleControl(req, res, path, deps.control);
   switch (path) {
     case '/app/getAppAccessToken':

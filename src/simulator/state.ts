@@ -33,6 +33,10 @@ export interface SimulatorState {
   dispatched: number;
   /** emitted events waiting for their shard's first READY */
   pending: number;
+  /** message sends (`POST …/messages`) received, whatever their outcome */
+  sendRequests: number;
+  /** messages delivered at QQ (outcome `delivered` in `messages()`) */
+  messagesDelivered: number;
 }
 
 /** The mutable counters behind `SimulatorState`, shared by the HTTP and WebSocket sides. */
@@ -44,6 +48,8 @@ export class Counters {
   connections = 0;
   tokenRequests = 0;
   dispatched = 0;
+  sendRequests = 0;
+  messagesDelivered = 0;
   readonly closes: CloseRecord[] = [];
 }
 
@@ -65,5 +71,7 @@ export function buildState(
     closes: counters.closes.map((close) => ({ ...close })),
     dispatched: counters.dispatched,
     pending: sessions.pendingCount(),
+    sendRequests: counters.sendRequests,
+    messagesDelivered: counters.messagesDelivered,
   };
 }
