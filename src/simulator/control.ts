@@ -15,7 +15,7 @@ const MAX_CONTROL_BODY_BYTES = 1 << 20;
 /** What the control endpoints drive. */
 export interface ControlTarget {
   emit(command: EmitCommand): EmitResult;
-  /** returns how many sockets the fault hit, or for a send fault how many sends it will hit */
+  /** returns how many sockets the fault hit, or for an HTTP or send fault how many requests it will answer */
   fault(command: AnyFaultCommand): number;
   state(): SimulatorState;
 }

@@ -2,14 +2,17 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BridgeError } from '../errors.js';
 import {
+  isHttpFault,
   parseAnyFaultCommand,
   parseEmitCommand,
   type AnyFaultCommand,
   type EmitCommand,
   type FaultKind,
+  type FaultablePath,
 } from './commands.js';
 import { Gateway, type EmitResult } from './gateway.js';
 import { createRequestHandler } from './http.js';
+import { HttpFaults } from './http-faults.js';
 import { InboundRegistry } from './inbound-registry.js';
 import { MessageLog, type SentMessage, type SentMessagesView } from './messages.js';
 import { resolveOptions, type SimulatorOptions } from './options.js';
@@ -25,7 +28,7 @@ import { WebhookPush, type WebhookPushHandle, type WebhookPushOptions } from './
 export type { SimulatorOptions } from './options.js';
 export type { SimulatorState, CloseRecord } from './state.js';
 export type { SessionSummary } from './session-registry.js';
-export type { FaultKind } from './commands.js';
+export type { FaultKind, FaultablePath } from './commands.js';
 export { FAULT_KINDS } from './commands.js';
 export type { SendFaultKind } from './send-faults.js';
 export type { SendOptions } from './send-options.js';
@@ -36,6 +39,7 @@ export type {
   SentMessage,
   SentMessagesView,
 } from './messages.js';
+export { MALFORMED_FRAME_TEXT } from './gateway.js';
 export type { WebhookPushHandle, WebhookPushOptions, WebhookPushStats } from './webhook-push.js';
 
 const DEFAULT_WAIT_TIMEOUT_MS = 5000;
@@ -53,15 +57,27 @@ export interface Simulator {
    */
   emit(t: string, d: unknown, opts?: { id?: string; shard?: number }): { s: number; id: string };
   /**
-   * Injects a fault into the socket of `opts.shard`, or into every open socket when no shard is given.
-   * `opts.code` (default 4009) is used by `close` only. Throws BRIDGE_ERR_USAGE on a code a WebSocket cannot send.
-   * The send faults (`send_error` with `status`, `send_stored_error`, `send_rate_limited` with `retry_after`) hit
-   * the next `opts.times` (default 1) message sends instead.
+   * Injects a fault. Socket faults (`reconnect`, `invalid_session`, `close`, `cut`, `half_dead`, `hello`,
+   * `malformed_frame`) hit the socket of `opts.shard`, or every open socket when no shard is given; `opts.code`
+   * (default 4009) is used by `close` only. HTTP faults arm the answer of the next `opts.times` (default 1) requests
+   * to a route: `http_error` answers `opts.path` (`/app/getAppAccessToken`, `/gateway` or `/gateway/bot`) with HTTP
+   * `opts.status` (400–599); `token_rate_limit` answers the token endpoint with QQ's rate-limit refusal (HTTP 200
+   * `{"code":100001,"message":"Too many requests"}`). The send faults (`send_error` with `status`,
+   * `send_stored_error`, `send_rate_limited` with `retry_after`) hit the next `opts.times` message sends. Returns
+   * how many sockets were hit, or how many requests will be. Throws BRIDGE_ERR_USAGE on options that do not fit
+   * the kind.
    */
   fault(
     kind: FaultKind | SendFaultKind,
-    opts?: { code?: number; shard?: number; status?: number; times?: number; retry_after?: number },
-  ): void;
+    opts?: {
+      code?: number;
+      shard?: number;
+      path?: FaultablePath;
+      status?: number;
+      times?: number;
+      retry_after?: number;
+    },
+  ): number;
   /** A JSON-serializable snapshot. */
   state(): SimulatorState;
   /** Resolves with the first state satisfying `predicate`; rejects after `timeoutMs` (default 5000) with the last state. */
@@ -109,6 +125,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const sessions = new SessionRegistry();
   const tokens = new TokenIssuer(options.tokenTtlSec, options.now);
   const startLimit = new SessionStartLimit(options.now);
+  const httpFaults = new HttpFaults();
   const gateway = new Gateway({ options, tokens, startLimit, sessions, counters, logger });
   const state = (): SimulatorState => buildState(counters, sessions, gateway.openConnections);
   const inbound = new InboundRegistry();
@@ -129,8 +146,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   /** QQ reaches the bot through a READY or RESUMED socket, or through its webhook push once that is on. */
   const connected = (): boolean =>
     push !== undefined || sessions.live().some((session) => session.socket?.open === true);
-  const fault = (command: AnyFaultCommand): number =>
-    isSendFaultCommand(command) ? sendFaults.arm(command) : gateway.fault(command);
+  const applyFault = (command: AnyFaultCommand): number => {
+    if (isSendFaultCommand(command)) return sendFaults.arm(command);
+    return isHttpFault(command) ? httpFaults.arm(command) : gateway.fault(command);
+  };
 
   let wsUrl = '';
   const server = createServer(
@@ -139,9 +158,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       tokens,
       startLimit,
       counters,
+      faults: httpFaults,
       logger,
       wsUrl: () => wsUrl,
-      control: { emit: emitEvent, fault, state },
+      control: { emit: emitEvent, fault: applyFault, state },
       sends: {
         appId: options.appId,
         tokens,
@@ -182,7 +202,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     fault(kind, faultOpts = {}) {
       const command = parseAnyFaultCommand({ kind, ...faultOpts });
       if (!command.ok) throw new BridgeError('BRIDGE_ERR_USAGE', `simulator fault: ${command.error}`);
-      fault(command.value);
+      return applyFault(command.value);
     },
     state,
     waitFor: (predicate, timeoutMs = DEFAULT_WAIT_TIMEOUT_MS) => waitForState(state, predicate, timeoutMs),

@@ -94,7 +94,7 @@ describe('send faults', () => {
     [{ kind: 'send_rate_limited', retry_after: -1 }, /"retry_after" must be whole seconds/],
     [
       { kind: 'explode' },
-      /"kind" must be one of .*half_dead, send_error, send_stored_error, send_rate_limited/,
+      /"kind" must be one of .*half_dead, .*token_rate_limit, send_error, send_stored_error, send_rate_limited/,
     ],
   ])('refuses the fault %j with 400 saying what is wrong', async (fault, error) => {
     const sim = await lifecycle.start();
