@@ -1,10 +1,23 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BridgeError } from '../errors.js';
-import { parseEmitCommand, parseFaultCommand, type EmitCommand, type FaultKind } from './commands.js';
+import {
+  isHttpFault,
+  parseAnyFaultCommand,
+  parseEmitCommand,
+  type AnyFaultCommand,
+  type EmitCommand,
+  type FaultKind,
+  type FaultablePath,
+} from './commands.js';
 import { Gateway, type EmitResult } from './gateway.js';
 import { createRequestHandler } from './http.js';
+import { HttpFaults } from './http-faults.js';
+import { InboundRegistry } from './inbound-registry.js';
+import { MessageLog, type SentMessage, type SentMessagesView } from './messages.js';
 import { resolveOptions, type SimulatorOptions } from './options.js';
+import { SendFaults, isSendFaultCommand, type SendFaultKind } from './send-faults.js';
+import { SendRules } from './send-rules.js';
 import { SessionRegistry } from './session-registry.js';
 import { SessionStartLimit } from './start-limit.js';
 import { buildState, Counters, type SimulatorState } from './state.js';
@@ -15,15 +28,25 @@ import { WebhookPush, type WebhookPushHandle, type WebhookPushOptions } from './
 export type { SimulatorOptions } from './options.js';
 export type { SimulatorState, CloseRecord } from './state.js';
 export type { SessionSummary } from './session-registry.js';
-export type { FaultKind } from './commands.js';
+export type { FaultKind, FaultablePath } from './commands.js';
 export { FAULT_KINDS } from './commands.js';
+export type { SendFaultKind } from './send-faults.js';
+export type { SendOptions } from './send-options.js';
+export type {
+  InteractionAck,
+  RecallAttempt,
+  SendOutcome,
+  SentMessage,
+  SentMessagesView,
+} from './messages.js';
+export { MALFORMED_FRAME_TEXT } from './gateway.js';
 export type { WebhookPushHandle, WebhookPushOptions, WebhookPushStats } from './webhook-push.js';
 
 const DEFAULT_WAIT_TIMEOUT_MS = 5000;
 
 /** A running QQ stand-in (DESIGN.md §6 "simulate", PROTOCOL.md D.8). */
 export interface Simulator {
-  /** `http://HOST:PORT`: token endpoint, `/gateway`, `/gateway/bot` and `/_sim/*`. */
+  /** `http://HOST:PORT`: token endpoint, `/gateway`, `/gateway/bot`, QQ's send routes and `/_sim/*`. */
   readonly origin: string;
   /** `ws://HOST:PORT/websocket`, also what `/gateway` returns. */
   readonly wsUrl: string;
@@ -34,14 +57,48 @@ export interface Simulator {
    */
   emit(t: string, d: unknown, opts?: { id?: string; shard?: number }): { s: number; id: string };
   /**
-   * Injects a fault into the socket of `opts.shard`, or into every open socket when no shard is given.
-   * `opts.code` (default 4009) is used by `close` only. Throws BRIDGE_ERR_USAGE on a code a WebSocket cannot send.
+   * Injects a fault. Socket faults (`reconnect`, `invalid_session`, `close`, `cut`, `half_dead`, `hello`,
+   * `malformed_frame`) hit the socket of `opts.shard`, or every open socket when no shard is given; `opts.code`
+   * (default 4009) is used by `close` only. HTTP faults arm the answer of the next `opts.times` (default 1) requests
+   * to a route: `http_error` answers `opts.path` (`/app/getAppAccessToken`, `/gateway` or `/gateway/bot`) with HTTP
+   * `opts.status` (400–599); `token_rate_limit` answers the token endpoint with QQ's rate-limit refusal (HTTP 200
+   * `{"code":100001,"message":"Too many requests"}`). The send faults (`send_error` with `status`,
+   * `send_stored_error`, `send_rate_limited` with `retry_after`) hit the next `opts.times` message sends. Returns
+   * how many sockets were hit, or how many requests will be. Throws BRIDGE_ERR_USAGE on options that do not fit
+   * the kind.
    */
-  fault(kind: FaultKind, opts?: { code?: number; shard?: number }): void;
+  fault(
+    kind: FaultKind | SendFaultKind,
+    opts?: {
+      code?: number;
+      shard?: number;
+      path?: FaultablePath;
+      status?: number;
+      times?: number;
+      retry_after?: number;
+    },
+  ): number;
   /** A JSON-serializable snapshot. */
   state(): SimulatorState;
   /** Resolves with the first state satisfying `predicate`; rejects after `timeoutMs` (default 5000) with the last state. */
   waitFor(predicate: (s: SimulatorState) => boolean, timeoutMs?: number): Promise<SimulatorState>;
+  /**
+   * Every message send, interaction acknowledgement and recall the send routes received, oldest first, as
+   * `GET /_sim/messages` answers it. Only outcome `delivered` is a message at QQ.
+   */
+  messages(): SentMessagesView;
+  /** The sends QQ stored (outcome `delivered`, recalled or not), oldest first: "exactly one message at QQ". */
+  delivered(): SentMessage[];
+  /** Like `waitFor`, over `messages()`. */
+  waitForMessages(
+    predicate: (view: SentMessagesView) => boolean,
+    timeoutMs?: number,
+  ): Promise<SentMessagesView>;
+  /**
+   * Empties the log `messages()` reads (as `POST /_sim/messages/reset` does). QQ's memory stays: a `msg_seq`
+   * already used is still a duplicate, and delivered messages can still be recalled.
+   */
+  resetMessages(): void;
   /** The token the token endpoint would return now (minting one if none is valid). */
   currentToken(): string;
   /** Invalidates every issued token now: the next Identify or Resume with an old one is closed with 4004. */
@@ -68,15 +125,30 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const sessions = new SessionRegistry();
   const tokens = new TokenIssuer(options.tokenTtlSec, options.now);
   const startLimit = new SessionStartLimit(options.now);
+  const httpFaults = new HttpFaults();
   const gateway = new Gateway({ options, tokens, startLimit, sessions, counters, logger });
   const state = (): SimulatorState => buildState(counters, sessions, gateway.openConnections);
+  const inbound = new InboundRegistry();
+  const messageLog = new MessageLog();
+  const sendFaults = new SendFaults();
 
   let push: WebhookPush | undefined;
-  /** Every emit, from the API or `/_sim/emit`: the gateway logs and sends it, the webhook push (if on) POSTs it. */
+  /**
+   * Every emit, from the API or `/_sim/emit`: the gateway logs and sends it, the webhook push (if on) POSTs it,
+   * and the send routes remember it as something a passive message may answer.
+   */
   const emitEvent = (command: EmitCommand): EmitResult => {
     const result = gateway.emit(command);
     push?.push({ t: command.t, id: result.id, d: command.d });
+    inbound.noteEmitted(command.t, result.id, command.d, options.now());
     return result;
+  };
+  /** QQ reaches the bot through a READY or RESUMED socket, or through its webhook push once that is on. */
+  const connected = (): boolean =>
+    push !== undefined || sessions.live().some((session) => session.socket?.open === true);
+  const applyFault = (command: AnyFaultCommand): number => {
+    if (isSendFaultCommand(command)) return sendFaults.arm(command);
+    return isHttpFault(command) ? httpFaults.arm(command) : gateway.fault(command);
   };
 
   let wsUrl = '';
@@ -86,12 +158,21 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       tokens,
       startLimit,
       counters,
+      faults: httpFaults,
       logger,
       wsUrl: () => wsUrl,
-      control: {
-        emit: emitEvent,
-        fault: (command) => gateway.fault(command),
-        state,
+      control: { emit: emitEvent, fault: applyFault, state },
+      sends: {
+        appId: options.appId,
+        tokens,
+        rules: new SendRules(inbound, options.sends, options.now),
+        log: messageLog,
+        faults: sendFaults,
+        options: options.sends,
+        counters,
+        now: options.now,
+        connected,
+        logger,
       },
     }),
   );
@@ -119,12 +200,19 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       return emitEvent(command.value);
     },
     fault(kind, faultOpts = {}) {
-      const command = parseFaultCommand({ kind, ...faultOpts });
+      const command = parseAnyFaultCommand({ kind, ...faultOpts });
       if (!command.ok) throw new BridgeError('BRIDGE_ERR_USAGE', `simulator fault: ${command.error}`);
-      gateway.fault(command.value);
+      return applyFault(command.value);
     },
     state,
     waitFor: (predicate, timeoutMs = DEFAULT_WAIT_TIMEOUT_MS) => waitForState(state, predicate, timeoutMs),
+    messages: () => messageLog.view(),
+    delivered: () => messageLog.view().messages.filter((message) => message.outcome === 'delivered'),
+    waitForMessages: (predicate, timeoutMs = DEFAULT_WAIT_TIMEOUT_MS) =>
+      waitForState(() => messageLog.view(), predicate, timeoutMs),
+    resetMessages: () => {
+      messageLog.reset();
+    },
     currentToken: () => tokens.issue().accessToken,
     expireTokens: () => tokens.expireAll(),
     async startWebhookPush(url, pushOpts = {}) {

@@ -1,6 +1,7 @@
 import { BridgeError } from '../errors.js';
 import { INTENTS } from '../qq/intents.js';
 import { silentLogger, type Logger } from '../log.js';
+import { resolveSendOptions, type ResolvedSendOptions, type SendOptions } from './send-options.js';
 
 /** How to start a simulator. Every field is optional; defaults match the real platform where it has one. */
 export interface SimulatorOptions {
@@ -14,6 +15,12 @@ export interface SimulatorOptions {
   clientSecret?: string;
   /** `heartbeat_interval` sent in Hello, ms. Default 45000. */
   heartbeatIntervalMs?: number;
+  /**
+   * The `heartbeat_interval` Hello carries, as is: any JSON value, or `undefined` to leave the field out. For testing
+   * a client against a gateway that sends a hostile one; the simulator's heartbeat timeout still follows
+   * `heartbeatIntervalMs`. Default `heartbeatIntervalMs`.
+   */
+  helloHeartbeatInterval?: unknown;
   /** No heartbeat from a client for this long → close 4009 (session stays resumable), ms. Default 2 × interval. */
   heartbeatTimeoutMs?: number;
   /** Lifetime of each issued access token, seconds. Default 7200. */
@@ -28,14 +35,18 @@ export interface SimulatorOptions {
   /** Logger; the simulator logs as child `{ component: 'simulator' }`. Default silent. */
   logger?: Logger;
   /**
-   * Clock for token lifetimes, the session-start window and webhook callback timestamps, ms since epoch. Default
-   * `Date.now`. Injected so tests can step through the token rotation window exactly; heartbeat timing always uses
-   * real timers.
+   * Clock for token lifetimes, the session-start window, webhook callback timestamps, reply and recall windows and
+   * send timestamps, ms since epoch. Default `Date.now`. Injected so tests can step through the token rotation
+   * window or a reply window exactly; heartbeat timing always uses real timers.
    */
   now?: () => number;
+  /** The send routes: reply and recall windows, active messages, error status, timestamp format. */
+  sends?: SendOptions;
 }
 
-export type ResolvedSimulatorOptions = Required<SimulatorOptions>;
+export type ResolvedSimulatorOptions = Required<Omit<SimulatorOptions, 'sends'>> & {
+  sends: ResolvedSendOptions;
+};
 
 export const DEFAULT_GRANTED_INTENTS =
   INTENTS.GROUP_MEMBERS | INTENTS.GROUP_AND_C2C_EVENT | INTENTS.INTERACTION;
@@ -49,12 +60,15 @@ export function resolveOptions(opts: SimulatorOptions = {}): ResolvedSimulatorOp
     appId: opts.appId ?? '102000000',
     clientSecret: opts.clientSecret ?? 'simulator-secret',
     heartbeatIntervalMs,
+    helloHeartbeatInterval:
+      'helloHeartbeatInterval' in opts ? opts.helloHeartbeatInterval : heartbeatIntervalMs,
     heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? 2 * heartbeatIntervalMs,
     tokenTtlSec: opts.tokenTtlSec ?? 7200,
     grantedIntents: opts.grantedIntents ?? DEFAULT_GRANTED_INTENTS,
     recommendedShards: opts.recommendedShards ?? 1,
     logger: opts.logger ?? silentLogger(),
     now: opts.now ?? Date.now,
+    sends: resolveSendOptions(opts.sends),
   };
   requireInteger('port', resolved.port, 0, 65_535);
   requireInteger('heartbeatIntervalMs', resolved.heartbeatIntervalMs, 1);
@@ -62,6 +76,12 @@ export function resolveOptions(opts: SimulatorOptions = {}): ResolvedSimulatorOp
   requireInteger('tokenTtlSec', resolved.tokenTtlSec, 1);
   requireInteger('grantedIntents', resolved.grantedIntents, 0, 0x7fff_ffff);
   requireInteger('recommendedShards', resolved.recommendedShards, 1);
+  if (!isJsonValue(resolved.helloHeartbeatInterval)) {
+    throw new BridgeError(
+      'BRIDGE_ERR_USAGE',
+      'simulator option helloHeartbeatInterval must be JSON-serializable',
+    );
+  }
   if (resolved.appId === '')
     throw new BridgeError('BRIDGE_ERR_USAGE', 'simulator option appId must not be empty');
   if (resolved.clientSecret === '') {
@@ -76,5 +96,14 @@ function requireInteger(name: string, value: number, min: number, max = Number.M
       'BRIDGE_ERR_USAGE',
       `simulator option ${name} must be an integer from ${min} to ${max}, got ${String(value)}`,
     );
+  }
+}
+
+function isJsonValue(value: unknown): boolean {
+  try {
+    JSON.stringify(value);
+    return true;
+  } catch {
+    return false; // cycles, BigInt
   }
 }

@@ -26,13 +26,21 @@ export interface SimulatorState {
   connections: number;
   /** WebSocket connections open now */
   openConnections: number;
-  /** `POST /app/getAppAccessToken` requests, valid or not */
+  /** `POST /app/getAppAccessToken` requests, valid or not (fault answers included) */
   tokenRequests: number;
+  /** `GET /gateway` requests, authorized or not (fault answers included) */
+  gatewayRequests: number;
+  /** `GET /gateway/bot` requests, authorized or not (fault answers included) */
+  gatewayBotRequests: number;
   closes: CloseRecord[];
   /** event frames (op 0 other than READY / RESUMED) written to sockets, live or replayed */
   dispatched: number;
   /** emitted events waiting for their shard's first READY */
   pending: number;
+  /** message sends (`POST …/messages`) received, whatever their outcome */
+  sendRequests: number;
+  /** messages delivered at QQ (outcome `delivered` in `messages()`) */
+  messagesDelivered: number;
 }
 
 /** The mutable counters behind `SimulatorState`, shared by the HTTP and WebSocket sides. */
@@ -43,7 +51,11 @@ export class Counters {
   heartbeatAcks = 0;
   connections = 0;
   tokenRequests = 0;
+  gatewayRequests = 0;
+  gatewayBotRequests = 0;
   dispatched = 0;
+  sendRequests = 0;
+  messagesDelivered = 0;
   readonly closes: CloseRecord[] = [];
 }
 
@@ -62,8 +74,12 @@ export function buildState(
     connections: counters.connections,
     openConnections,
     tokenRequests: counters.tokenRequests,
+    gatewayRequests: counters.gatewayRequests,
+    gatewayBotRequests: counters.gatewayBotRequests,
     closes: counters.closes.map((close) => ({ ...close })),
     dispatched: counters.dispatched,
     pending: sessions.pendingCount(),
+    sendRequests: counters.sendRequests,
+    messagesDelivered: counters.messagesDelivered,
   };
 }
