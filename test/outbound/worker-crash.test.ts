@@ -154,7 +154,12 @@ describe('outbound worker crash', () => {
     expect(sim.delivered()).toHaveLength(2 + CONCURRENCY);
 
     const second = workerProcess(sim.origin, prefix);
-    await waitFor(async () => (await queue.queue.getJobCounts('completed')).completed === ids.length, 30_000);
+    await waitFor(async () => {
+      const counts = await queue.queue.getJobCounts('completed', 'failed');
+      return (counts.completed ?? 0) + (counts.failed ?? 0) === ids.length;
+    }, 30_000);
+    const failed = await queue.queue.getFailed();
+    expect(failed.map((job) => job.failedReason)).toEqual([]);
 
     const delivered = sim.delivered();
     expect(delivered).toHaveLength(ids.length);
