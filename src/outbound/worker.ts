@@ -140,7 +140,8 @@ function attemptSummary(attempt: SendAttempt): { code: string; message: string }
  * Starts the BullMQ worker of the bot's outbound queue (`outbound-<appId>`): `outbound.concurrency` sends at once
  * in this process, at most `outbound.rate_limit` across every worker of the bot (BullMQ's limiter lives in Redis),
  * retries with the outbound backoff ({@link OUTBOUND_BACKOFF_TYPE}) honouring QQ's `Retry-After`. The job lock
- * and stall settings are the delivery worker's (`delivery.stall_timeout`), which must outlast `outbound.timeout`.
+ * and stall settings are the delivery worker's (`delivery.stall_timeout`): a worker that dies mid-send gives its
+ * jobs to another after that long, which sends them again as repeated sends.
  */
 export function startOutboundWorker(options: OutboundWorkerOptions): OutboundWorker {
   const { config, connection } = options;
