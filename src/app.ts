@@ -8,6 +8,10 @@ import { startIngestPipeline } from './ingest-pipeline.js';
 import { createWebhookIngress } from './ingress/webhook-ingress.js';
 import { ShardManager, type ShardManagerOptions } from './gateway/shard-manager.js';
 import type { Logger } from './log.js';
+import { GatewayReadiness } from './outbound/gateway-ready.js';
+import { ReadinessWriter } from './outbound/readiness-writer.js';
+import { openOutboundQueue } from './outbound/send-queue.js';
+import { startOutboundWorker } from './outbound/worker.js';
 import { AccessTokenManager } from './qq/access-token.js';
 import { QqOpenApi } from './qq/openapi.js';
 import { startDeadLetterSweeper } from './queue/dead-letter-retention.js';
@@ -85,6 +89,21 @@ export function createApp(options: AppOptions): App {
     lastRedisError = '';
   });
 
+  /** One access token per process, shared by the gateway and the outbound worker; fetched on first use. */
+  let tokens: AccessTokenManager | undefined;
+  function accessTokens(): AccessTokenManager {
+    if (tokens) return tokens;
+    const created = new AccessTokenManager({
+      tokenUrl: config.qq.tokenUrl,
+      appId: config.qq.appId,
+      clientSecret: config.qq.clientSecret,
+      logger: logger.child({ component: 'token' }),
+    });
+    stops.push(() => Promise.resolve(created.stop()));
+    tokens = created;
+    return created;
+  }
+
   function health(): HealthReport {
     return {
       role,
@@ -143,6 +162,12 @@ export function createApp(options: AppOptions): App {
     stops.push(async () => {
       await Promise.all(queues.map(([, queue]) => queue.close()));
     });
+    const outbound = openOutboundQueue(config.qq.appId, config.redis.prefix, redis);
+    stops.push(() => outbound.close());
+    metrics.setOutboundDepthSource(async () => {
+      const counts = await outbound.getJobCounts(...QUEUE_STATES);
+      return QUEUE_STATES.map((state) => ({ state, count: counts[state] ?? 0 }));
+    });
     metrics.setQueueDepthSource(async () => {
       const depths: QueueDepth[] = [];
       for (const [target, queue] of queues) {
@@ -167,13 +192,15 @@ export function createApp(options: AppOptions): App {
       logger.info({ path: config.qq.webhook.path }, 'webhook mode: receiving QQ callbacks over HTTP');
       return;
     }
-    const tokens = new AccessTokenManager({
-      tokenUrl: config.qq.tokenUrl,
-      appId: config.qq.appId,
-      clientSecret: config.qq.clientSecret,
-      logger: logger.child({ component: 'token' }),
+    const tokens = accessTokens();
+    // Outbound workers anywhere send only while every shard is READY; stopped after the sessions (stops run
+    // in reverse), whose own `stopped` status has then already marked them not ready.
+    const readinessWriter = new ReadinessWriter({
+      readiness: new GatewayReadiness(redis, config.redis.prefix, config.qq.appId),
+      leaseTtlMs: config.gateway.leaseTtlMs,
+      logger,
     });
-    stops.push(() => Promise.resolve(tokens.stop()));
+    stops.push(() => readinessWriter.stop());
     const manager = new ShardManager({
       qq: config.qq,
       api: new QqOpenApi({ apiBase: config.qq.apiBase, appId: config.qq.appId, tokens }),
@@ -189,8 +216,11 @@ export function createApp(options: AppOptions): App {
       logger,
       maxFrameBytes: config.gateway.maxFrameBytes,
       ...(options.sessionOverrides ? { sessionOverrides: options.sessionOverrides } : {}),
-      hooks: (shardId) => ({
-        onStatus: (status) => metrics.shardStatus(shardId, status),
+      hooks: (shardId, shardCount) => ({
+        onStatus: (status) => {
+          metrics.shardStatus(shardId, status);
+          readinessWriter.onStatus([shardId, shardCount], status);
+        },
         onReconnect: (reason) => metrics.reconnect(shardId, reason),
         onRejectedFrame: (reason) => metrics.frameRejected(reason),
         onSaveFailure: () => metrics.sessionSaveFailed(shardId),
@@ -223,6 +253,28 @@ export function createApp(options: AppOptions): App {
     stops.push(() => retention.stop());
   }
 
+  /** Always runs with the workers: replies and the send API may enqueue outbound messages at any time. */
+  function startOutbound(): void {
+    const connection = new Redis(config.redis.url, { maxRetriesPerRequest: null });
+    stops.push(async () => {
+      await connection.quit().catch(() => connection.disconnect());
+    });
+    const outbound = startOutboundWorker({
+      config,
+      connection,
+      tokens: accessTokens(),
+      // Webhook mode has no gateway session for QQ to drop sends over: nothing to wait for.
+      ...(webhookMode
+        ? {}
+        : { readiness: new GatewayReadiness(redis, config.redis.prefix, config.qq.appId) }),
+      logger,
+      onResult: (_job, result) => {
+        metrics.outbound(result.outcome, result.attempt ? result.attempt.latencyMs / 1000 : undefined);
+      },
+    });
+    stops.push(() => outbound.close(config.delivery.shutdownGraceMs));
+  }
+
   return {
     metrics,
     async start(signal) {
@@ -242,6 +294,7 @@ export function createApp(options: AppOptions): App {
         logger.info({ address }, 'health and metrics server listening');
       }
       if (runsWorkers) startWorkers();
+      if (runsWorkers) startOutbound();
       if (runsGateway) await startGateway(signal);
       // The gateway returns early, without error, once aborted: the start as a whole did not happen.
       if (signal?.aborted) {

@@ -13,7 +13,15 @@ export type BridgeErrorCode =
   | 'BRIDGE_ERR_SSRF_BLOCKED'
   | 'BRIDGE_ERR_NOT_FOUND'
   | 'BRIDGE_ERR_JOURNAL_FULL'
-  | 'BRIDGE_ERR_ABORTED';
+  | 'BRIDGE_ERR_ABORTED'
+  /** A passive reply past QQ's reply window (group 5 min, C2C 60 min after the inbound event). */
+  | 'BRIDGE_ERR_REPLY_EXPIRED'
+  /** A sixth passive message to one inbound id: QQ allows five. */
+  | 'BRIDGE_ERR_REPLY_LIMIT'
+  /** A reply the bridge cannot send: malformed, or to an event that has no scene to answer in. */
+  | 'BRIDGE_ERR_REPLY_REFUSED'
+  /** QQ refused a send (a business error: its code and message are in the error). */
+  | 'BRIDGE_ERR_QQ_SEND';
 
 export class BridgeError extends Error {
   readonly code: BridgeErrorCode;

@@ -4,3 +4,6 @@ import { readFileSync } from 'node:fs';
 export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
+
+/** `user-agent` of every HTTP request the bridge makes: webhook deliveries and calls to QQ. */
+export const USER_AGENT = `qq-webhook-bridge/${VERSION}`;

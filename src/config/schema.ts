@@ -100,6 +100,47 @@ function section<Shape extends z.core.$ZodLooseShape>(shape: Shape) {
   return z.strictObject(shape, { error: `expected a mapping with ${Object.keys(shape).join(', ')}` });
 }
 
+/** Retries: exponential backoff with full jitter, then the dead-letter queue; `max` must not be below `base`. */
+function retrySection(defaults: { attempts: number; base: string; max: string }) {
+  return section({
+    attempts: positiveInt()
+      .default(defaults.attempts)
+      .describe(`Attempts in total, the first included. Default ${defaults.attempts}.`),
+    base: duration({ allowZero: false })
+      .default(defaults.base)
+      .describe(`Backoff before the first retry; doubles each time. Default ${defaults.base}.`),
+    max: duration({ allowZero: false })
+      .default(defaults.max)
+      .describe(`Longest backoff, and the most a Retry-After header is honoured. Default ${defaults.max}.`),
+  })
+    .superRefine((retry: { base?: unknown; max?: unknown }, ctx) => {
+      const { base, max } = retry;
+      if (typeof base !== 'string' || typeof max !== 'string') return;
+      const baseMs = parseDurationMs(base);
+      const maxMs = parseDurationMs(max);
+      if (baseMs !== undefined && maxMs !== undefined && maxMs < baseMs) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['max'],
+          message: `retry.max (${max}) is shorter than retry.base (${base}); expected max ≥ base`,
+        });
+      }
+    }, WHEN_MAPPING)
+    .prefault({})
+    .describe(
+      'Retries: exponential backoff with full jitter, then the dead-letter queue. ' +
+        `Default { attempts: ${defaults.attempts}, base: ${defaults.base}, max: ${defaults.max} }.`,
+    );
+}
+
+/** `{ max, per }`: at most max per window. */
+function rateLimitSection(what: string) {
+  return section({
+    max: positiveInt().describe(`${what} allowed per window. Required in rate_limit.`),
+    per: duration({ allowZero: false }).describe('The window, e.g. 1s. Required in rate_limit.'),
+  });
+}
+
 // ---------------------------------------------------------------- qq
 
 const INTENT_NAMES = Object.keys(INTENTS) as [IntentName, ...IntentName[]];
@@ -332,6 +373,16 @@ const server = section({
     .string({ error: 'expected the admin token (a string; empty turns the admin routes off)' })
     .default('')
     .describe('Bearer token for /admin/*; the admin routes are off while it is empty. Default "" (off).'),
+  api_tokens: z
+    .array(text('expected an API token (a non-empty string)'), {
+      error: 'expected a list of API tokens, like ["${QQWB_API_TOKEN}"]',
+    })
+    .superRefine(uniqueItems('API token'), WHEN_LIST)
+    .default([])
+    .describe(
+      'Bearer tokens accepted by the send API (/v1/*); several while rotating. The send API is off while the ' +
+        'list is empty. Separate from admin_token. Default [] (off).',
+    ),
 });
 
 const journal = section({
@@ -395,6 +446,22 @@ const delivery = section({
       "Retention of every target's dead-letter queue, applied to each target separately by the worker role. " +
         'Default { max_age: 7d, max_count: 10000 }.',
     ),
+});
+
+const outbound = section({
+  concurrency: positiveInt()
+    .default(8)
+    .describe('Messages sent to QQ at once, per worker process. Default 8.'),
+  timeout: duration({ allowZero: false })
+    .default('10s')
+    .describe('Time limit of one call to QQ (QQ recommends at least 5s). Default 10s.'),
+  rate_limit: rateLimitSection('Messages')
+    .prefault({ max: 20, per: '1s' })
+    .describe(
+      'Most messages sent to QQ per window, across all workers of the bot. QQ documents no ceiling for passive ' +
+        'replies; the default is a conservative guard. Default { max: 20, per: 1s }.',
+    ),
+  retry: retrySection({ attempts: 10, base: '1s', max: '5m' }),
 });
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -565,40 +632,12 @@ const target = section({
   concurrency: positiveInt()
     .default(8)
     .describe('Deliveries in flight at once for this target, per worker process. Default 8.'),
-  rate_limit: section({
-    max: positiveInt().describe('Deliveries allowed per window. Required in rate_limit.'),
-    per: duration({ allowZero: false }).describe('The window, e.g. 1s. Required in rate_limit.'),
-  })
+  rate_limit: rateLimitSection('Deliveries')
     .optional()
     .describe(
       'Optional cap on deliveries to this target: at most max per window, across all workers. Default: no limit.',
     ),
-  retry: section({
-    attempts: positiveInt().default(15).describe('Attempts in total, the first included. Default 15.'),
-    base: duration({ allowZero: false })
-      .default('1s')
-      .describe('Backoff before the first retry; doubles each time. Default 1s.'),
-    max: duration({ allowZero: false })
-      .default('1h')
-      .describe('Longest backoff, and the most a Retry-After header is honoured. Default 1h.'),
-  })
-    .superRefine((retry: { base?: unknown; max?: unknown }, ctx) => {
-      const { base, max } = retry;
-      if (typeof base !== 'string' || typeof max !== 'string') return;
-      const baseMs = parseDurationMs(base);
-      const maxMs = parseDurationMs(max);
-      if (baseMs !== undefined && maxMs !== undefined && maxMs < baseMs) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['max'],
-          message: `retry.max (${max}) is shorter than retry.base (${base}); expected max ≥ base`,
-        });
-      }
-    }, WHEN_MAPPING)
-    .prefault({})
-    .describe(
-      'Retries: exponential backoff with full jitter, then the dead-letter queue. Default { attempts: 15, base: 1s, max: 1h }.',
-    ),
+  retry: retrySection({ attempts: 15, base: '1s', max: '1h' }),
   include_raw: flag()
     .default(false)
     .describe('Add the original gateway frame to the envelope as raw. Default false.'),
@@ -637,6 +676,9 @@ export const configSchema = z.strictObject(
     journal: journal.prefault({}).describe('Local spill of events while Redis is unreachable.'),
     gateway: gateway.prefault({}).describe('Gateway session tuning.'),
     delivery: delivery.prefault({}).describe('Delivery tuning shared by all targets.'),
+    outbound: outbound
+      .prefault({})
+      .describe('Replies and API sends to QQ: concurrency, timeout, rate limit, retries.'),
     log: log.prefault({}).describe('Logging.'),
     targets: z
       .array(target, { error: 'expected a list of targets, each starting with - id: …' })
@@ -645,7 +687,10 @@ export const configSchema = z.strictObject(
       .default([])
       .describe('Where events are delivered. Empty or absent runs the gateway only. Default [].'),
   },
-  { error: 'expected a mapping of sections: qq, redis, server, journal, gateway, delivery, log, targets' },
+  {
+    error:
+      'expected a mapping of sections: qq, redis, server, journal, gateway, delivery, outbound, log, targets',
+  },
 );
 
 /** The file as validated, with defaults filled in; still snake_case with human durations. */

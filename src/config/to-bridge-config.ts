@@ -1,4 +1,4 @@
-import type { BridgeConfig, ShardsConfig, TargetConfig } from './types.js';
+import type { BridgeConfig, RetryConfig, ShardsConfig, TargetConfig } from './types.js';
 import { parseListen } from './listen.js';
 import { durationMs, intentMask, type ConfigDocument } from './schema.js';
 
@@ -9,6 +9,10 @@ function toShards(shards: ConfigDocument['qq']['shards']): ShardsConfig {
   if (typeof shards === 'number')
     return { mode: 'fixed', total: shards, ids: Array.from({ length: shards }, (_, id) => id) };
   return { mode: 'fixed', total: shards.total, ids: [...shards.ids] };
+}
+
+function toRetry(retry: { attempts: number; base: string; max: string }): RetryConfig {
+  return { attempts: retry.attempts, baseMs: durationMs(retry.base), maxMs: durationMs(retry.max) };
 }
 
 function toTarget(target: TargetDocument): TargetConfig {
@@ -24,11 +28,7 @@ function toTarget(target: TargetDocument): TargetConfig {
     ...(target.rate_limit === undefined
       ? {}
       : { rateLimit: { max: target.rate_limit.max, perMs: durationMs(target.rate_limit.per) } }),
-    retry: {
-      attempts: target.retry.attempts,
-      baseMs: durationMs(target.retry.base),
-      maxMs: durationMs(target.retry.max),
-    },
+    retry: toRetry(target.retry),
     includeRaw: target.include_raw,
     allowPrivate: target.allow_private,
   };
@@ -58,7 +58,12 @@ export function toBridgeConfig(doc: ConfigDocument, source: string): BridgeConfi
       },
     },
     redis: { url: doc.redis.url, prefix: doc.redis.prefix },
-    server: { host: listen.host, port: listen.port, adminToken: doc.server.admin_token },
+    server: {
+      host: listen.host,
+      port: listen.port,
+      adminToken: doc.server.admin_token,
+      apiTokens: [...doc.server.api_tokens],
+    },
     journal: { dir: doc.journal.dir, maxBytes: doc.journal.max_bytes },
     gateway: { maxFrameBytes: doc.gateway.max_frame_bytes, leaseTtlMs: durationMs(doc.gateway.lease_ttl) },
     delivery: {
@@ -69,6 +74,12 @@ export function toBridgeConfig(doc: ConfigDocument, source: string): BridgeConfi
         maxAgeMs: durationMs(doc.delivery.dead_letter.max_age),
         maxCount: doc.delivery.dead_letter.max_count,
       },
+    },
+    outbound: {
+      concurrency: doc.outbound.concurrency,
+      timeoutMs: durationMs(doc.outbound.timeout),
+      rateLimit: { max: doc.outbound.rate_limit.max, perMs: durationMs(doc.outbound.rate_limit.per) },
+      retry: toRetry(doc.outbound.retry),
     },
     log: { level: doc.log.level },
     targets: (doc.targets ?? []).map(toTarget),

@@ -17,6 +17,8 @@ export interface BridgeConfig {
   readonly gateway: GatewayConfig;
   /** YAML `delivery:` — delivery tuning shared by all targets. */
   readonly delivery: DeliveryConfig;
+  /** YAML `outbound:` — replies and API sends to QQ. */
+  readonly outbound: OutboundConfig;
   /** YAML `log:`. */
   readonly log: LogConfig;
   /** YAML `targets:`; empty (the default) runs the gateway only. */
@@ -76,6 +78,8 @@ export interface ServerConfig {
   readonly port: number;
   /** YAML `admin_token`; empty string (the default) disables the admin routes. */
   readonly adminToken: string;
+  /** YAML `api_tokens`: Bearer tokens of the send API (`/v1/*`), several while rotating; empty turns it off. Never log. */
+  readonly apiTokens: readonly string[];
 }
 
 export interface JournalConfig {
@@ -111,6 +115,24 @@ export interface DeadLetterRetentionConfig {
   readonly maxCount: number;
 }
 
+/** Retries: `attempts` in total, exponential backoff with full jitter from `baseMs`, capped at `maxMs`. */
+export interface RetryConfig {
+  readonly attempts: number;
+  readonly baseMs: number;
+  readonly maxMs: number;
+}
+
+export interface OutboundConfig {
+  /** Messages in flight at once per worker process; default 8. */
+  readonly concurrency: number;
+  /** Time limit of one call to QQ in ms; default 10000. */
+  readonly timeoutMs: number;
+  /** At most `max` messages per `perMs` ms, across all workers; default 20 per 1000 ms. */
+  readonly rateLimit: { readonly max: number; readonly perMs: number };
+  /** Default 10 attempts, base 1 s, max 5 min. */
+  readonly retry: RetryConfig;
+}
+
 export interface LogConfig {
   /** Default info. */
   readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
@@ -136,7 +158,7 @@ export interface TargetConfig {
   /** YAML `rate_limit`: at most `max` deliveries per `perMs` ms; absent (the default) means no limit. */
   readonly rateLimit?: { readonly max: number; readonly perMs: number };
   /** Attempts in total (first included; default 15); backoff base and cap in ms (defaults 1s and 1h). */
-  readonly retry: { readonly attempts: number; readonly baseMs: number; readonly maxMs: number };
+  readonly retry: RetryConfig;
   /** YAML `include_raw`: add the original frame as `raw`; default false. */
   readonly includeRaw: boolean;
   /** YAML `allow_private`: let the URL resolve to private/loopback addresses (SSRF guard off); default false. */

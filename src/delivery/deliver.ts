@@ -1,7 +1,8 @@
 import { Agent, request } from 'undici';
 import type { TargetConfig } from '../config/types.js';
 import type { AttemptRecord } from '../queue/job.js';
-import { VERSION } from '../version.js';
+import { readCapped, leadingText } from '../util/response-body.js';
+import { USER_AGENT } from '../version.js';
 import {
   ABORTED_CODE,
   TIMEOUT_CODE,
@@ -54,7 +55,7 @@ export interface WebhookDelivererOptions {
 }
 
 /** `user-agent` of every delivery. */
-export const USER_AGENT = `qq-webhook-bridge/${VERSION}`;
+export { USER_AGENT };
 
 /**
  * Replaces anything secret-bearing that could appear in an error message: the webhook secrets, configured header
@@ -79,40 +80,6 @@ function redact(message: string, target: TargetConfig): string {
 function describeThrown(err: unknown): string {
   if (err instanceof Error) return err.message || err.name;
   return String(err);
-}
-
-/**
- * Reads at most {@link RESPONSE_READ_LIMIT_BYTES} of a response body, then destroys the stream (closing the
- * socket) if more remains. Returns the bytes read and any error that cut the read short.
- */
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<{
-  bytes: Buffer;
-  error?: unknown;
-}> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  try {
-    for await (const chunk of body) {
-      chunks.push(chunk);
-      total += chunk.length;
-      if (total >= RESPONSE_READ_LIMIT_BYTES) {
-        body.destroy();
-        break;
-      }
-    }
-    return { bytes: Buffer.concat(chunks).subarray(0, RESPONSE_READ_LIMIT_BYTES) };
-  } catch (error) {
-    body.destroy();
-    return { bytes: Buffer.concat(chunks), error };
-  }
-}
-
-/** The first {@link RECORDED_BODY_BYTES} as text, without a trailing half of a multi-byte character. */
-function recordedText(bytes: Buffer): string {
-  // `stream: true` makes TextDecoder hold back an incomplete trailing sequence instead of emitting U+FFFD.
-  return new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(0, RECORDED_BODY_BYTES), {
-    stream: true,
-  });
 }
 
 /**
@@ -202,7 +169,7 @@ export class WebhookDeliverer {
         bodyTimeout: target.timeoutMs,
       });
       const status = response.statusCode;
-      const read = await readCapped(response.body);
+      const read = await readCapped(response.body, RESPONSE_READ_LIMIT_BYTES);
       const outcome = classifyStatus(status);
       const result: AttemptResult = { attempt: input.attempt, at, status, latencyMs: latency(), outcome };
       const errorCode = statusErrorCode(status);
@@ -217,7 +184,7 @@ export class WebhookDeliverer {
         result.error = result.error === undefined ? note : `${result.error}; ${note}`;
       }
       if (read.bytes.length > 0) {
-        const text = recordedText(read.bytes);
+        const text = leadingText(read.bytes, RECORDED_BODY_BYTES);
         if (text.length > 0) result.body = text;
       }
       if (outcome === 'retry') {

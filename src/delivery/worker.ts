@@ -4,10 +4,10 @@ import { Redis } from 'ioredis';
 import type { BridgeConfig, TargetConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { within } from '../util/within.js';
 import type { AttemptRecord, DeliveryJobData } from '../queue/job.js';
 import { BACKOFF_TYPE } from '../queue/job-options.js';
 import { deliveryQueueName, eventIdFromJobId } from '../queue/names.js';
-import { withTimeout } from '../util/with-timeout.js';
 import { retryDelayMs } from './backoff.js';
 import { ABORTED_CODE } from './classify.js';
 import { WebhookDeliverer, type AttemptResult } from './deliver.js';
@@ -262,13 +262,4 @@ export function startDeliveryWorkers(options: DeliveryWorkersOptions): DeliveryW
       return closing;
     },
   };
-}
-
-/** Resolves true when `promise` settles within `ms`, false otherwise; the timer never outlives the wait. */
-function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  return withTimeout(
-    promise.then(() => true),
-    Math.max(0, ms),
-    () => false,
-  );
 }

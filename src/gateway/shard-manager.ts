@@ -42,7 +42,8 @@ export interface ShardManagerBaseOptions {
   onDispatch: (frames: readonly DispatchFrame[], shard: [number, number]) => Promise<void>;
   logger: Logger;
   maxFrameBytes: number;
-  hooks?: (shardId: number) => GatewaySessionHooks;
+  /** Hooks of each session, built per session with its shard `[shardId, shardCount]`. */
+  hooks?: (shardId: number, shardCount: number) => GatewaySessionHooks;
   /** Overrides for timings, used by tests to keep them fast. */
   sessionOverrides?: Partial<
     Pick<
@@ -220,7 +221,7 @@ export class ShardManager {
   private createSession(shardId: number, store: SessionStore, leased?: LeasedShard): GatewaySession {
     const { sessionOverrides, hooks } = this.options;
     const { shardStartIntervalMs: _ignored, ...timings } = sessionOverrides ?? {};
-    const shardHooks = hooks?.(shardId);
+    const shardHooks = hooks?.(shardId, this.shardCount);
     return new GatewaySession({
       ...timings,
       shardId,

@@ -1,15 +1,13 @@
 import { request, type Dispatcher } from 'undici';
 import { BridgeError } from '../errors.js';
 import type { AccessTokenManager } from './access-token.js';
+import { isTokenRejection } from './rest-client.js';
 
 export interface GatewayBotInfo {
   url: string;
   shards: number;
   sessionStartLimit: { total: number; remaining: number; resetAfterMs: number; maxConcurrency: number };
 }
-
-/** Token error codes after which one refetch + retry is worth it (docs/qq-protocol.md §1.3). */
-const TOKEN_INVALID_CODES = new Set([11241, 11242, 11243, 11244]);
 
 /**
  * The slice of QQ's REST API the bridge needs: gateway discovery. Every call carries
@@ -87,7 +85,7 @@ export class QqOpenApi {
       // handled below: a non-JSON answer is an API error
     }
     const code = typeof body['code'] === 'number' ? body['code'] : undefined;
-    if ((status === 401 || (code !== undefined && TOKEN_INVALID_CODES.has(code))) && !retried) {
+    if (isTokenRejection(status, code) && !retried) {
       this.options.tokens.invalidate();
       await this.options.tokens.refresh();
       return this.get(path, true);

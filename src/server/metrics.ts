@@ -5,6 +5,7 @@ import type { GatewaySessionHooks, ReconnectReason, ShardStatus } from '../gatew
 import type { WebhookRejectReason } from '../ingress/callback.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { DeadLetterTrimReason } from '../queue/dead-letter-retention.js';
+import type { OutboundOutcome } from '../outbound/worker.js';
 import type { AttemptRecord } from '../queue/job.js';
 import { withTimeout } from '../util/with-timeout.js';
 import { HEALTHY_SHARD_STATUSES } from './readiness.js';
@@ -22,6 +23,12 @@ export type QueueState = 'waiting' | 'active' | 'delayed' | 'failed';
 /** One row of the queue depth source. */
 export interface QueueDepth {
   readonly target: string;
+  readonly state: QueueState;
+  readonly count: number;
+}
+
+/** One row of the outbound queue depth source: jobs of the bot's outbound queue in one state. */
+export interface OutboundDepth {
   readonly state: QueueState;
   readonly count: number;
 }
@@ -50,6 +57,11 @@ export interface BridgeMetrics {
   delivery(target: string, outcome: DeliveryOutcome, seconds?: number): void;
   /** Counts `count` dead letters of `target` deleted by the retention of `delivery.dead_letter`. */
   deadLettersTrimmed(target: string, reason: DeadLetterTrimReason, count: number): void;
+  /**
+   * Counts one outbound run by outcome (`qqwb_outbound_total`: sent, duplicate, retry, failed, expired);
+   * `seconds`, the QQ call's latency when one was made, goes into `qqwb_outbound_send_seconds`.
+   */
+  outbound(outcome: OutboundOutcome, seconds?: number): void;
   reconnect(shard: number, reason: ReconnectReason): void;
   /** Counts one failed save of a shard's session id and seq (a retry that fails counts again). */
   sessionSaveFailed(shard: number): void;
@@ -60,6 +72,8 @@ export interface BridgeMetrics {
   shardStatus(shard: number, status: ShardStatus): void;
   /** Called at every scrape to fill `qqwb_queue_depth`; without one the gauge has no series. */
   setQueueDepthSource(source: () => Promise<readonly QueueDepth[]>): void;
+  /** Called at every scrape to fill `qqwb_outbound_queue_depth`; without one the gauge has no series. */
+  setOutboundDepthSource(source: () => Promise<readonly OutboundDepth[]>): void;
   /** Called at every scrape to fill `qqwb_journal_events`; without one the gauge reads 0. */
   setJournalDepthSource(source: () => number): void;
   /** The Prometheus text exposition of every metric. */
@@ -91,6 +105,7 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
   const registers = [registry];
 
   let queueDepthSource: (() => Promise<readonly QueueDepth[]>) | undefined;
+  let outboundDepthSource: (() => Promise<readonly OutboundDepth[]>) | undefined;
   let journalDepthSource: (() => number) | undefined;
 
   const received = new Counter({
@@ -138,6 +153,34 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
         for (const row of rows) this.set({ target: row.target, state: row.state }, row.count);
       } catch (err) {
         log.debug({ err: describeError(err) }, 'queue depth unavailable for this scrape');
+      }
+    },
+  });
+  const outbound = new Counter({
+    name: 'qqwb_outbound_total',
+    help: 'Outbound message runs by outcome (sent, duplicate, retry, failed, expired).',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  const outboundSeconds = new Histogram({
+    name: 'qqwb_outbound_send_seconds',
+    help: 'Latency of the calls to QQ that send outbound messages and interaction acknowledgements.',
+    buckets: DURATION_BUCKETS_S,
+    registers,
+  });
+  new Gauge({
+    name: 'qqwb_outbound_queue_depth',
+    help: "Jobs of the bot's outbound queue per state, read from Redis at scrape time.",
+    labelNames: ['state'] as const,
+    registers,
+    async collect() {
+      this.reset();
+      if (!outboundDepthSource) return;
+      try {
+        const rows = await withTimeout(outboundDepthSource(), queueDepthTimeoutMs);
+        for (const row of rows) this.set({ state: row.state }, row.count);
+      } catch (err) {
+        log.debug({ err: describeError(err) }, 'outbound queue depth unavailable for this scrape');
       }
     },
   });
@@ -202,6 +245,10 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
     deadLettersTrimmed(target, reason, count) {
       deadLettersTrimmed.inc({ target, reason }, count);
     },
+    outbound(outcome, seconds) {
+      outbound.inc({ outcome });
+      if (seconds !== undefined && Number.isFinite(seconds) && seconds >= 0) outboundSeconds.observe(seconds);
+    },
     reconnect(shard, reason) {
       reconnects.inc({ shard: String(shard), reason });
     },
@@ -219,6 +266,9 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
     },
     setQueueDepthSource(source) {
       queueDepthSource = source;
+    },
+    setOutboundDepthSource(source) {
+      outboundDepthSource = source;
     },
     setJournalDepthSource(source) {
       journalDepthSource = source;

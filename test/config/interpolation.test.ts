@@ -144,7 +144,7 @@ describe('${VAR} in the configuration file', () => {
   it('does not interpolate keys', () => {
     expect(shown(issuesOf(`${MINIMAL}\${SECTION}: {}\n`, { SECTION: 'redis' }))).toEqual([
       '4:1 ["${SECTION}"]: unknown key "${SECTION}"; expected one of: qq, redis, server, journal, gateway, delivery, ' +
-        'log, targets',
+        'outbound, log, targets',
     ]);
   });
 });

@@ -18,7 +18,7 @@ describe('defaults', () => {
         webhook: { path: '/qq/callback', maxBodyBytes: 1_048_576, maxSkewMs: 300_000 },
       },
       redis: { url: 'redis://127.0.0.1:6379', prefix: '{qqwb}' },
-      server: { host: '127.0.0.1', port: 9464, adminToken: '' },
+      server: { host: '127.0.0.1', port: 9464, adminToken: '', apiTokens: [] },
       journal: { dir: './data/journal', maxBytes: 268_435_456 },
       gateway: { maxFrameBytes: 1_048_576, leaseTtlMs: 10_000 },
       delivery: {
@@ -26,6 +26,12 @@ describe('defaults', () => {
         shutdownGraceMs: 10_000,
         stallTimeoutMs: 30_000,
         deadLetter: { maxAgeMs: 604_800_000, maxCount: 10_000 },
+      },
+      outbound: {
+        concurrency: 8,
+        timeoutMs: 10_000,
+        rateLimit: { max: 20, perMs: 1000 },
+        retry: { attempts: 10, baseMs: 1000, maxMs: 300_000 },
       },
       log: { level: 'info' },
       targets: [],
@@ -114,7 +120,7 @@ describe('conversion to the runtime shape', () => {
         webhook: { path: '/bots/qq/cb', maxBodyBytes: 4096, maxSkewMs: 30_000 },
       },
       redis: { url: 'rediss://:pw@redis.internal:6380/2', prefix: '{bridge-a}' },
-      server: { host: '::1', port: 9000, adminToken: 'admin-secret' },
+      server: { host: '::1', port: 9000, adminToken: 'admin-secret', apiTokens: [] },
       journal: { dir: '/var/lib/qqwb', maxBytes: 1024 },
       gateway: { maxFrameBytes: 2048, leaseTtlMs: 1500 },
       delivery: {
@@ -122,6 +128,12 @@ describe('conversion to the runtime shape', () => {
         shutdownGraceMs: 0,
         stallTimeoutMs: 5_000,
         deadLetter: { maxAgeMs: 129_600_000, maxCount: 500 },
+      },
+      outbound: {
+        concurrency: 8,
+        timeoutMs: 10_000,
+        rateLimit: { max: 20, perMs: 1000 },
+        retry: { attempts: 10, baseMs: 1000, maxMs: 300_000 },
       },
       log: { level: 'debug' },
       targets: [

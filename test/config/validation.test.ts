@@ -338,7 +338,7 @@ const INVALID: readonly (readonly [string, string])[] = [
   ],
   [
     `- qq\n`,
-    '1:1 : expected a mapping of sections: qq, redis, server, journal, gateway, delivery, log, targets; found a list',
+    '1:1 : expected a mapping of sections: qq, redis, server, journal, gateway, delivery, outbound, log, targets; found a list',
   ],
 ];
 

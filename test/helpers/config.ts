@@ -59,7 +59,7 @@ export function testConfig(options: {
       webhook: { path: '/qq/callback', maxBodyBytes: 1024 * 1024, maxSkewMs: 300_000 },
     },
     redis: { url: REDIS_URL, prefix: options.prefix },
-    server: { host: '127.0.0.1', port: 0, adminToken: '' },
+    server: { host: '127.0.0.1', port: 0, adminToken: '', apiTokens: [] },
     // each config its own journal: a journal directory belongs to one process
     journal: { dir: journalDir(), maxBytes: 1024 * 1024 },
     gateway: { maxFrameBytes: 1024 * 1024, leaseTtlMs: 10_000 },
@@ -68,6 +68,12 @@ export function testConfig(options: {
       shutdownGraceMs: 2_000,
       stallTimeoutMs: 30_000,
       deadLetter: { maxAgeMs: 7 * 86_400_000, maxCount: 10_000 },
+    },
+    outbound: {
+      concurrency: 8,
+      timeoutMs: 10_000,
+      rateLimit: { max: 20, perMs: 1000 },
+      retry: { attempts: 10, baseMs: 1000, maxMs: 300_000 },
     },
     log: { level: 'info' },
     targets: options.targets ?? [],

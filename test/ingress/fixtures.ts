@@ -85,7 +85,7 @@ export async function startIngress(
     ...options,
   });
   const server: HttpServer = createHttpServer({
-    config: { host: '127.0.0.1', port: 0, adminToken: '' },
+    config: { host: '127.0.0.1', port: 0, adminToken: '', apiTokens: [] },
     metrics,
     health: () => Promise.reject(new Error('not used')),
     logger,

@@ -22,7 +22,7 @@ const dashboard: AdminRoutes = (req, res) => {
 
 async function start(adminToken = TOKEN): Promise<string> {
   const server = createHttpServer({
-    config: { host: '127.0.0.1', port: 0, adminToken },
+    config: { host: '127.0.0.1', port: 0, adminToken, apiTokens: [] },
     metrics: createMetrics(),
     health: () => Promise.reject(new Error('unused')),
     logger: silentLogger(),

@@ -102,7 +102,7 @@ describe.skipIf(!HAS_CHROMIUM)(
         connection: redis,
       });
       const server: HttpServer = createHttpServer({
-        config: { host: '127.0.0.1', port: 0, adminToken: TOKEN },
+        config: { host: '127.0.0.1', port: 0, adminToken: TOKEN, apiTokens: [] },
         metrics: createMetrics(),
         health: () => Promise.reject(new Error('not used')),
         logger: silentLogger(),

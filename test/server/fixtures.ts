@@ -33,4 +33,7 @@ export const BRIDGE_METRIC_NAMES = [
   'qqwb_webhook_rejected_total',
   'qqwb_journal_events',
   'qqwb_shard_ready',
+  'qqwb_outbound_total',
+  'qqwb_outbound_send_seconds',
+  'qqwb_outbound_queue_depth',
 ] as const;

@@ -34,7 +34,7 @@ async function start(
     report: { role: 'all', started: false, shards: [], redis: 'up', journal: { mode: 'direct', events: 0 } },
   };
   const server = createHttpServer({
-    config: { host: '127.0.0.1', port: 0, adminToken: '', ...options.config },
+    config: { host: '127.0.0.1', port: 0, adminToken: '', ...options.config, apiTokens: [] },
     metrics,
     health: () => (state.fail ? Promise.reject(state.fail) : Promise.resolve(state.report)),
     logger: options.logger ?? silentLogger(),
@@ -347,7 +347,7 @@ describe('other requests', () => {
 describe('lifecycle', () => {
   it('binds nothing until listen(), reports the real port, and releases it on close()', async () => {
     const server = createHttpServer({
-      config: { host: '127.0.0.1', port: 0, adminToken: '' },
+      config: { host: '127.0.0.1', port: 0, adminToken: '', apiTokens: [] },
       metrics: createMetrics(),
       health: () => Promise.reject(new Error('unused')),
       logger: silentLogger(),
@@ -367,7 +367,7 @@ describe('lifecycle', () => {
     const first = await start();
     const port = first.server.address()!.port;
     const second = createHttpServer({
-      config: { host: '127.0.0.1', port, adminToken: '' },
+      config: { host: '127.0.0.1', port, adminToken: '', apiTokens: [] },
       metrics: createMetrics(),
       health: () => Promise.reject(new Error('unused')),
       logger: silentLogger(),

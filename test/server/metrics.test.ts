@@ -15,6 +15,8 @@ describe('createMetrics', () => {
     metrics.shardStatus(0, 'ready');
     metrics.setQueueDepthSource(() => Promise.resolve([{ target: 'backend', state: 'waiting', count: 3 }]));
     metrics.setJournalDepthSource(() => 5);
+    metrics.outbound('sent', 0.2);
+    metrics.setOutboundDepthSource(() => Promise.resolve([{ state: 'delayed', count: 2 }]));
 
     const text = await metrics.render();
     for (const name of BRIDGE_METRIC_NAMES) expect(text).toContain(`# TYPE ${name} `);
@@ -31,6 +33,9 @@ describe('createMetrics', () => {
     expect(text).toContain('qqwb_shard_ready{shard="0"} 1');
     expect(text).toContain('qqwb_queue_depth{target="backend",state="waiting"} 3');
     expect(text).toContain('qqwb_journal_events 5');
+    expect(text).toContain('qqwb_outbound_total{outcome="sent"} 1');
+    expect(text).toContain('qqwb_outbound_send_seconds_bucket{le="0.25"} 1');
+    expect(text).toContain('qqwb_outbound_queue_depth{state="delayed"} 2');
     expect(metrics.contentType).toMatch(/^text\/plain/);
   });
 
@@ -42,6 +47,19 @@ describe('createMetrics', () => {
     expect(await b.render()).not.toContain('target="only-a"');
     expect(a.registry).not.toBe(b.registry);
     expect(globalRegistry.getSingleMetric('qqwb_events_enqueued_total')).toBeUndefined();
+  });
+
+  it('counts outbound runs by outcome and observes the QQ call latency only when one was made', async () => {
+    const metrics = createMetrics();
+    metrics.outbound('retry', 0.5);
+    metrics.outbound('duplicate', 0.01);
+    metrics.outbound('expired');
+    metrics.outbound('failed', Number.NaN);
+    const text = await metrics.render();
+    for (const outcome of ['retry', 'duplicate', 'expired', 'failed']) {
+      expect(text).toContain(`qqwb_outbound_total{outcome="${outcome}"} 1`);
+    }
+    expect(text).toContain('qqwb_outbound_send_seconds_count 2');
   });
 
   it('counts an event type outside the catalog as qq.unknown, keeping the label set bounded', async () => {

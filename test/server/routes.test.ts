@@ -15,7 +15,7 @@ afterEach(async () => {
 
 function build(routes: ReadonlyMap<string, ExtraRoute>): HttpServer {
   return createHttpServer({
-    config: { host: '127.0.0.1', port: 0, adminToken: 'admin-token' },
+    config: { host: '127.0.0.1', port: 0, adminToken: 'admin-token', apiTokens: [] },
     metrics: createMetrics(),
     health: () => Promise.reject(new Error('not used')),
     logger: silentLogger(),
