@@ -12,6 +12,8 @@ import { QqOpenApi } from './qq/openapi.js';
 import type { DurableSink } from './queue/durable-sink.js';
 import { deliveryQueue } from './queue/delivery-queue.js';
 import type { DashboardRoutes } from './server/dashboard.js';
+import { createSendApi } from './server/api/send-api.js';
+import { tokenQqCaller } from './server/api/qq-caller.js';
 import { createHttpServer, type AdminRoutes } from './server/http.js';
 import { createMetrics, type BridgeMetrics, type QueueDepth } from './server/metrics.js';
 import type { HealthReport } from './server/readiness.js';
@@ -112,6 +114,32 @@ export function createApp(options: AppOptions): App {
     });
     return dashboard(req, res);
   };
+  // One token for the bot, shared by the gateway and the send API; it fetches nothing until asked.
+  const tokens = new AccessTokenManager({
+    tokenUrl: config.qq.tokenUrl,
+    appId: config.qq.appId,
+    clientSecret: config.qq.clientSecret,
+    logger: logger.child({ component: 'token' }),
+  });
+  // No API tokens: no send API, and `/v1` answers 404 like any unknown path.
+  const sendApi =
+    options.withoutHttp || config.server.apiTokens.length === 0
+      ? undefined
+      : createSendApi({
+          tokens: config.server.apiTokens,
+          redis,
+          prefix: config.redis.prefix,
+          appId: config.qq.appId,
+          attempts: config.outbound.retry.attempts,
+          qq: tokenQqCaller({
+            apiBase: config.qq.apiBase,
+            appId: config.qq.appId,
+            tokens,
+            timeoutMs: config.outbound.timeoutMs,
+          }),
+          metrics,
+          logger,
+        });
   const http = options.withoutHttp
     ? undefined
     : createHttpServer({
@@ -121,6 +149,7 @@ export function createApp(options: AppOptions): App {
         logger,
         adminRoutes,
         ...(routes ? { routes } : {}),
+        ...(sendApi ? { api: (req, res) => sendApi.handle(req, res) } : {}),
       });
 
   function watchQueueDepths(): void {
@@ -154,13 +183,6 @@ export function createApp(options: AppOptions): App {
       logger.info({ path: config.qq.webhook.path }, 'webhook mode: receiving QQ callbacks over HTTP');
       return;
     }
-    const tokens = new AccessTokenManager({
-      tokenUrl: config.qq.tokenUrl,
-      appId: config.qq.appId,
-      clientSecret: config.qq.clientSecret,
-      logger: logger.child({ component: 'token' }),
-    });
-    stops.push(() => Promise.resolve(tokens.stop()));
     const manager = new ShardManager({
       qq: config.qq,
       api: new QqOpenApi({ apiBase: config.qq.apiBase, appId: config.qq.appId, tokens }),
@@ -213,9 +235,12 @@ export function createApp(options: AppOptions): App {
       stops.push(async () => {
         await dashboard?.close();
       });
+      stops.push(() => Promise.resolve(tokens.stop()));
       if (http) {
         const address = await http.listen();
         stops.push(() => http.close());
+        // Before the server closes: requests waiting for a send answer at once instead of holding the close.
+        if (sendApi) stops.push(() => sendApi.close());
         logger.info({ address }, 'health and metrics server listening');
       }
       if (runsWorkers) startWorkers();

@@ -32,4 +32,5 @@ export const BRIDGE_METRIC_NAMES = [
   'qqwb_webhook_rejected_total',
   'qqwb_journal_events',
   'qqwb_shard_ready',
+  'qqwb_api_requests_total',
 ] as const;

@@ -14,6 +14,7 @@ describe('createMetrics', () => {
     metrics.shardStatus(0, 'ready');
     metrics.setQueueDepthSource(() => Promise.resolve([{ target: 'backend', state: 'waiting', count: 3 }]));
     metrics.setJournalDepthSource(() => 5);
+    metrics.apiRequest('/v1/messages/{id}', 404);
 
     const text = await metrics.render();
     for (const name of BRIDGE_METRIC_NAMES) expect(text).toContain(`# TYPE ${name} `);
@@ -27,6 +28,7 @@ describe('createMetrics', () => {
     expect(text).toContain('qqwb_gateway_reconnects_total{shard="0",reason="op7"} 1');
     expect(text).toContain('qqwb_gateway_frames_rejected_total{reason="not_json"} 1');
     expect(text).toContain('qqwb_shard_ready{shard="0"} 1');
+    expect(text).toContain('qqwb_api_requests_total{route="/v1/messages/{id}",status="404"} 1');
     expect(text).toContain('qqwb_queue_depth{target="backend",state="waiting"} 3');
     expect(text).toContain('qqwb_journal_events 5');
     expect(metrics.contentType).toMatch(/^text\/plain/);
