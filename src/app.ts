@@ -13,11 +13,13 @@ import { ReadinessWriter } from './outbound/readiness-writer.js';
 import { openOutboundQueue } from './outbound/send-queue.js';
 import { startOutboundWorker } from './outbound/worker.js';
 import { AccessTokenManager } from './qq/access-token.js';
+import { QqRestClient } from './qq/rest-client.js';
 import { QqOpenApi } from './qq/openapi.js';
 import { startDeadLetterSweeper } from './queue/dead-letter-retention.js';
 import type { DurableSink } from './queue/durable-sink.js';
 import { deliveryQueue } from './queue/delivery-queue.js';
 import type { DashboardRoutes } from './server/dashboard.js';
+import { createSendApi } from './server/api/send-api.js';
 import { createHttpServer, type AdminRoutes } from './server/http.js';
 import { createMetrics, type BridgeMetrics, type QueueDepth } from './server/metrics.js';
 import type { HealthReport } from './server/readiness.js';
@@ -54,6 +56,9 @@ export interface App {
 }
 
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
+
+/** The most of a QQ answer the send API relays (member lists can be long); larger answers are a 502. */
+const PASS_THROUGH_ANSWER_BYTES = 1024 * 1024;
 
 /** Builds every part of the bridge for a role without starting anything (build is separate from listen). */
 export function createApp(options: AppOptions): App {
@@ -144,6 +149,26 @@ export function createApp(options: AppOptions): App {
     });
     return dashboard(req, res);
   };
+  // No API tokens: no send API, and `/v1` answers 404 like any unknown path.
+  const sendApi =
+    options.withoutHttp || config.server.apiTokens.length === 0
+      ? undefined
+      : createSendApi({
+          tokens: config.server.apiTokens,
+          redis,
+          prefix: config.redis.prefix,
+          appId: config.qq.appId,
+          attempts: config.outbound.retry.attempts,
+          qq: new QqRestClient({
+            apiBase: config.qq.apiBase,
+            appId: config.qq.appId,
+            tokens: accessTokens(),
+            timeoutMs: config.outbound.timeoutMs,
+            maxAnswerBytes: PASS_THROUGH_ANSWER_BYTES,
+          }),
+          metrics,
+          logger,
+        });
   const http = options.withoutHttp
     ? undefined
     : createHttpServer({
@@ -153,6 +178,7 @@ export function createApp(options: AppOptions): App {
         logger,
         adminRoutes,
         ...(routes ? { routes } : {}),
+        ...(sendApi ? { api: (req, res) => sendApi.handle(req, res) } : {}),
       });
 
   function watchQueueDepths(): void {
@@ -291,6 +317,8 @@ export function createApp(options: AppOptions): App {
       if (http) {
         const address = await http.listen();
         stops.push(() => http.close());
+        // Before the server closes: requests waiting for a send answer at once instead of holding the close.
+        if (sendApi) stops.push(() => sendApi.close());
         logger.info({ address }, 'health and metrics server listening');
       }
       if (runsWorkers) startWorkers();

@@ -17,6 +17,8 @@ const SECRET_KEYS = new Set([
   'secret',
   'secrets',
   'admintoken',
+  'apitoken',
+  'apitokens',
   'password',
   'authorization',
   'proxyauthorization',

@@ -31,7 +31,7 @@ export type QqMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export interface QqResponse {
   readonly status: number;
   readonly headers: IncomingHttpHeaders;
-  /** The body as text, at most {@link QQ_RESPONSE_LIMIT_BYTES}. */
+  /** The body as text, at most the client's `maxAnswerBytes` (default {@link QQ_RESPONSE_LIMIT_BYTES}). */
   readonly body: string;
   /** True when the body was longer than the limit and `body` is only its start. */
   readonly truncated: boolean;
@@ -70,6 +70,8 @@ export interface QqRestClientOptions {
   readonly timeoutMs: number;
   /** undici dispatcher; default undici's global agent. */
   readonly dispatcher?: Dispatcher;
+  /** The most of an answer read, bytes; default {@link QQ_RESPONSE_LIMIT_BYTES}. Past it the answer is `truncated`. */
+  readonly maxAnswerBytes?: number;
 }
 
 /** Options of one call. */
@@ -209,13 +211,14 @@ export class QqRestClient {
         bodyTimeout: timeoutMs,
         ...(this.options.dispatcher ? { dispatcher: this.options.dispatcher } : {}),
       });
-      const read = await readCapped(response.body, QQ_RESPONSE_LIMIT_BYTES + 1);
+      const limit = this.options.maxAnswerBytes ?? QQ_RESPONSE_LIMIT_BYTES;
+      const read = await readCapped(response.body, limit + 1);
       const bodyFailure = read.error === undefined ? undefined : failureCode(read.error);
       return {
         status: response.statusCode,
         headers: response.headers,
-        body: leadingText(read.bytes, QQ_RESPONSE_LIMIT_BYTES),
-        truncated: read.bytes.length > QQ_RESPONSE_LIMIT_BYTES,
+        body: leadingText(read.bytes, limit),
+        truncated: read.bytes.length > limit,
         ...(bodyFailure === undefined ? {} : { bodyFailure }),
       };
     } catch (err) {

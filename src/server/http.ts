@@ -5,6 +5,7 @@ import { BridgeError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { createLoginRoutes, LOGIN_PATH, LOGOUT_PATH, loginRequiredPage } from './admin-login.js';
 import { adminSession } from './admin-session.js';
+import { isApiPath } from './api/routes.js';
 import { bearerCheck } from './bearer.js';
 import { isLoopbackHost } from './loopback.js';
 import type { BridgeMetrics } from './metrics.js';
@@ -28,6 +29,9 @@ export type AdminRoutes = (req: IncomingMessage, res: ServerResponse) => boolean
 /** A route outside the server's own, such as the QQ callback: it sees every method and answers by itself. */
 export type ExtraRoute = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
+/** The send API: answers every request whose normalized path is `/v1` or below it (see `src/server/api/`). */
+export type ApiRoutes = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
 /** Options of {@link createHttpServer}. */
 export interface HttpServerOptions {
   readonly config: ServerConfig;
@@ -41,6 +45,8 @@ export interface HttpServerOptions {
    * answers itself (`/healthz`, `/readyz`, `/metrics`, `/admin` and below) throws BRIDGE_ERR_CONFIG.
    */
   readonly routes?: ReadonlyMap<string, ExtraRoute>;
+  /** The send API; without it `/v1` and below answer 404, like any unknown path. */
+  readonly api?: ApiRoutes;
 }
 
 /** The health, metrics and admin server. Building it binds nothing; {@link HttpServer.listen} does. */
@@ -120,6 +126,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     if (isAdminPath(path)) return admin(req, res, path);
     const extra = extraRoutes.get(path);
     if (extra) return extra(req, res);
+    if (options.api && isApiPath(path)) return options.api(req, res);
     const handler = isServerReadPath(path) ? readRoutes[path] : undefined;
     if (!handler) return sendJson(req, res, 404, { error: 'not_found' });
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -68,6 +68,11 @@ export interface BridgeMetrics {
   frameRejected(reason: FrameRejectReason): void;
   /** Counts one QQ HTTP callback refused by the webhook ingress (bad signature, stale, too large, not stored…). */
   webhookRejected(reason: WebhookRejectReason): void;
+  /**
+   * Counts one answered send-API request. `route` is the route's path template (`/v1/messages/{id}`) or
+   * `unmatched`, never the request path, so the label set stays bounded.
+   */
+  apiRequest(route: string, status: number): void;
   /** Sets `qqwb_shard_ready{shard}` to 1 for READY/RESUMED, else 0. */
   shardStatus(shard: number, status: ShardStatus): void;
   /** Called at every scrape to fill `qqwb_queue_depth`; without one the gauge has no series. */
@@ -221,6 +226,12 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
       }
     },
   });
+  const apiRequests = new Counter({
+    name: 'qqwb_api_requests_total',
+    help: 'Send API requests (/v1), by route template and HTTP status.',
+    labelNames: ['route', 'status'] as const,
+    registers,
+  });
   const shardReady = new Gauge({
     name: 'qqwb_shard_ready',
     help: '1 while the shard is READY or RESUMED, else 0.',
@@ -260,6 +271,9 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
     },
     webhookRejected(reason) {
       webhookRejected.inc({ reason });
+    },
+    apiRequest(route, status) {
+      apiRequests.inc({ route, status: String(status) });
     },
     shardStatus(shard, status) {
       shardReady.set({ shard: String(shard) }, HEALTHY_SHARD_STATUSES.has(status) ? 1 : 0);

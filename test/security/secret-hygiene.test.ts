@@ -25,6 +25,7 @@ const WEBHOOK_KEY = 'hyg webhook key 0123456789abcdef';
 const WHSEC = `whsec_${Buffer.from(WEBHOOK_KEY).toString('base64')}`;
 const RAW_SECRET = 'hyg-RawWebhookSecret-71c2e9';
 const ADMIN_TOKEN = 'hyg-Adm1nToken-9e4f1b';
+const API_TOKEN = 'hyg-Ap1Token-c3a81e';
 const HEADER_TOKEN = 'hyg-HeaderBearer-3b6d0c';
 const QUERY_TOKEN = 'hyg-QueryToken-8f1e77';
 const URL_PASSWORD = 'hyg-UrlPassw0rd-2a9d';
@@ -45,6 +46,7 @@ const STATIC_SECRETS: Record<string, string> = {
   'whsec_ decoded key': WEBHOOK_KEY,
   'raw webhook secret': RAW_SECRET,
   'admin token': ADMIN_TOKEN,
+  'API token': API_TOKEN,
   'header bearer token': HEADER_TOKEN,
   'URL query token': QUERY_TOKEN,
   'URL password': URL_PASSWORD,
@@ -137,7 +139,7 @@ describe('secret hygiene', () => {
     const config: BridgeConfig = {
       ...base,
       redis: { ...base.redis, url: redisWithPassword.toString() },
-      server: { ...base.server, adminToken: ADMIN_TOKEN },
+      server: { ...base.server, adminToken: ADMIN_TOKEN, apiTokens: [API_TOKEN] },
       log: { level: 'debug' },
     };
     const app = createApp({
@@ -194,8 +196,15 @@ describe('secret hygiene', () => {
 
     const { host, port } = app.httpAddress()!;
     const origin = `http://${host}:${port}`;
-    const fetchText = async (path: string, headers: Record<string, string> = {}): Promise<string> => {
-      const response = await request(`${origin}${path}`, { headers });
+    const fetchText = async (
+      path: string,
+      headers: Record<string, string> = {},
+      json?: unknown,
+    ): Promise<string> => {
+      const response = await request(`${origin}${path}`, {
+        headers,
+        ...(json === undefined ? {} : { method: 'POST', body: JSON.stringify(json) }),
+      });
       const body = await response.body.text();
       return `${response.statusCode} ${JSON.stringify(response.headers)}\n${body}`;
     };
@@ -213,6 +222,17 @@ describe('secret hygiene', () => {
       '/admin/ (right token)': await fetchText('/admin/', { authorization: `Bearer ${ADMIN_TOKEN}` }),
       '/admin/ (wrong token)': await fetchText('/admin/', { authorization: `Bearer ${ADMIN_TOKEN}x` }),
       '/admin/ (no token, browser)': await fetchText('/admin/', { accept: 'text/html' }),
+      '/v1 send (right token)': await fetchText(
+        '/v1/users/U1/messages?wait=100ms',
+        { authorization: `Bearer ${API_TOKEN}`, 'idempotency-key': 'hygiene-1' },
+        { content: 'hi', msg_id: 'ROBOT1.0_hygiene' },
+      ),
+      '/v1 send (wrong token)': await fetchText(
+        '/v1/users/U1/messages',
+        { authorization: `Bearer ${API_TOKEN}x` },
+        { content: 'hi' },
+      ),
+      '/v1 pass-through': await fetchText('/v1/openapi/gateway', { authorization: `Bearer ${API_TOKEN}` }),
       'dlq list': JSON.stringify(await Promise.all(queues.map((queue) => listDeadLetters(queue)))),
       'dlq show': JSON.stringify(
         await Promise.all(queues.flatMap((queue) => events.map(({ id }) => showDeadLetter(queue, id)))),
@@ -229,6 +249,9 @@ describe('secret hygiene', () => {
 
     // The run did what it should, so the search below is not vacuous.
     expect(outputs['/metrics']).toMatch(allCounted);
+    expect(outputs['/v1 send (right token)']).toMatch(/^202 /);
+    expect(outputs['/v1 send (wrong token)']).toMatch(/^401 /);
+    expect(outputs['/v1 pass-through']).toMatch(/^200 /);
     expect(outputs['dlq show']).toContain('HTTP 400');
     expect(outputs['dlq show']).toContain('ECONNREFUSED');
     expect(outputs['logs']).toContain('dead-lettered');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bearerCheck, secretCheck } from '../../src/server/bearer.js';
+import { bearerCheck, bearerListCheck, secretCheck, secretListCheck } from '../../src/server/bearer.js';
 
 describe('bearerCheck', () => {
   const check = bearerCheck('s3cret-token');
@@ -35,5 +35,33 @@ describe('secretCheck', () => {
     expect(check('s3cret ')).toBe(false);
     expect(check(undefined)).toBe(false);
     expect(secretCheck('')(undefined)).toBe(false);
+  });
+});
+
+describe('bearerListCheck', () => {
+  const check = bearerListCheck(['first-token', 'second-token', 'third-token']);
+
+  it.each<[string | undefined, boolean]>([
+    ['Bearer first-token', true],
+    ['Bearer second-token', true],
+    ['Bearer third-token', true],
+    ['Bearer fourth-token', false],
+    ['Bearer first-token second-token', false],
+    ['Bearer second-toke', false],
+    [undefined, false],
+    ['', false],
+  ])('%j → %s', (header, expected) => {
+    expect(check(header)).toBe(expected);
+  });
+
+  it('matches nothing when the list is empty, not even an absent or empty token', () => {
+    const none = secretListCheck([]);
+    expect(none(undefined)).toBe(false);
+    expect(none('')).toBe(false);
+    expect(bearerListCheck([])('Bearer x')).toBe(false);
+  });
+
+  it('never accepts an absent value, even when the list holds an empty secret', () => {
+    expect(secretListCheck(['', 'x'])(undefined)).toBe(false);
   });
 });

@@ -36,4 +36,5 @@ export const BRIDGE_METRIC_NAMES = [
   'qqwb_outbound_total',
   'qqwb_outbound_send_seconds',
   'qqwb_outbound_queue_depth',
+  'qqwb_api_requests_total',
 ] as const;

@@ -17,6 +17,7 @@ describe('createMetrics', () => {
     metrics.setJournalDepthSource(() => 5);
     metrics.outbound('sent', 0.2);
     metrics.setOutboundDepthSource(() => Promise.resolve([{ state: 'delayed', count: 2 }]));
+    metrics.apiRequest('/v1/messages/{id}', 404);
 
     const text = await metrics.render();
     for (const name of BRIDGE_METRIC_NAMES) expect(text).toContain(`# TYPE ${name} `);
@@ -31,6 +32,7 @@ describe('createMetrics', () => {
     expect(text).toContain('qqwb_session_save_failures_total{shard="0"} 1');
     expect(text).toContain('qqwb_gateway_frames_rejected_total{reason="not_json"} 1');
     expect(text).toContain('qqwb_shard_ready{shard="0"} 1');
+    expect(text).toContain('qqwb_api_requests_total{route="/v1/messages/{id}",status="404"} 1');
     expect(text).toContain('qqwb_queue_depth{target="backend",state="waiting"} 3');
     expect(text).toContain('qqwb_journal_events 5');
     expect(text).toContain('qqwb_outbound_total{outcome="sent"} 1');
