@@ -12,7 +12,9 @@
  */
 import { z } from 'zod';
 import { INTENTS, isIntentName, type IntentName } from '../qq/intents.js';
+import { isReservedServerPath, RESERVED_SERVER_PATHS_TEXT } from '../server/reserved-paths.js';
 import { parseDurationMs } from '../util/duration.js';
+import { parseRequestTarget } from '../util/request-target.js';
 import { parseListen } from './listen.js';
 import { didYouMean } from './suggest.js';
 
@@ -199,21 +201,26 @@ const shardsObject = z
 /** Where the QQ events come from (PROTOCOL.md §0.2, §6). */
 const QQ_MODES = ['websocket', 'webhook'] as const;
 
-/** Paths the bridge's HTTP server answers itself; the callback path must not shadow them. */
-const SERVER_PATHS = ['/healthz', '/readyz', '/metrics'];
 const WEBHOOK_PATH_SHAPE = /^\/[^\s?#]*$/;
 const WEBHOOK_PATH_EXPECTED = 'expected a URL path like /qq/callback (starting with /, no spaces, ? or #)';
 
-function isReservedServerPath(path: string): boolean {
-  return SERVER_PATHS.includes(path) || path === '/admin' || path.startsWith('/admin/');
-}
-
 /**
- * A path as the HTTP server routes it: dot segments resolved, non-ASCII percent-encoded. The configured path must
+ * A path as the HTTP server routes it (undefined when the server could not parse it). The configured path must
  * already be in this form, or the route could never match what the server compares it with.
  */
-function routedPath(path: string): string {
-  return new URL(path, 'http://bridge').pathname;
+function routedPath(path: string): string | undefined {
+  return parseRequestTarget(path)?.pathname;
+}
+
+function unroutedPathMessage(path: string): string {
+  const routed = routedPath(path);
+  if (routed === undefined) {
+    return 'expected a path the HTTP server can parse, like /qq/callback (a leading // starts a host name); found {found}';
+  }
+  return (
+    'expected a path in normalized form (no . or .. segments, non-ASCII percent-encoded), like ' +
+    `${routed}; found {found}`
+  );
 }
 
 const webhook = section({
@@ -221,14 +228,12 @@ const webhook = section({
     .string({ error: WEBHOOK_PATH_EXPECTED })
     .regex(WEBHOOK_PATH_SHAPE, { error: WEBHOOK_PATH_EXPECTED })
     .refine((path) => !WEBHOOK_PATH_SHAPE.test(path) || routedPath(path) === path, {
-      error: (issue: ErrorInput) =>
-        `expected a path in normalized form (no . or .. segments, non-ASCII percent-encoded), like ` +
-        `${routedPath(String(issue.input))}; found {found}`,
+      error: (issue: ErrorInput) => unroutedPathMessage(String(issue.input)),
     })
     .refine((path) => !isReservedServerPath(path), {
       error: (issue: ErrorInput) =>
-        `the path ${String(issue.input)} is one of the server's own routes (/healthz, /readyz, /metrics, ` +
-        '/admin/*); choose another, like /qq/callback',
+        `the path ${String(issue.input)} is one of the server's own routes (${RESERVED_SERVER_PATHS_TEXT}); ` +
+        'choose another, like /qq/callback',
     })
     .default('/qq/callback')
     .describe(

@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
 import { sendJson } from '../server/respond.js';
 import { checkSignature, parseCallback, type WebhookRejectReason } from './callback.js';
 import { deriveCallbackKeys, signHex, validationMessage } from './ed25519.js';
-import { readRawBody } from './read-body.js';
+import { readRawBody } from '../util/read-body.js';
 import { withTimeout } from '../util/with-timeout.js';
 
 export { WEBHOOK_REJECT_REASONS, type WebhookRejectReason } from './callback.js';

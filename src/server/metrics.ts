@@ -48,6 +48,8 @@ export interface BridgeMetrics {
   /** Counts one delivery attempt; `seconds` (request latency), when known, goes into the duration histogram. */
   delivery(target: string, outcome: DeliveryOutcome, seconds?: number): void;
   reconnect(shard: number, reason: ReconnectReason): void;
+  /** Counts one failed save of a shard's session id and seq (a retry that fails counts again). */
+  sessionSaveFailed(shard: number): void;
   frameRejected(reason: FrameRejectReason): void;
   /** Counts one QQ HTTP callback refused by the webhook ingress (bad signature, stale, too large, not stored…). */
   webhookRejected(reason: WebhookRejectReason): void;
@@ -136,6 +138,12 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
     labelNames: ['shard', 'reason'] as const,
     registers,
   });
+  const saveFailures = new Counter({
+    name: 'qqwb_session_save_failures_total',
+    help: 'Failed saves of the session id and seq a shard resumes from, by shard.',
+    labelNames: ['shard'] as const,
+    registers,
+  });
   const framesRejected = new Counter({
     name: 'qqwb_gateway_frames_rejected_total',
     help: 'Gateway frames ignored because they were not JSON objects or exceeded the size cap.',
@@ -184,6 +192,9 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
     },
     reconnect(shard, reason) {
       reconnects.inc({ shard: String(shard), reason });
+    },
+    sessionSaveFailed(shard) {
+      saveFailures.inc({ shard: String(shard) });
     },
     frameRejected(reason) {
       framesRejected.inc({ reason });

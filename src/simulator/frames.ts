@@ -44,8 +44,9 @@ export const SIMULATED_BOT_USER = {
   bot: true,
 };
 
-export function helloFrame(heartbeatIntervalMs: number): object {
-  return { op: OP.HELLO, d: { heartbeat_interval: heartbeatIntervalMs } };
+/** `heartbeatInterval` is normally a number of ms; the simulator can be told to send anything there. */
+export function helloFrame(heartbeatInterval: unknown): object {
+  return { op: OP.HELLO, d: { heartbeat_interval: heartbeatInterval } };
 }
 
 export function readyFrame(s: number, sessionId: string, shard: readonly [number, number]): object {

@@ -71,6 +71,10 @@ const INVALID: readonly (readonly [string, string])[] = [
     '4:20 qq.webhook.path: expected a path in normalized form (no . or .. segments, non-ASCII percent-encoded), like /metrics; found "/qq/../metrics"',
   ],
   [
+    `${MINIMAL}  webhook: { path: "//" }\n`,
+    '4:20 qq.webhook.path: expected a path the HTTP server can parse, like /qq/callback (a leading // starts a host name); found "//"',
+  ],
+  [
     `${MINIMAL}  webhook: { path: /metrics }\n`,
     "4:20 qq.webhook.path: the path /metrics is one of the server's own routes (/healthz, /readyz, /metrics, /admin/*); choose another, like /qq/callback",
   ],

@@ -29,6 +29,7 @@ export const BRIDGE_METRIC_NAMES = [
   'qqwb_queue_depth',
   'qqwb_gateway_reconnects_total',
   'qqwb_gateway_frames_rejected_total',
+  'qqwb_session_save_failures_total',
   'qqwb_webhook_rejected_total',
   'qqwb_journal_events',
   'qqwb_shard_ready',
