@@ -1,5 +1,11 @@
 import { isSendableCloseCode } from './frames.js';
 import { isNonNegativeInteger, isRecord } from './json.js';
+import {
+  SEND_FAULT_KINDS,
+  isSendFaultKind,
+  parseSendFaultCommand,
+  type SendFaultCommand,
+} from './send-faults.js';
 
 /**
  * The faults a simulator can inject (docs/qq-protocol.md D.8). Socket faults act on open WebSockets at once; HTTP
@@ -161,4 +167,16 @@ function toJsonValue(value: unknown): CommandResult<unknown> {
 
 function fail(error: string): { ok: false; error: string } {
   return { ok: false, error };
+}
+
+/** Any fault `POST /_sim/fault` takes: one for the gateway's sockets or one for the send routes. */
+export type AnyFaultCommand = FaultCommand | SendFaultCommand;
+
+/** Checks a fault request of any kind: send faults (send-faults.ts) by their rules, the others as above. */
+export function parseAnyFaultCommand(input: unknown): CommandResult<AnyFaultCommand> {
+  if (isRecord(input) && isSendFaultKind(input.kind)) return parseSendFaultCommand(input);
+  if (isRecord(input) && !isFaultKind(input.kind)) {
+    return fail(`"kind" must be one of ${[...FAULT_KINDS, ...SEND_FAULT_KINDS].join(', ')}`);
+  }
+  return parseFaultCommand(input);
 }

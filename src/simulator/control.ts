@@ -1,5 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parseEmitCommand, parseFaultCommand, type EmitCommand, type FaultCommand } from './commands.js';
+import {
+  parseAnyFaultCommand,
+  parseEmitCommand,
+  type AnyFaultCommand,
+  type EmitCommand,
+} from './commands.js';
 import type { EmitResult } from './gateway.js';
 import { BodyError, readBody, sendJson } from './http-io.js';
 import { parseJson } from './json.js';
@@ -10,8 +15,8 @@ const MAX_CONTROL_BODY_BYTES = 1 << 20;
 /** What the control endpoints drive. */
 export interface ControlTarget {
   emit(command: EmitCommand): EmitResult;
-  /** returns how many sockets the fault hit, or for an HTTP fault how many requests it will answer */
-  fault(command: FaultCommand): number;
+  /** returns how many sockets the fault hit, or for an HTTP or send fault how many requests it will answer */
+  fault(command: AnyFaultCommand): number;
   state(): SimulatorState;
 }
 
@@ -38,7 +43,7 @@ export async function handleControl(
     }
     case '/_sim/fault': {
       if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
-      const command = await readCommand(req, res, parseFaultCommand);
+      const command = await readCommand(req, res, parseAnyFaultCommand);
       if (command) sendJson(res, 200, { applied: target.fault(command) });
       return;
     }

@@ -7,6 +7,7 @@ import type { HttpFaults } from './http-faults.js';
 import { BodyError, readBody, sendJson } from './http-io.js';
 import { isRecord, parseJson } from './json.js';
 import type { ResolvedSimulatorOptions } from './options.js';
+import { handleSendPath, isSendPath, type SendRouteDeps } from './send-routes.js';
 import type { SessionStartLimit } from './start-limit.js';
 import type { Counters } from './state.js';
 import { tokenFromCredential, type TokenIssuer } from './token-issuer.js';
@@ -27,6 +28,7 @@ export interface HttpDeps {
   /** Armed HTTP faults, answered before the route's own handling. */
   faults: HttpFaults;
   control: ControlTarget;
+  sends: SendRouteDeps;
   /** The WebSocket URL, known only once the server listens. */
   wsUrl: () => string;
   logger: Logger;
@@ -53,6 +55,7 @@ async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse):
     return sendJson(res, 400, { code: 400, message: `the request target ${req.url} is not a path` });
   }
   deps.logger.debug({ method: req.method, path }, 'http request');
+  if (isSendPath(path)) return handleSendPath(req, res, path, deps.sends);
   if (path.startsWith('/_sim/')) return handleControl(req, res, path, deps.control);
   switch (path) {
     case '/app/getAppAccessToken':

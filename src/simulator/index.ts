@@ -3,17 +3,21 @@ import type { AddressInfo } from 'node:net';
 import { BridgeError } from '../errors.js';
 import {
   isHttpFault,
+  parseAnyFaultCommand,
   parseEmitCommand,
-  parseFaultCommand,
+  type AnyFaultCommand,
   type EmitCommand,
-  type FaultCommand,
   type FaultKind,
   type FaultablePath,
 } from './commands.js';
 import { Gateway, type EmitResult } from './gateway.js';
 import { createRequestHandler } from './http.js';
 import { HttpFaults } from './http-faults.js';
+import { InboundRegistry } from './inbound-registry.js';
+import { MessageLog, type SentMessage, type SentMessagesView } from './messages.js';
 import { resolveOptions, type SimulatorOptions } from './options.js';
+import { SendFaults, isSendFaultCommand, type SendFaultKind } from './send-faults.js';
+import { SendRules } from './send-rules.js';
 import { SessionRegistry } from './session-registry.js';
 import { SessionStartLimit } from './start-limit.js';
 import { buildState, Counters, type SimulatorState } from './state.js';
@@ -26,6 +30,15 @@ export type { SimulatorState, CloseRecord } from './state.js';
 export type { SessionSummary } from './session-registry.js';
 export type { FaultKind, FaultablePath } from './commands.js';
 export { FAULT_KINDS } from './commands.js';
+export type { SendFaultKind } from './send-faults.js';
+export type { SendOptions } from './send-options.js';
+export type {
+  InteractionAck,
+  RecallAttempt,
+  SendOutcome,
+  SentMessage,
+  SentMessagesView,
+} from './messages.js';
 export { MALFORMED_FRAME_TEXT } from './gateway.js';
 export type { WebhookPushHandle, WebhookPushOptions, WebhookPushStats } from './webhook-push.js';
 
@@ -33,7 +46,7 @@ const DEFAULT_WAIT_TIMEOUT_MS = 5000;
 
 /** A running QQ stand-in (DESIGN.md §6 "simulate", PROTOCOL.md D.8). */
 export interface Simulator {
-  /** `http://HOST:PORT`: token endpoint, `/gateway`, `/gateway/bot` and `/_sim/*`. */
+  /** `http://HOST:PORT`: token endpoint, `/gateway`, `/gateway/bot`, QQ's send routes and `/_sim/*`. */
   readonly origin: string;
   /** `ws://HOST:PORT/websocket`, also what `/gateway` returns. */
   readonly wsUrl: string;
@@ -44,22 +57,48 @@ export interface Simulator {
    */
   emit(t: string, d: unknown, opts?: { id?: string; shard?: number }): { s: number; id: string };
   /**
-   * Injects a fault. Socket faults (`reconnect`, `invalid_session`, `close`, `cut`, `half_dead`, `malformed_frame`)
-   * hit the socket of `opts.shard`, or every open socket when no shard is given; `opts.code` (default 4009) is used
-   * by `close` only. HTTP faults arm the answer of the next `opts.times` (default 1) requests to a route:
-   * `http_error` answers `opts.path` (`/app/getAppAccessToken`, `/gateway` or `/gateway/bot`) with HTTP
+   * Injects a fault. Socket faults (`reconnect`, `invalid_session`, `close`, `cut`, `half_dead`, `hello`,
+   * `malformed_frame`) hit the socket of `opts.shard`, or every open socket when no shard is given; `opts.code`
+   * (default 4009) is used by `close` only. HTTP faults arm the answer of the next `opts.times` (default 1) requests
+   * to a route: `http_error` answers `opts.path` (`/app/getAppAccessToken`, `/gateway` or `/gateway/bot`) with HTTP
    * `opts.status` (400–599); `token_rate_limit` answers the token endpoint with QQ's rate-limit refusal (HTTP 200
-   * `{"code":100001,"message":"Too many requests"}`). Returns how many sockets were hit, or how many requests
-   * will be. Throws BRIDGE_ERR_USAGE on options that do not fit the kind.
+   * `{"code":100001,"message":"Too many requests"}`). The send faults (`send_error` with `status`,
+   * `send_stored_error`, `send_rate_limited` with `retry_after`) hit the next `opts.times` message sends. Returns
+   * how many sockets were hit, or how many requests will be. Throws BRIDGE_ERR_USAGE on options that do not fit
+   * the kind.
    */
   fault(
-    kind: FaultKind,
-    opts?: { code?: number; shard?: number; path?: FaultablePath; status?: number; times?: number },
+    kind: FaultKind | SendFaultKind,
+    opts?: {
+      code?: number;
+      shard?: number;
+      path?: FaultablePath;
+      status?: number;
+      times?: number;
+      retry_after?: number;
+    },
   ): number;
   /** A JSON-serializable snapshot. */
   state(): SimulatorState;
   /** Resolves with the first state satisfying `predicate`; rejects after `timeoutMs` (default 5000) with the last state. */
   waitFor(predicate: (s: SimulatorState) => boolean, timeoutMs?: number): Promise<SimulatorState>;
+  /**
+   * Every message send, interaction acknowledgement and recall the send routes received, oldest first, as
+   * `GET /_sim/messages` answers it. Only outcome `delivered` is a message at QQ.
+   */
+  messages(): SentMessagesView;
+  /** The sends QQ stored (outcome `delivered`, recalled or not), oldest first: "exactly one message at QQ". */
+  delivered(): SentMessage[];
+  /** Like `waitFor`, over `messages()`. */
+  waitForMessages(
+    predicate: (view: SentMessagesView) => boolean,
+    timeoutMs?: number,
+  ): Promise<SentMessagesView>;
+  /**
+   * Empties the log `messages()` reads (as `POST /_sim/messages/reset` does). QQ's memory stays: a `msg_seq`
+   * already used is still a duplicate, and delivered messages can still be recalled.
+   */
+  resetMessages(): void;
   /** The token the token endpoint would return now (minting one if none is valid). */
   currentToken(): string;
   /** Invalidates every issued token now: the next Identify or Resume with an old one is closed with 4004. */
@@ -89,15 +128,27 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const httpFaults = new HttpFaults();
   const gateway = new Gateway({ options, tokens, startLimit, sessions, counters, logger });
   const state = (): SimulatorState => buildState(counters, sessions, gateway.openConnections);
-  const applyFault = (command: FaultCommand): number =>
-    isHttpFault(command) ? httpFaults.arm(command) : gateway.fault(command);
+  const inbound = new InboundRegistry();
+  const messageLog = new MessageLog();
+  const sendFaults = new SendFaults();
 
   let push: WebhookPush | undefined;
-  /** Every emit, from the API or `/_sim/emit`: the gateway logs and sends it, the webhook push (if on) POSTs it. */
+  /**
+   * Every emit, from the API or `/_sim/emit`: the gateway logs and sends it, the webhook push (if on) POSTs it,
+   * and the send routes remember it as something a passive message may answer.
+   */
   const emitEvent = (command: EmitCommand): EmitResult => {
     const result = gateway.emit(command);
     push?.push({ t: command.t, id: result.id, d: command.d });
+    inbound.noteEmitted(command.t, result.id, command.d, options.now());
     return result;
+  };
+  /** QQ reaches the bot through a READY or RESUMED socket, or through its webhook push once that is on. */
+  const connected = (): boolean =>
+    push !== undefined || sessions.live().some((session) => session.socket?.open === true);
+  const applyFault = (command: AnyFaultCommand): number => {
+    if (isSendFaultCommand(command)) return sendFaults.arm(command);
+    return isHttpFault(command) ? httpFaults.arm(command) : gateway.fault(command);
   };
 
   let wsUrl = '';
@@ -111,6 +162,18 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       logger,
       wsUrl: () => wsUrl,
       control: { emit: emitEvent, fault: applyFault, state },
+      sends: {
+        appId: options.appId,
+        tokens,
+        rules: new SendRules(inbound, options.sends, options.now),
+        log: messageLog,
+        faults: sendFaults,
+        options: options.sends,
+        counters,
+        now: options.now,
+        connected,
+        logger,
+      },
     }),
   );
   server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
@@ -137,12 +200,19 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       return emitEvent(command.value);
     },
     fault(kind, faultOpts = {}) {
-      const command = parseFaultCommand({ kind, ...faultOpts });
+      const command = parseAnyFaultCommand({ kind, ...faultOpts });
       if (!command.ok) throw new BridgeError('BRIDGE_ERR_USAGE', `simulator fault: ${command.error}`);
       return applyFault(command.value);
     },
     state,
     waitFor: (predicate, timeoutMs = DEFAULT_WAIT_TIMEOUT_MS) => waitForState(state, predicate, timeoutMs),
+    messages: () => messageLog.view(),
+    delivered: () => messageLog.view().messages.filter((message) => message.outcome === 'delivered'),
+    waitForMessages: (predicate, timeoutMs = DEFAULT_WAIT_TIMEOUT_MS) =>
+      waitForState(() => messageLog.view(), predicate, timeoutMs),
+    resetMessages: () => {
+      messageLog.reset();
+    },
     currentToken: () => tokens.issue().accessToken,
     expireTokens: () => tokens.expireAll(),
     async startWebhookPush(url, pushOpts = {}) {

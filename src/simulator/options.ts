@@ -1,6 +1,7 @@
 import { BridgeError } from '../errors.js';
 import { INTENTS } from '../qq/intents.js';
 import { silentLogger, type Logger } from '../log.js';
+import { resolveSendOptions, type ResolvedSendOptions, type SendOptions } from './send-options.js';
 
 /** How to start a simulator. Every field is optional; defaults match the real platform where it has one. */
 export interface SimulatorOptions {
@@ -34,14 +35,18 @@ export interface SimulatorOptions {
   /** Logger; the simulator logs as child `{ component: 'simulator' }`. Default silent. */
   logger?: Logger;
   /**
-   * Clock for token lifetimes, the session-start window and webhook callback timestamps, ms since epoch. Default
-   * `Date.now`. Injected so tests can step through the token rotation window exactly; heartbeat timing always uses
-   * real timers.
+   * Clock for token lifetimes, the session-start window, webhook callback timestamps, reply and recall windows and
+   * send timestamps, ms since epoch. Default `Date.now`. Injected so tests can step through the token rotation
+   * window or a reply window exactly; heartbeat timing always uses real timers.
    */
   now?: () => number;
+  /** The send routes: reply and recall windows, active messages, error status, timestamp format. */
+  sends?: SendOptions;
 }
 
-export type ResolvedSimulatorOptions = Required<SimulatorOptions>;
+export type ResolvedSimulatorOptions = Required<Omit<SimulatorOptions, 'sends'>> & {
+  sends: ResolvedSendOptions;
+};
 
 export const DEFAULT_GRANTED_INTENTS =
   INTENTS.GROUP_MEMBERS | INTENTS.GROUP_AND_C2C_EVENT | INTENTS.INTERACTION;
@@ -63,6 +68,7 @@ export function resolveOptions(opts: SimulatorOptions = {}): ResolvedSimulatorOp
     recommendedShards: opts.recommendedShards ?? 1,
     logger: opts.logger ?? silentLogger(),
     now: opts.now ?? Date.now,
+    sends: resolveSendOptions(opts.sends),
   };
   requireInteger('port', resolved.port, 0, 65_535);
   requireInteger('heartbeatIntervalMs', resolved.heartbeatIntervalMs, 1);

@@ -37,6 +37,10 @@ export interface SimulatorState {
   dispatched: number;
   /** emitted events waiting for their shard's first READY */
   pending: number;
+  /** message sends (`POST …/messages`) received, whatever their outcome */
+  sendRequests: number;
+  /** messages delivered at QQ (outcome `delivered` in `messages()`) */
+  messagesDelivered: number;
 }
 
 /** The mutable counters behind `SimulatorState`, shared by the HTTP and WebSocket sides. */
@@ -50,6 +54,8 @@ export class Counters {
   gatewayRequests = 0;
   gatewayBotRequests = 0;
   dispatched = 0;
+  sendRequests = 0;
+  messagesDelivered = 0;
   readonly closes: CloseRecord[] = [];
 }
 
@@ -73,5 +79,7 @@ export function buildState(
     closes: counters.closes.map((close) => ({ ...close })),
     dispatched: counters.dispatched,
     pending: sessions.pendingCount(),
+    sendRequests: counters.sendRequests,
+    messagesDelivered: counters.messagesDelivered,
   };
 }

@@ -1,17 +1,16 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { SimulatorState } from './state.js';
 
 const POLL_INTERVAL_MS = 10;
 
 /**
- * Polls `read()` until `predicate` holds and returns that state. On timeout the error carries the last state, so a
- * failing test shows what the simulator saw instead of only "timed out".
+ * Polls `read()` until `predicate` holds and returns that snapshot (the state, or the message log). On timeout the
+ * error carries the last snapshot, so a failing test shows what the simulator saw instead of only "timed out".
  */
-export async function waitForState(
-  read: () => SimulatorState,
-  predicate: (state: SimulatorState) => boolean,
+export async function waitForState<T>(
+  read: () => T,
+  predicate: (state: T) => boolean,
   timeoutMs: number,
-): Promise<SimulatorState> {
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const state = read();
