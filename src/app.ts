@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { ListenAddress } from './config/listen.js';
 import type { BridgeConfig } from './config/types.js';
+import type { ReplyRouting } from './delivery/replies.js';
 import { startDeliveryWorkers } from './delivery/worker.js';
 import type { DispatchFrame } from './events/envelope.js';
 import { BridgeError, describeError } from './errors.js';
@@ -8,10 +9,12 @@ import { startIngestPipeline } from './ingest-pipeline.js';
 import { createWebhookIngress } from './ingress/webhook-ingress.js';
 import { ShardManager, type ShardManagerOptions } from './gateway/shard-manager.js';
 import type { Logger } from './log.js';
+import { OutboundQueue } from './outbound/send-queue.js';
 import { AccessTokenManager } from './qq/access-token.js';
 import { QqOpenApi } from './qq/openapi.js';
 import type { DurableSink } from './queue/durable-sink.js';
 import { deliveryQueue } from './queue/delivery-queue.js';
+import { DeliveryProducer } from './queue/producer.js';
 import type { DashboardRoutes } from './server/dashboard.js';
 import { createHttpServer, type AdminRoutes } from './server/http.js';
 import { createMetrics, type BridgeMetrics, type QueueDepth } from './server/metrics.js';
@@ -203,6 +206,30 @@ export function createApp(options: AppOptions): App {
     await manager.start(signal);
   }
 
+  /**
+   * The outbound queue replies are stored in and the producer that delivers `bridge.message.*` results. On the
+   * app's fail-fast connection, so a reply stored while Redis is away fails at once and its delivery is retried;
+   * registered before the workers, so they close after them.
+   */
+  function outboundRouting(): ReplyRouting {
+    const outbound = new OutboundQueue({
+      connection: redis,
+      prefix: config.redis.prefix,
+      appId: config.qq.appId,
+      attempts: config.outbound.retry.attempts,
+    });
+    const results = new DeliveryProducer({
+      connection: redis,
+      prefix: config.redis.prefix,
+      targets: config.targets,
+      dedupeWindowMs: config.delivery.dedupeWindowMs,
+    });
+    stops.push(async () => {
+      await Promise.all([outbound.close(), results.close()]);
+    });
+    return { outbound, results };
+  }
+
   function startWorkers(): void {
     const workers = startDeliveryWorkers({
       config,
@@ -211,6 +238,8 @@ export function createApp(options: AppOptions): App {
       onResult: (targetId, result, exhausted) => {
         metrics.delivery(targetId, exhausted ? 'dead_lettered' : result.outcome, result.latencyMs / 1000);
       },
+      replies: outboundRouting(),
+      onReply: (targetId, outcome) => metrics.reply(targetId, outcome),
     });
     stops.push(() => workers.close(config.delivery.shutdownGraceMs));
   }
