@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_EVENT_ID_LENGTH } from '../../src/events/event-id.js';
@@ -274,5 +275,19 @@ describe('reporting results through the producer', () => {
       data: { attempts: 0, reply_to: { event_id: 'GROUP_DEL_ROBOT:1', target_id: 'everything' } },
     });
     expect(await bodies('everything')).toEqual([]);
+  });
+});
+
+describe('docs/envelope.md', () => {
+  it('shows bridge.message.sent and bridge.message.failed examples that validate against the schema', () => {
+    const doc = readFileSync(new URL('../../docs/envelope.md', import.meta.url), 'utf8');
+    const examples = [...doc.matchAll(/```json\n([\s\S]*?)\n```/g)]
+      .map((match) => JSON.parse(match[1]!) as Record<string, unknown>)
+      .filter((example) => String(example['type']).startsWith('bridge.'));
+    expect(examples.map((example) => example['type'])).toEqual([
+      'bridge.message.sent',
+      'bridge.message.failed',
+    ]);
+    for (const example of examples) expect(schemaErrors(example)).toEqual([]);
   });
 });
