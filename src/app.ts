@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { ListenAddress } from './config/listen.js';
 import type { BridgeConfig } from './config/types.js';
+import type { ReplyRouting } from './delivery/replies.js';
 import { startDeliveryWorkers } from './delivery/worker.js';
 import type { DispatchFrame } from './events/envelope.js';
 import { BridgeError, describeError } from './errors.js';
@@ -10,7 +11,8 @@ import { ShardManager, type ShardManagerOptions } from './gateway/shard-manager.
 import type { Logger } from './log.js';
 import { GatewayReadiness } from './outbound/gateway-ready.js';
 import { ReadinessWriter } from './outbound/readiness-writer.js';
-import { openOutboundQueue } from './outbound/send-queue.js';
+import { reportOutboundResult } from './outbound/result-envelope.js';
+import { OutboundQueue, openOutboundQueue } from './outbound/send-queue.js';
 import { startOutboundWorker } from './outbound/worker.js';
 import { AccessTokenManager } from './qq/access-token.js';
 import { QqRestClient } from './qq/rest-client.js';
@@ -18,6 +20,7 @@ import { QqOpenApi } from './qq/openapi.js';
 import { startDeadLetterSweeper } from './queue/dead-letter-retention.js';
 import type { DurableSink } from './queue/durable-sink.js';
 import { deliveryQueue } from './queue/delivery-queue.js';
+import { DeliveryProducer } from './queue/producer.js';
 import type { DashboardRoutes } from './server/dashboard.js';
 import { createSendApi } from './server/api/send-api.js';
 import { createHttpServer, type AdminRoutes } from './server/http.js';
@@ -260,6 +263,34 @@ export function createApp(options: AppOptions): App {
     await manager.start(signal);
   }
 
+  /**
+   * The outbound queue replies are stored in and the producer that delivers `bridge.message.*` results. On the
+   * app's fail-fast connection, so a reply stored while Redis is away fails at once and its delivery is retried;
+   * registered before the workers, so they close after them. One per process, shared by the delivery workers
+   * (replies) and the outbound worker (result envelopes).
+   */
+  let routing: ReplyRouting | undefined;
+  function outboundRouting(): ReplyRouting {
+    if (routing) return routing;
+    const outbound = new OutboundQueue({
+      connection: redis,
+      prefix: config.redis.prefix,
+      appId: config.qq.appId,
+      attempts: config.outbound.retry.attempts,
+    });
+    const results = new DeliveryProducer({
+      connection: redis,
+      prefix: config.redis.prefix,
+      targets: config.targets,
+      dedupeWindowMs: config.delivery.dedupeWindowMs,
+    });
+    stops.push(async () => {
+      await Promise.all([outbound.close(), results.close()]);
+    });
+    routing = { outbound, results };
+    return routing;
+  }
+
   function startWorkers(): void {
     const workers = startDeliveryWorkers({
       config,
@@ -268,6 +299,8 @@ export function createApp(options: AppOptions): App {
       onResult: (targetId, result, exhausted) => {
         metrics.delivery(targetId, exhausted ? 'dead_lettered' : result.outcome, result.latencyMs / 1000);
       },
+      replies: outboundRouting(),
+      onReply: (targetId, outcome) => metrics.reply(targetId, outcome),
     });
     stops.push(() => workers.close(config.delivery.shutdownGraceMs));
     const retention = startDeadLetterSweeper({
@@ -294,8 +327,11 @@ export function createApp(options: AppOptions): App {
         ? {}
         : { readiness: new GatewayReadiness(redis, config.redis.prefix, config.qq.appId) }),
       logger,
-      onResult: (_job, result) => {
+      onResult: async (job, result) => {
         metrics.outbound(result.outcome, result.attempt ? result.attempt.latencyMs / 1000 : undefined);
+        if (!result.final) return;
+        // Stored before the job completes; a failure to store it is logged by the worker and costs no resend.
+        await reportOutboundResult(outboundRouting().results, job, result, { appId: config.qq.appId });
       },
     });
     stops.push(() => outbound.close(config.delivery.shutdownGraceMs));

@@ -1,5 +1,6 @@
 import { Agent, request } from 'undici';
 import type { TargetConfig } from '../config/types.js';
+import type { AnswerText } from '../outbound/reply-parser.js';
 import type { AttemptRecord } from '../queue/job.js';
 import { readCapped, leadingText } from '../util/response-body.js';
 import { USER_AGENT } from '../version.js';
@@ -40,6 +41,11 @@ export interface AttemptResult extends AttemptRecord {
   retryAfterMs?: number;
   /** Class of a failure without a response; absent when a response arrived. */
   errorKind?: NetworkErrorKind;
+  /**
+   * A 2xx response's body as read (up to {@link RESPONSE_READ_LIMIT_BYTES}), for the replies it may hold; absent
+   * when empty. Never persisted: the record keeps `body`, its first {@link RECORDED_BODY_BYTES}.
+   */
+  answer?: AnswerText;
 }
 
 /** Options of {@link WebhookDeliverer}. */
@@ -190,6 +196,13 @@ export class WebhookDeliverer {
       if (outcome === 'retry') {
         const retryAfterMs = parseRetryAfterMs(response.headers['retry-after'], this.#now());
         if (retryAfterMs !== undefined) result.retryAfterMs = retryAfterMs;
+      }
+      if (outcome === 'delivered' && read.bytes.length > 0) {
+        result.answer = {
+          // `stream: true` holds back a multi-byte character cut at the read limit instead of emitting U+FFFD.
+          text: new TextDecoder('utf-8', { fatal: false }).decode(read.bytes, { stream: true }),
+          truncated: read.bytes.length >= RESPONSE_READ_LIMIT_BYTES || read.error !== undefined,
+        };
       }
       return result;
     } catch (err) {

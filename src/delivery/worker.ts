@@ -11,6 +11,7 @@ import { deliveryQueueName, eventIdFromJobId } from '../queue/names.js';
 import { retryDelayMs } from './backoff.js';
 import { ABORTED_CODE } from './classify.js';
 import { WebhookDeliverer, type AttemptResult } from './deliver.js';
+import { createReplyHandler, type ReplyOutcome, type ReplyRecord, type ReplyRouting } from './replies.js';
 
 /**
  * Where the workers' connection comes from: a Redis URL, or a factory returning a NEW ioredis client (created
@@ -35,6 +36,14 @@ export interface DeliveryWorkersOptions {
   readonly onResult?: (targetId: string, result: AttemptResult, exhausted: boolean) => void;
   /** Source of randomness for backoff jitter; injectable for tests. Default `Math.random`. */
   readonly random?: () => number;
+  /**
+   * Sends the replies in targets' 2xx answers (`{"replies": […]}`, docs/design.md §4): each is stored in
+   * `replies.outbound` before the delivery completes, and each that cannot be sent is reported through
+   * `replies.results` as `bridge.message.failed`. Without it an answer is only an acknowledgement.
+   */
+  readonly replies?: ReplyRouting;
+  /** Called once per reply read from an answer, with what became of it, for metrics. Exceptions are ignored. */
+  readonly onReply?: (targetId: string, outcome: ReplyOutcome) => void;
 }
 
 /** Running delivery workers. */
@@ -67,7 +76,7 @@ class RetryableDeliveryError extends Error {
 
 /** The persisted part of a result: exactly the {@link AttemptRecord} fields, so job logs keep one shape. */
 function toRecord(result: AttemptResult): AttemptRecord {
-  const { retryAfterMs: _retryAfterMs, errorKind: _errorKind, ...record } = result;
+  const { retryAfterMs: _retryAfterMs, errorKind: _errorKind, answer: _answer, ...record } = result;
   return record;
 }
 
@@ -105,6 +114,54 @@ export function startDeliveryWorkers(options: DeliveryWorkersOptions): DeliveryW
   setMaxListeners(0, shutdown.signal);
 
   const findTarget = (id: string): TargetConfig | undefined => config.targets.find((t) => t.id === id);
+  const handleReplies =
+    options.replies &&
+    createReplyHandler({
+      routing: options.replies,
+      appId: config.qq.appId,
+      logger: options.logger,
+      ...(options.onReply ? { onReply: options.onReply } : {}),
+    });
+
+  /**
+   * Stores the replies in a delivered attempt's answer and records what became of them on the job. When Redis
+   * fails meanwhile the delivery is retried like a failed attempt: the receiver sees the same `webhook-id` again,
+   * answers the same replies, and their dedupe ids store each one once.
+   */
+  const storeReplies = async (
+    job: Job<DeliveryJobData>,
+    result: AttemptResult,
+    targetId: string,
+  ): Promise<void> => {
+    const { answer } = result;
+    if (!handleReplies || !answer) return;
+    const { eventId } = job.data;
+    const type = typeof job.data.type === 'string' ? job.data.type : '';
+    let record: ReplyRecord | undefined;
+    try {
+      record = await handleReplies({ eventId, targetId, type, body: job.data.body, answer });
+    } catch (err) {
+      const reason = `delivered, but its replies could not be stored: ${describeError(err)}`;
+      const last = result.attempt >= (job.opts.attempts ?? 1);
+      log[last ? 'error' : 'warn'](
+        { eventId, targetId, attempt: result.attempt, err: describeError(err) },
+        last
+          ? 'replies in the answer could not be stored (is Redis reachable?) and no attempt is left; dead-lettered'
+          : 'replies in the answer could not be stored (is Redis reachable?); the delivery will be retried ' +
+              'with the same webhook-id',
+      );
+      await job.log(JSON.stringify({ ...toRecord(result), error: reason })).catch(() => undefined);
+      throw new RetryableDeliveryError(reason, undefined);
+    }
+    if (!record) return;
+    try {
+      await job.log(
+        JSON.stringify({ attempt: result.attempt, at: new Date().toISOString(), replies: record }),
+      );
+    } catch (err) {
+      log.warn({ eventId, targetId, err: describeError(err) }, 'could not record the replies of the answer');
+    }
+  };
 
   const report = (targetId: string, result: AttemptResult, exhausted: boolean): void => {
     if (!options.onResult) return;
@@ -149,6 +206,7 @@ export function startDeliveryWorkers(options: DeliveryWorkersOptions): DeliveryW
       const fields = { eventId, targetId, attempt, status: result.status, errorCode: result.errorCode };
       if (result.outcome === 'delivered') {
         log.debug({ ...fields, latencyMs: result.latencyMs }, 'delivered');
+        await storeReplies(job, result, targetId);
         // The successful attempt is the job's return value, stored by the same call that completes it: one
         // Redis round trip fewer per delivery than a log entry (failed attempts are logged for `dlq show`).
         return toRecord(result);

@@ -155,9 +155,19 @@ export const EVENT_CATALOG: Readonly<Record<string, CatalogEntry>> = Object.free
   Object.fromEntries(ENTRIES.map((e) => [e.qqType, e])),
 );
 
-/** Every envelope `type` the bridge produces, `qq.unknown` last. */
+/**
+ * The bridge's own events, `type` → `qq_type`: what became of an outbound message (src/outbound/result-envelope.ts).
+ * Targets receive them only when their `events` ask for `bridge.*` (src/events/filter.ts).
+ */
+export const BRIDGE_EVENT_TYPES = Object.freeze({
+  'bridge.message.sent': 'BRIDGE_MESSAGE_SENT',
+  'bridge.message.failed': 'BRIDGE_MESSAGE_FAILED',
+} as const);
+
+/** Every envelope `type` the bridge produces: QQ's events, the bridge's own, `qq.unknown` last. */
 export const EVENT_TYPES: readonly string[] = Object.freeze([
   ...ENTRIES.map((e) => e.type),
+  ...Object.keys(BRIDGE_EVENT_TYPES),
   UNKNOWN_EVENT_TYPE,
 ]);
 

@@ -46,7 +46,8 @@ function eventTimeMs(envelope: Pick<Envelope, 'occurred_at' | 'received_at'>): n
   return Number.isFinite(occurred) ? occurred : Date.parse(envelope.received_at);
 }
 
-function sceneOf(data: Envelope['data']): { scene: Scene; openid: string } | undefined {
+/** Where an event's replies would go: its group, else its user; undefined when it names neither. */
+export function sceneOf(data: Envelope['data']): { scene: Scene; openid: string } | undefined {
   const group = nonEmpty(data['group_openid']);
   if (group !== undefined) return { scene: 'group', openid: group };
   const user = nonEmpty(data['user_openid']);

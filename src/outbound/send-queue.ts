@@ -88,6 +88,14 @@ function outboundId(...parts: string[]): string {
   return `ob_${createHash('sha256').update(source).digest('hex').slice(0, 32)}`;
 }
 
+/**
+ * The outbound id a request with `dedupeId` gets: also the id of a reply the bridge refused before queueing it, so
+ * its `bridge.message.failed` names the id the message would have had.
+ */
+export function outboundIdForDedupe(dedupeId: string): string {
+  return outboundId('dedupe', dedupeId);
+}
+
 /** The counter a passive body numbers under, or undefined for an active message (no `msg_id`/`event_id`). */
 export function seqKeyOf(body: QqMessageBody): SeqKey | undefined {
   const msgId = body['msg_id'];
@@ -163,7 +171,7 @@ export class OutboundQueue {
   }
 
   private idFor(dedupeId: string | undefined, idempotencyKey: string | undefined): string {
-    if (dedupeId !== undefined) return outboundId('dedupe', dedupeId);
+    if (dedupeId !== undefined) return outboundIdForDedupe(dedupeId);
     if (idempotencyKey !== undefined) return outboundId('idempotency-key', idempotencyKey);
     return outboundId();
   }

@@ -59,10 +59,11 @@ export interface OutboundWorkerOptions {
   readonly readiness?: ReadinessSource;
   readonly logger: Logger;
   /**
-   * Called after every attempt and expiry, for metrics and result envelopes. Its exceptions are logged and
-   * otherwise ignored: a broken hook never changes what happens to a message.
+   * Called after every attempt and expiry, for metrics and result envelopes, and awaited before the job moves on.
+   * Its exceptions and rejections are logged and otherwise ignored: a broken hook never changes what happens to a
+   * message.
    */
-  readonly onResult?: (job: OutboundJobData, result: OutboundResult) => void;
+  readonly onResult?: (job: OutboundJobData, result: OutboundResult) => void | Promise<void>;
   /** Source of randomness for backoff jitter and hold spacing; injectable for tests. Default `Math.random`. */
   readonly random?: () => number;
 }
@@ -158,10 +159,11 @@ export function startOutboundWorker(options: OutboundWorkerOptions): OutboundWor
   const shutdown = new AbortController();
   setMaxListeners(0, shutdown.signal);
 
-  const report = (data: OutboundJobData, result: OutboundResult): void => {
+  // Awaited before the job completes, so what the hook stores (the result envelope) is durable with the job.
+  const report = async (data: OutboundJobData, result: OutboundResult): Promise<void> => {
     if (!options.onResult) return;
     try {
-      options.onResult(data, result);
+      await options.onResult(data, result);
     } catch (err) {
       log.error({ outboundId: data.id, err: describeError(err) }, 'outbound onResult hook failed');
     }
@@ -205,11 +207,11 @@ export function startOutboundWorker(options: OutboundWorkerOptions): OutboundWor
   };
 
   /** Reports a final failure and returns the error that fails the job without further attempts. */
-  const finalFailure = (
+  const finalFailure = async (
     data: OutboundJobData,
     result: Omit<OutboundResult, 'final' | 'error'> & { error: { code: string; message: string } },
-  ): UnrecoverableError => {
-    report(data, { ...result, final: true });
+  ): Promise<UnrecoverableError> => {
+    await report(data, { ...result, final: true });
     return new UnrecoverableError(failureReason(result.error.code, result.error.message));
   };
 
@@ -226,7 +228,7 @@ export function startOutboundWorker(options: OutboundWorkerOptions): OutboundWor
     if (data.kind === 'message' && data.deadline !== undefined && Date.now() > data.deadline) {
       const message = `the reply window closed at ${new Date(data.deadline).toISOString()}; QQ would refuse it`;
       log.warn({ ...fields, attemptsMade }, `outbound message expired; not sent: ${message}`);
-      throw finalFailure(data, {
+      throw await finalFailure(data, {
         outcome: 'expired',
         attempts: attemptsMade,
         error: { code: 'BRIDGE_ERR_REPLY_EXPIRED', message },
@@ -259,7 +261,7 @@ export function startOutboundWorker(options: OutboundWorkerOptions): OutboundWor
       };
       const outcome = result.duplicate === true ? 'duplicate' : 'sent';
       log.debug({ ...logged, qqId: result.qqId, latencyMs: result.latencyMs }, `outbound ${outcome}`);
-      report(data, { outcome, final: true, attempts: attempt, attempt: result, sent });
+      await report(data, { outcome, final: true, attempts: attempt, attempt: result, sent });
       return sent;
     }
     if (result.errorCode === ABORTED_CODE && !result.dispatched && token !== undefined) {
@@ -271,20 +273,20 @@ export function startOutboundWorker(options: OutboundWorkerOptions): OutboundWor
     const error = attemptSummary(result);
     if (result.outcome === 'failed') {
       log.error({ ...logged, traceId: result.traceId }, `outbound message refused; failed: ${error.message}`);
-      throw finalFailure(data, { outcome: 'failed', attempts: attempt, attempt: result, error });
+      throw await finalFailure(data, { outcome: 'failed', attempts: attempt, attempt: result, error });
     }
     if (attempt >= (job.opts.attempts ?? 1)) {
       log.error(
         { ...logged, traceId: result.traceId },
         `outbound message failed after ${attempt} attempts: ${error.message}`,
       );
-      report(data, { outcome: 'failed', final: true, attempts: attempt, attempt: result, error });
+      await report(data, { outcome: 'failed', final: true, attempts: attempt, attempt: result, error });
     } else {
       log.warn(
         { ...logged, retryAfterMs: result.retryAfterMs },
         `outbound send failed; will retry: ${error.message}`,
       );
-      report(data, { outcome: 'retry', final: false, attempts: attempt, attempt: result });
+      await report(data, { outcome: 'retry', final: false, attempts: attempt, attempt: result });
     }
     throw new RetryableSendError(failureReason(error.code, error.message), result.retryAfterMs);
   };

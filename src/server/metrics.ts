@@ -2,6 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { describeError } from '../errors.js';
 import { EVENT_TYPES, UNKNOWN_EVENT_TYPE } from '../events/catalog.js';
 import type { GatewaySessionHooks, ReconnectReason, ShardStatus } from '../gateway/session.js';
+import type { ReplyOutcome } from '../delivery/replies.js';
 import type { WebhookRejectReason } from '../ingress/callback.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { DeadLetterTrimReason } from '../queue/dead-letter-retention.js';
@@ -73,6 +74,8 @@ export interface BridgeMetrics {
    * `unmatched`, never the request path, so the label set stays bounded.
    */
   apiRequest(route: string, status: number): void;
+  /** Counts one reply read from `target`'s answer, by what became of it (`qqwb_replies_total`). */
+  reply(target: string, outcome: ReplyOutcome): void;
   /** Sets `qqwb_shard_ready{shard}` to 1 for READY/RESUMED, else 0. */
   shardStatus(shard: number, status: ShardStatus): void;
   /** Called at every scrape to fill `qqwb_queue_depth`; without one the gauge has no series. */
@@ -213,6 +216,12 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
     labelNames: ['reason'] as const,
     registers,
   });
+  const replies = new Counter({
+    name: 'qqwb_replies_total',
+    help: "Replies in targets' answers, by target and outcome (enqueued, refused, malformed, over_limit).",
+    labelNames: ['target', 'outcome'] as const,
+    registers,
+  });
   new Gauge({
     name: 'qqwb_journal_events',
     help: 'Events held in the local journal while Redis is unreachable or draining.',
@@ -274,6 +283,9 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
     },
     apiRequest(route, status) {
       apiRequests.inc({ route, status: String(status) });
+    },
+    reply(target, outcome) {
+      replies.inc({ target, outcome });
     },
     shardStatus(shard, status) {
       shardReady.set({ shard: String(shard) }, HEALTHY_SHARD_STATUSES.has(status) ? 1 : 0);

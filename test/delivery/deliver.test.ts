@@ -3,7 +3,12 @@ import type { LookupFunction } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WebhookDeliverer, USER_AGENT } from '../../src/delivery/deliver.js';
+import {
+  RECORDED_BODY_BYTES,
+  RESPONSE_READ_LIMIT_BYTES,
+  WebhookDeliverer,
+  USER_AGENT,
+} from '../../src/delivery/deliver.js';
 import { BridgeError } from '../../src/errors.js';
 import { envelopeBody, makeTarget, SECRET, startReceiver, type Receiver } from './fixtures.js';
 
@@ -187,6 +192,37 @@ describe('WebhookDeliverer', () => {
     expect(result).toMatchObject({ status: 500, outcome: 'retry' });
     expect(result.body).toBe(odd.slice(0, 512)); // 'a' + 511 × 'é' = 1023 bytes
     expect(result.body).not.toContain('\uFFFD');
+  });
+
+  it('hands back a 2xx answer up to 64 KiB for its replies, and says when it was cut short', async () => {
+    const replies = JSON.stringify({ replies: [{ content: 'é'.repeat(2000) }] }); // over 1 KiB, under 64 KiB
+    const huge = `{"replies":[{"content":"${'x'.repeat(RESPONSE_READ_LIMIT_BYTES)}"}]}`;
+    receiver = await startReceiver((req, res) => {
+      if (req.url === '/hook') res.end(replies);
+      else if (req.url === '/huge') res.end(huge);
+      else if (req.url === '/empty') res.end();
+      else {
+        res.statusCode = 500;
+        res.end(replies);
+      }
+    });
+    deliverer = new WebhookDeliverer();
+    const at = (path: string) =>
+      deliverer!.deliver(makeTarget({ id: 't', url: receiver!.url.replace('/hook', path) }), {
+        eventId: 'e1',
+        body: '{}',
+        attempt: 1,
+      });
+    const answered = await at('/hook');
+    expect(answered.answer).toEqual({ text: replies, truncated: false });
+    expect(Buffer.byteLength(answered.body ?? '')).toBeLessThanOrEqual(RECORDED_BODY_BYTES);
+    const cut = await at('/huge');
+    expect(cut.answer?.truncated).toBe(true);
+    expect(Buffer.byteLength(cut.answer?.text ?? '')).toBe(RESPONSE_READ_LIMIT_BYTES);
+    expect((await at('/empty')).answer).toBeUndefined();
+    const failed = await at('/error');
+    expect(failed).toMatchObject({ status: 500, outcome: 'retry' });
+    expect(failed.answer).toBeUndefined();
   });
 
   it('reports Retry-After (seconds or HTTP date) on retryable responses', async () => {

@@ -104,3 +104,59 @@ describe('createTargetFilter: groups', () => {
     expect(wants({ ...BOT_ADDED, data: { group_openid: 1 } })).toBe(false);
   });
 });
+
+describe("createTargetFilter: the bridge's own events", () => {
+  const result = (type: string, qqType: string, data: Record<string, unknown> = {}): Envelope => ({
+    ...BOT_ADDED,
+    id: `${type}:ob_0`,
+    type,
+    qq_type: qqType,
+    seq: null,
+    data: { outbound_id: 'ob_0', scene: 'group', openid: 'G1', ...data },
+  });
+  const SENT = result('bridge.message.sent', 'BRIDGE_MESSAGE_SENT');
+  const FAILED = result('bridge.message.failed', 'BRIDGE_MESSAGE_FAILED');
+
+  it.each([
+    [['bridge.*'], true, true],
+    [['bridge.message.*'], true, true],
+    [['bridge.message.sent'], true, false],
+    [['bridge.*.failed'], false, true],
+    [['BRIDGE_*'], true, true],
+    [['BRIDGE_MESSAGE_FAILED'], false, true],
+    [['*'], false, false],
+    [['**'], false, false],
+    [['*.sent'], false, false],
+    [['*.message.*'], false, false],
+    [['*bridge.*'], false, false],
+    [['BRIDGE*'], false, false],
+    [['*_SENT'], false, false],
+    [['*', 'group.*', 'GROUP_*'], false, false],
+    [['*', 'bridge.message.failed'], false, true],
+    [['Bridge.*'], false, false],
+    [['bridge'], false, false],
+  ])('%j: sent %s, failed %s', (events, sent, failed) => {
+    const wants = createTargetFilter({ events, groups: [] });
+    expect([wants(SENT), wants(FAILED)]).toEqual([sent, failed]);
+  });
+
+  it('keeps matching QQ events with the globs that no longer match bridge events', () => {
+    for (const events of [['*'], ['*.added'], ['*_ROBOT']]) {
+      expect(createTargetFilter({ events, groups: [] })(BOT_ADDED)).toBe(true);
+    }
+    // A glob starting with `bridge.` is an ordinary glob for QQ's events: it matches none of them.
+    expect(matching(['bridge.*', 'BRIDGE_*'])).toEqual([]);
+  });
+
+  it('applies groups to the openid of a group message, and drops results of C2C messages', () => {
+    const wants = createTargetFilter({ events: ['bridge.*'], groups: ['G1'] });
+    expect(wants(SENT)).toBe(true);
+    expect(wants(result('bridge.message.sent', 'BRIDGE_MESSAGE_SENT', { openid: 'G2' }))).toBe(false);
+    expect(wants(result('bridge.message.sent', 'BRIDGE_MESSAGE_SENT', { scene: 'c2c', openid: 'G1' }))).toBe(
+      false,
+    );
+    expect(
+      wants(result('bridge.message.failed', 'BRIDGE_MESSAGE_FAILED', { scene: null, openid: null })),
+    ).toBe(false);
+  });
+});

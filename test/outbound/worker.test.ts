@@ -80,7 +80,9 @@ function start(
     tokens,
     logger: options.logger ?? silentLogger(),
     ...(options.readiness ? { readiness: options.readiness } : {}),
-    onResult: (data, result) => results.push({ data, result }),
+    onResult: (data, result) => {
+      results.push({ data, result });
+    },
     // no jitter: delays are exactly what the schedule says
     random: () => 0,
   });

@@ -21,12 +21,21 @@ function oracleFilter(target: { events: string[]; groups: string[] }): (envelope
           's',
         );
   const isQqName = (glob: string): boolean => /^[A-Z0-9_*]+$/.test(glob);
-  const byQqType = compile(target.events.filter(isQqName));
-  const byType = compile(target.events.filter((glob) => !isQqName(glob)));
+  const qqNames = target.events.filter(isQqName);
+  const others = target.events.filter((glob) => !isQqName(glob));
+  const byQqType = compile(qqNames);
+  const byType = compile(others);
+  // The bridge's own events (`bridge.…`) only match globs that start with `bridge.` / `BRIDGE_`.
+  const bridgeByQqType = compile(qqNames.filter((glob) => glob.startsWith('BRIDGE_')));
+  const bridgeByType = compile(others.filter((glob) => glob.startsWith('bridge.')));
   return (envelope) => {
-    const wanted = (byQqType?.test(envelope.qq_type) ?? false) || (byType?.test(envelope.type) ?? false);
+    const bridge = envelope.type.startsWith('bridge.');
+    const [qqTypeGlobs, typeGlobs] = bridge ? [bridgeByQqType, bridgeByType] : [byQqType, byType];
+    const wanted =
+      (qqTypeGlobs?.test(envelope.qq_type) ?? false) || (typeGlobs?.test(envelope.type) ?? false);
     if (!wanted || target.groups.length === 0) return wanted;
-    const group = envelope.data.group_openid;
+    const { data } = envelope;
+    const group = bridge ? (data['scene'] === 'group' ? data['openid'] : undefined) : data['group_openid'];
     return typeof group === 'string' && target.groups.includes(group);
   };
 }
@@ -66,7 +75,17 @@ const globAndNearMiss = fc.tuple(globAndText, fc.nat(), fc.nat({ max: 3 })).map(
 const glob = fc.oneof(
   fc.string({ unit: fc.oneof(char, fc.constant('*')), maxLength: 10 }),
   globAndText.map((pair) => pair.glob),
-  fc.constantFrom('*', '**', '', 'GROUP_*', 'group.*', 'GROUP_*_*_CREATE'),
+  fc.constantFrom(
+    '*',
+    '**',
+    '',
+    'GROUP_*',
+    'group.*',
+    'GROUP_*_*_CREATE',
+    'bridge.*',
+    'BRIDGE_*',
+    'bridge.a*',
+  ),
 );
 
 /** A target and an envelope; often the envelope's qq_type or type is built from one of the target's globs. */
@@ -76,17 +95,29 @@ const filterCase = fc
     others: fc.array(glob, { maxLength: 2 }),
     pairedField: fc.constantFrom('qq_type', 'type', 'neither'),
     groups: fc.array(fc.constantFrom('G1', 'G2'), { maxLength: 2 }),
-    qqType: text,
-    type: text,
+    qqType: fc.oneof(
+      text,
+      text.map((t) => `BRIDGE_${t}`),
+    ),
+    type: fc.oneof(
+      text,
+      text.map((t) => `bridge.${t}`),
+    ),
     group: fc.oneof(fc.constantFrom('G1', 'G2', 'G3'), fc.constant(undefined), fc.constant(1)),
+    groupAs: fc.constantFrom('group_openid', 'openid'),
   })
-  .map(({ pair, others, pairedField, groups, qqType, type, group }) => ({
+  .map(({ pair, others, pairedField, groups, qqType, type, group, groupAs }) => ({
     target: { events: pairedField === 'neither' ? others : [...others, pair.glob], groups },
     envelope: {
       ...BASE,
       qq_type: pairedField === 'qq_type' ? pair.text : qqType,
       type: pairedField === 'type' ? pair.text : type,
-      data: group === undefined ? {} : { group_openid: group },
+      data:
+        group === undefined
+          ? {}
+          : groupAs === 'group_openid'
+            ? { group_openid: group }
+            : { scene: 'group', openid: group },
     },
   }));
 
