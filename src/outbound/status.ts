@@ -47,9 +47,8 @@ function sentView(value: unknown): SentView {
   };
 }
 
-/** The status of one job. */
-export async function statusOfJob(job: Job<OutboundJobData>): Promise<OutboundStatus> {
-  const state = await job.getState();
+/** The status of one job in `state` (read before the job, so the job is at least as new as the state). */
+export function statusOfJob(job: Job<OutboundJobData>, state: string): OutboundStatus {
   const base = { id: job.id ?? job.data.id, attempts: job.attemptsMade };
   if (state === 'completed') return { ...base, status: 'sent', qq: sentView(job.returnvalue) };
   if (state === 'failed') {
@@ -58,11 +57,17 @@ export async function statusOfJob(job: Job<OutboundJobData>): Promise<OutboundSt
   return { ...base, status: 'queued' };
 }
 
-/** The status of outbound id `id`, or undefined when no such message is known (never, or removed after a day). */
+/**
+ * The status of outbound id `id`, or undefined when no such message is known (never, or removed after a day). The
+ * state is read before the job: a job read first could be older than the state (a send finishing in between
+ * would show as failed with no reason).
+ */
 export async function readOutboundStatus(
   queue: Queue<OutboundJobData>,
   id: string,
 ): Promise<OutboundStatus | undefined> {
+  const state = await queue.getJobState(id);
+  if (state === 'unknown') return undefined;
   const job = await queue.getJob(id);
-  return job ? statusOfJob(job) : undefined;
+  return job ? statusOfJob(job, state) : undefined;
 }

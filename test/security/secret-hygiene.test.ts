@@ -223,7 +223,7 @@ describe('secret hygiene', () => {
       '/admin/ (wrong token)': await fetchText('/admin/', { authorization: `Bearer ${ADMIN_TOKEN}x` }),
       '/admin/ (no token, browser)': await fetchText('/admin/', { accept: 'text/html' }),
       '/v1 send (right token)': await fetchText(
-        '/v1/users/U1/messages?wait=100ms',
+        '/v1/users/U1/messages',
         { authorization: `Bearer ${API_TOKEN}`, 'idempotency-key': 'hygiene-1' },
         { content: 'hi', msg_id: 'ROBOT1.0_hygiene' },
       ),
