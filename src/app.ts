@@ -3,18 +3,21 @@ import type { ListenAddress } from './config/listen.js';
 import type { BridgeConfig } from './config/types.js';
 import { startDeliveryWorkers } from './delivery/worker.js';
 import type { DispatchFrame } from './events/envelope.js';
+import { BridgeError, describeError } from './errors.js';
 import { startIngestPipeline } from './ingest-pipeline.js';
 import { createWebhookIngress } from './ingress/webhook-ingress.js';
 import { ShardManager, type ShardManagerOptions } from './gateway/shard-manager.js';
 import type { Logger } from './log.js';
 import { AccessTokenManager } from './qq/access-token.js';
 import { QqOpenApi } from './qq/openapi.js';
+import { startDeadLetterSweeper } from './queue/dead-letter-retention.js';
 import type { DurableSink } from './queue/durable-sink.js';
 import { deliveryQueue } from './queue/delivery-queue.js';
 import type { DashboardRoutes } from './server/dashboard.js';
 import { createHttpServer, type AdminRoutes } from './server/http.js';
 import { createMetrics, type BridgeMetrics, type QueueDepth } from './server/metrics.js';
 import type { HealthReport } from './server/readiness.js';
+import { sleep, untilAborted } from './util/abortable.js';
 
 export type Role = 'all' | 'gateway' | 'worker';
 
@@ -31,7 +34,12 @@ export interface AppOptions {
 }
 
 export interface App {
-  start(): Promise<void>;
+  /**
+   * Connects Redis (waiting while it is away), then starts the HTTP server, the workers and the gateway. When
+   * `signal` aborts before that is done (a shutdown signal during a start that waits for Redis or for QQ), rejects
+   * with BRIDGE_ERR_ABORTED saying what it was waiting for; stop() then releases whatever had started.
+   */
+  start(signal?: AbortSignal): Promise<void>;
   /** Stops in reverse order of start: gateway first (persisting sessions), then workers, then Redis. */
   stop(): Promise<void>;
   shards(): ReturnType<ShardManager['snapshot']>;
@@ -81,7 +89,12 @@ export function createApp(options: AppOptions): App {
     return {
       role,
       started,
-      shards: (shardManager?.snapshot() ?? []).map(({ shard, status, seq }) => ({ shard, status, seq })),
+      shards: (shardManager?.snapshot() ?? []).map(({ shard, status, seq, saveFailing }) => ({
+        shard,
+        status,
+        seq,
+        saveFailing,
+      })),
       redis: redis.status === 'ready' ? 'up' : 'down',
       journal: { mode: sink?.mode() ?? 'direct', events: sink?.depth() ?? 0 },
     };
@@ -140,7 +153,7 @@ export function createApp(options: AppOptions): App {
     });
   }
 
-  async function startGateway(): Promise<void> {
+  async function startGateway(signal: AbortSignal | undefined): Promise<void> {
     const pipeline = await startIngestPipeline({ config, redis, metrics, logger });
     sink = pipeline.sink;
     stops.push(() => pipeline.stop());
@@ -180,6 +193,7 @@ export function createApp(options: AppOptions): App {
         onStatus: (status) => metrics.shardStatus(shardId, status),
         onReconnect: (reason) => metrics.reconnect(shardId, reason),
         onRejectedFrame: (reason) => metrics.frameRejected(reason),
+        onSaveFailure: () => metrics.sessionSaveFailed(shardId),
         onFatal: (code, meaning, hint) =>
           options.onFatal?.(`gateway closed with ${code} (${meaning}): ${hint}`),
       }),
@@ -187,7 +201,7 @@ export function createApp(options: AppOptions): App {
     });
     shardManager = manager;
     stops.push(() => manager.stop());
-    await manager.start();
+    await manager.start(signal);
   }
 
   function startWorkers(): void {
@@ -200,15 +214,24 @@ export function createApp(options: AppOptions): App {
       },
     });
     stops.push(() => workers.close(config.delivery.shutdownGraceMs));
+    const retention = startDeadLetterSweeper({
+      config,
+      connection: redis,
+      logger,
+      onTrimmed: (targetId, reason, count) => metrics.deadLettersTrimmed(targetId, reason, count),
+    });
+    stops.push(() => retention.stop());
   }
 
   return {
     metrics,
-    async start() {
-      await connectRedis(redis, logger);
+    async start(signal) {
+      // Registered before connecting: a start interrupted while Redis is away must still end the reconnect loop.
       stops.push(async () => {
-        await redis.quit().catch(() => redis.disconnect());
+        if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
+        else redis.disconnect();
       });
+      await connectRedis(redis, logger, signal);
       watchQueueDepths();
       stops.push(async () => {
         await dashboard?.close();
@@ -219,7 +242,11 @@ export function createApp(options: AppOptions): App {
         logger.info({ address }, 'health and metrics server listening');
       }
       if (runsWorkers) startWorkers();
-      if (runsGateway) await startGateway();
+      if (runsGateway) await startGateway(signal);
+      // The gateway returns early, without error, once aborted: the start as a whole did not happen.
+      if (signal?.aborted) {
+        throw new BridgeError('BRIDGE_ERR_ABORTED', 'start interrupted while starting the gateway');
+      }
       started = true;
       logger.info({ role, targets: config.targets.map((t) => t.id) }, 'bridge started');
     },
@@ -240,18 +267,29 @@ export function createApp(options: AppOptions): App {
   };
 }
 
-/** Waits until Redis answers, logging while it does not: nothing the bridge does is safe without it at start. */
-async function connectRedis(redis: Redis, logger: Logger): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
+/**
+ * Waits until Redis answers, logging while it does not: nothing the bridge does is safe without it at start. Rejects
+ * with BRIDGE_ERR_ABORTED once `signal` aborts, without waiting for the attempt under way.
+ */
+async function connectRedis(redis: Redis, logger: Logger, signal: AbortSignal | undefined): Promise<void> {
+  const what = 'waiting for Redis';
+  let lastError: unknown;
+  for (let attempt = 1; !signal?.aborted; attempt++) {
     try {
-      if (redis.status === 'wait') await redis.connect();
-      else await redis.ping();
+      await untilAborted<unknown>(redis.status === 'wait' ? redis.connect() : redis.ping(), signal, what);
       return;
     } catch (err) {
+      if (signal?.aborted) break;
+      lastError = err;
       if (attempt === 1 || attempt % 10 === 0) {
-        logger.warn({ err: err instanceof Error ? err.message : String(err), attempt }, 'waiting for Redis');
+        logger.warn({ err: describeError(err), attempt }, 'waiting for Redis');
       }
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await sleep(500, signal);
     }
   }
+  logger.warn(
+    lastError === undefined ? {} : { err: describeError(lastError) },
+    'start interrupted while waiting for Redis: shutting down without having connected',
+  );
+  throw new BridgeError('BRIDGE_ERR_ABORTED', `start interrupted while ${what}`);
 }

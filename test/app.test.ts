@@ -13,7 +13,7 @@ const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const GROUP = 'C9F778FE6ADF9D1D1DBE395BF744A33A';
 const OPERATOR = 'E4F4AEA33253A2797FB897C50B81D7ED';
 
-/** The seed's four events exactly as PROTOCOL.md §5.4 gives them. */
+/** The seed's four events exactly as docs/qq-protocol.md §5.4 gives them. */
 const SEED = [
   ['GROUP_ADD_ROBOT', 'group.bot.added', 1699240248, '2023-11-06T03:10:48.000Z'],
   ['GROUP_DEL_ROBOT', 'group.bot.removed', 1699240426, '2023-11-06T03:13:46.000Z'],

@@ -1,17 +1,19 @@
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { Redis } from 'ioredis';
-import type { BridgeConfig } from '../config/types.js';
 import { BridgeError } from '../errors.js';
 import {
+  countDeadLetters,
   listDeadLetters,
   openDeliveryQueue,
   purgeDeadLetters,
   replayDeadLetters,
   showDeadLetter,
   type DeliveryQueue,
+  type PurgeSelector,
 } from '../queue/dlq.js';
 import { parseSince, replaySince } from '../queue/replay-since.js';
-import { parseDurationMs } from '../util/duration.js';
+import { parseDuration } from '../util/duration.js';
+import { confirm, type PromptStreams } from './confirm.js';
 import { loadConfigFor } from './load-config.js';
 
 interface TargetOptions {
@@ -19,10 +21,30 @@ interface TargetOptions {
   target: string;
 }
 
+/** Where the dlq commands read and write: the process's own streams, or a test's. */
+export interface DlqTerminal {
+  readonly stdin: NodeJS.ReadableStream;
+  /** Results, for scripts. */
+  readonly stdout: NodeJS.WritableStream;
+  /** Progress and questions, so stdout stays clean. */
+  readonly stderr: NodeJS.WritableStream;
+  /** Whether someone can answer a question: stdin is a terminal. */
+  readonly interactive: boolean;
+}
+
+function processTerminal(): DlqTerminal {
+  return {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    interactive: process.stdin.isTTY === true,
+  };
+}
+
 /** Opens the target's queue, runs `fn`, and always closes the queue and the connection. */
 async function withQueue<T>(
   opts: TargetOptions,
-  fn: (queue: DeliveryQueue, config: BridgeConfig) => Promise<T>,
+  fn: (queue: DeliveryQueue, redis: Redis) => Promise<T>,
 ): Promise<T> {
   const config = await loadConfigFor(opts);
   const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 1, lazyConnect: true });
@@ -35,7 +57,7 @@ async function withQueue<T>(
     });
     const queue = openDeliveryQueue(config, opts.target, redis);
     try {
-      return await fn(queue, config);
+      return await fn(queue, redis);
     } finally {
       await queue.close();
     }
@@ -56,22 +78,51 @@ function selector(opts: { id?: string; all?: boolean }): { eventId: string } | {
 }
 
 /** Progress on stderr (stdout stays clean for scripts), about every 5 %, only for long operations. */
-function progressPrinter(): (done: number, total: number) => void {
+function progressPrinter(stderr: NodeJS.WritableStream): (done: number, total: number) => void {
   let lastShown = 0;
   return (done, total) => {
     if (total >= 100 && (done - lastShown >= total / 20 || done === total)) {
       lastShown = done;
-      process.stderr.write(`replayed ${done}/${total}\n`);
+      stderr.write(`replayed ${done}/${total}\n`);
     }
   };
 }
 
-function write(line: string): void {
-  process.stdout.write(`${line}\n`);
+/** What `dlq purge` was asked to remove, checked before anything is opened. */
+function purgeSelector(opts: { id?: string; all?: boolean; olderThan?: string }): PurgeSelector {
+  if (opts.olderThan === undefined) return selector(opts);
+  if (opts.id || opts.all) throw usage('--older-than cannot be combined with --id or --all');
+  const age = parseDuration(opts.olderThan, 'd');
+  if ('problem' in age) throw usage(`--older-than: ${JSON.stringify(opts.olderThan)} ${age.problem}`);
+  return { failedUpToMs: Date.now() - age.ms };
 }
 
-/** `dlq list|show|replay|purge`: inspect and act on a target's dead-letter queue. */
-export function registerDlqCommands(program: Command, setExit: (code: number) => void): void {
+/** The confirmation question of `dlq purge`, naming how many dead letters go. */
+export function purgeQuestion(
+  count: number,
+  targetId: string,
+  which: { id?: string; olderThan?: string },
+): string {
+  if (which.id !== undefined) return `delete dead letter ${which.id} of target ${targetId}? [y/N] `;
+  const letters = count === 1 ? '1 dead letter' : `${count} dead letters`;
+  const age = which.olderThan === undefined ? '' : ` older than ${which.olderThan}`;
+  return `delete ${letters} of target ${targetId}${age}? [y/N] `;
+}
+
+/**
+ * `dlq list|show|replay|purge`: inspect and act on a target's dead-letter queue.
+ *
+ * @param terminal - where the commands read and write; default the process's stdin, stdout and stderr
+ */
+export function registerDlqCommands(
+  program: Command,
+  setExit: (code: number) => void,
+  terminal: DlqTerminal = processTerminal(),
+): void {
+  const write = (line: string): void => {
+    terminal.stdout.write(`${line}\n`);
+  };
+  const prompt: PromptStreams = { input: terminal.stdin, output: terminal.stderr };
   const dlq = program
     .command('dlq')
     .description("inspect, replay and purge a target's dead-letter queue (failed deliveries)");
@@ -123,7 +174,9 @@ export function registerDlqCommands(program: Command, setExit: (code: number) =>
     )
     .action(async (opts: TargetOptions & { id?: string; all?: boolean }) => {
       const which = selector(opts);
-      const count = await withQueue(opts, (queue) => replayDeadLetters(queue, which, progressPrinter()));
+      const count = await withQueue(opts, (queue) =>
+        replayDeadLetters(queue, which, progressPrinter(terminal.stderr)),
+      );
       if ('eventId' in which && count === 0) {
         throw new BridgeError(
           'BRIDGE_ERR_NOT_FOUND',
@@ -135,40 +188,60 @@ export function registerDlqCommands(program: Command, setExit: (code: number) =>
     });
 
   common(dlq.command('purge'))
-    .description('delete dead letters for good')
+    .description('delete dead letters for good; asks first, with how many, unless --yes')
     .option('--id <eventId>', 'one event')
     .option('--all', 'every dead letter of the target')
-    .addOption(new Option('--older-than <duration>', 'those that failed longer ago than this, e.g. 7d'))
-    .action(async (opts: TargetOptions & { id?: string; all?: boolean; olderThan?: string }) => {
-      let which: Parameters<typeof purgeDeadLetters>[1];
-      if (opts.olderThan !== undefined) {
-        if (opts.id || opts.all) throw usage('--older-than cannot be combined with --id or --all');
-        const ms = parseDurationMs(opts.olderThan);
-        if (ms === undefined)
-          throw usage(`--older-than expects a duration like 12h or 7d, got "${opts.olderThan}"`);
-        which = { olderThanMs: ms };
-      } else which = selector(opts);
-      const count = await withQueue(opts, (queue) => purgeDeadLetters(queue, which));
-      write(`purged ${count} for target ${opts.target}`);
-      setExit(0);
-    });
+    .option(
+      '--older-than <duration>',
+      'those that failed longer ago than this: 12h, 7d (units ms, s, m, h, d)',
+    )
+    .option('--yes', 'do not ask; needed when stdin is not a terminal (scripts, cron)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ qq-webhook-bridge dlq purge --target backend --older-than 7d\n' +
+        '  $ qq-webhook-bridge dlq purge --target backend --all --yes',
+    )
+    .action(
+      async (opts: TargetOptions & { id?: string; all?: boolean; olderThan?: string; yes?: boolean }) => {
+        const which = purgeSelector(opts);
+        if (!opts.yes && !terminal.interactive) {
+          throw usage(
+            'dlq purge deletes for good and asks first, but stdin is not a terminal; add --yes to purge without asking',
+          );
+        }
+        const count = await withQueue(opts, async (queue, redis) => {
+          if (!opts.yes) {
+            const found = await countDeadLetters(queue, redis, which);
+            if (found === 0) return 0;
+            if (!(await confirm(purgeQuestion(found, opts.target, opts), prompt))) {
+              throw new BridgeError('BRIDGE_ERR_ABORTED', 'not confirmed; nothing was deleted');
+            }
+          }
+          return purgeDeadLetters(queue, which);
+        });
+        write(`purged ${count} for target ${opts.target}`);
+        setExit(0);
+      },
+    );
 
   common(program.command('replay'))
     .description(
       'deliver again everything a target finished since a time (delivered or dead-lettered), same webhook-id',
     )
-    .requiredOption('--since <time>', 'a duration back from now (2h, 30m) or an ISO 8601 time')
+    .requiredOption('--since <time>', 'a duration back from now (2h, 30m, 7d) or an ISO 8601 time')
     .addHelpText(
       'after',
-      '\nDelivered events are kept for an hour (at most 1000 per target); dead letters until purged.\n' +
+      '\nDelivered events are kept for an hour (at most 1000 per target); dead letters for\n' +
+        'delivery.dead_letter.max_age (default 7d, at most max_count per target) or until purged.\n' +
         'Example:\n  $ qq-webhook-bridge replay --target backend --since 30m',
     )
     .action(async (opts: TargetOptions & { since: string }) => {
-      const sinceMs = parseSince(opts.since, Date.now(), parseDurationMs);
-      if (sinceMs === undefined)
-        throw usage(`--since expects a duration like 2h or an ISO time, got "${opts.since}"`);
-      const count = await withQueue(opts, (queue) => replaySince(queue, sinceMs, progressPrinter()));
-      write(`replayed ${count} for target ${opts.target} since ${new Date(sinceMs).toISOString()}`);
+      const since = parseSince(opts.since, Date.now());
+      if ('problem' in since) throw usage(`--since: ${JSON.stringify(opts.since)} ${since.problem}`);
+      const count = await withQueue(opts, (queue) =>
+        replaySince(queue, since.sinceMs, progressPrinter(terminal.stderr)),
+      );
+      write(`replayed ${count} for target ${opts.target} since ${new Date(since.sinceMs).toISOString()}`);
       setExit(0);
     });
 }

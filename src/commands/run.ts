@@ -1,15 +1,19 @@
 import { createApp, type Role } from '../app.js';
 import type { BridgeConfig } from '../config/types.js';
+import { isBridgeError } from '../errors.js';
 import type { Logger } from '../log.js';
 
 /**
  * Runs the bridge until SIGTERM/SIGINT. The first signal stops taking frames, persists sessions and lets
- * in-flight deliveries finish (bounded by delivery.shutdown_grace); a second signal forces exit.
- * Resolves with the process exit code.
+ * in-flight deliveries finish (bounded by delivery.shutdown_grace); a second signal forces exit. A signal that
+ * arrives while the start still waits (for Redis, for QQ) abandons the start and exits cleanly too: the handlers
+ * are installed before anything starts. Resolves with the process exit code: 0 after a signal, 1 after a fatal
+ * gateway close.
  */
 export async function runBridge(config: BridgeConfig, role: Role, logger: Logger): Promise<number> {
   let fatal: string | undefined;
   let wake: (() => void) | undefined;
+  const shutdown = new AbortController();
   const stopped = new Promise<void>((resolve) => {
     wake = resolve;
   });
@@ -33,13 +37,17 @@ export async function runBridge(config: BridgeConfig, role: Role, logger: Logger
       return;
     }
     logger.info({ signal }, 'shutting down');
+    shutdown.abort();
     wake?.();
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
-    await app.start();
+    await app.start(shutdown.signal);
     await stopped;
+  } catch (err) {
+    if (!shutdown.signal.aborted || !isBridgeError(err, 'BRIDGE_ERR_ABORTED')) throw err;
+    logger.info(`shutdown signal during start: ${err.message}`);
   } finally {
     await app.stop();
     process.off('SIGTERM', onSignal);

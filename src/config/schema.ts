@@ -12,7 +12,9 @@
  */
 import { z } from 'zod';
 import { INTENTS, isIntentName, type IntentName } from '../qq/intents.js';
-import { parseDurationMs } from '../util/duration.js';
+import { isReservedServerPath, RESERVED_SERVER_PATHS_TEXT } from '../server/reserved-paths.js';
+import { DURATION_EXAMPLES, DURATION_PATTERN, parseDuration, parseDurationMs } from '../util/duration.js';
+import { parseRequestTarget } from '../util/request-target.js';
 import { parseListen } from './listen.js';
 import { didYouMean } from './suggest.js';
 
@@ -27,20 +29,25 @@ const WHEN_MAPPING = {
 
 type ErrorInput = { readonly input?: unknown };
 
-/** How durations are written: a number and a unit. A bare number is refused: `timeout: 10` is too easy to misread. */
-const DURATION_PATTERN = /^\d+(?:\.\d+)?(?:ms|s|m|h|d)$/;
-const DURATION_EXPECTED = 'expected a duration like 500ms, 10s, 5m, 1h';
+const DURATION_EXPECTED = `expected a duration like ${DURATION_EXAMPLES}`;
 
+/** What is wrong with a value given for a duration, in the `{found}` convention of the module comment. */
+function durationError(issue: ErrorInput): string {
+  const { input } = issue;
+  if (typeof input !== 'string' && typeof input !== 'number') return DURATION_EXPECTED;
+  const result = parseDuration(String(input));
+  return 'problem' in result ? `{found} ${result.problem}` : DURATION_EXPECTED;
+}
+
+/** A duration as util/duration.ts reads it, the same grammar as the command line's. */
 function duration(options: { allowZero: boolean }) {
-  const error = (issue: ErrorInput): string =>
-    typeof issue.input === 'number'
-      ? `${DURATION_EXPECTED}; found {found} (a number without a unit); write ${issue.input}s for seconds or ` +
-        `${issue.input}ms for milliseconds`
-      : DURATION_EXPECTED;
   return z
-    .string({ error })
-    .regex(DURATION_PATTERN, { error })
-    .refine((text) => options.allowZero || !DURATION_PATTERN.test(text) || (parseDurationMs(text) ?? 0) > 0, {
+    .string({ error: durationError })
+    .regex(DURATION_PATTERN, { error: durationError })
+    .refine((text) => !DURATION_PATTERN.test(text) || parseDurationMs(text) !== undefined, {
+      error: durationError,
+    })
+    .refine((text) => options.allowZero || (parseDurationMs(text) ?? 1) > 0, {
       error: 'expected a duration greater than zero, like 500ms or 10s',
     });
 }
@@ -196,24 +203,29 @@ const shardsObject = z
     });
   }, WHEN_MAPPING);
 
-/** Where the QQ events come from (PROTOCOL.md §0.2, §6). */
+/** Where the QQ events come from (docs/qq-protocol.md §0.2, §6). */
 const QQ_MODES = ['websocket', 'webhook'] as const;
 
-/** Paths the bridge's HTTP server answers itself; the callback path must not shadow them. */
-const SERVER_PATHS = ['/healthz', '/readyz', '/metrics'];
 const WEBHOOK_PATH_SHAPE = /^\/[^\s?#]*$/;
 const WEBHOOK_PATH_EXPECTED = 'expected a URL path like /qq/callback (starting with /, no spaces, ? or #)';
 
-function isReservedServerPath(path: string): boolean {
-  return SERVER_PATHS.includes(path) || path === '/admin' || path.startsWith('/admin/');
-}
-
 /**
- * A path as the HTTP server routes it: dot segments resolved, non-ASCII percent-encoded. The configured path must
+ * A path as the HTTP server routes it (undefined when the server could not parse it). The configured path must
  * already be in this form, or the route could never match what the server compares it with.
  */
-function routedPath(path: string): string {
-  return new URL(path, 'http://bridge').pathname;
+function routedPath(path: string): string | undefined {
+  return parseRequestTarget(path)?.pathname;
+}
+
+function unroutedPathMessage(path: string): string {
+  const routed = routedPath(path);
+  if (routed === undefined) {
+    return 'expected a path the HTTP server can parse, like /qq/callback (a leading // starts a host name); found {found}';
+  }
+  return (
+    'expected a path in normalized form (no . or .. segments, non-ASCII percent-encoded), like ' +
+    `${routed}; found {found}`
+  );
 }
 
 const webhook = section({
@@ -221,14 +233,12 @@ const webhook = section({
     .string({ error: WEBHOOK_PATH_EXPECTED })
     .regex(WEBHOOK_PATH_SHAPE, { error: WEBHOOK_PATH_EXPECTED })
     .refine((path) => !WEBHOOK_PATH_SHAPE.test(path) || routedPath(path) === path, {
-      error: (issue: ErrorInput) =>
-        `expected a path in normalized form (no . or .. segments, non-ASCII percent-encoded), like ` +
-        `${routedPath(String(issue.input))}; found {found}`,
+      error: (issue: ErrorInput) => unroutedPathMessage(String(issue.input)),
     })
     .refine((path) => !isReservedServerPath(path), {
       error: (issue: ErrorInput) =>
-        `the path ${String(issue.input)} is one of the server's own routes (/healthz, /readyz, /metrics, ` +
-        '/admin/*); choose another, like /qq/callback',
+        `the path ${String(issue.input)} is one of the server's own routes (${RESERVED_SERVER_PATHS_TEXT}); ` +
+        'choose another, like /qq/callback',
     })
     .default('/qq/callback')
     .describe(
@@ -401,6 +411,20 @@ const gateway = section({
     ),
 });
 
+const deadLetter = section({
+  max_age: duration({ allowZero: false })
+    .default('7d')
+    .describe(
+      'Dead letters that failed longer ago than this are deleted, with their attempt log. Default 7d.',
+    ),
+  max_count: positiveInt('expected a number of dead letters (a positive integer)')
+    .default(10_000)
+    .describe(
+      "Most dead letters kept per target; beyond it the oldest are deleted. With a dead letter's size it bounds " +
+        'the Redis memory a failing target can take (README, Redis sizing). Default 10000.',
+    ),
+});
+
 const delivery = section({
   dedupe_window: duration({ allowZero: false })
     .default('24h')
@@ -415,6 +439,12 @@ const delivery = section({
     .describe(
       'A delivery whose worker stops renewing its lock for this long (the process died) is handed to another ' +
         'worker. Longer than any target timeout. Default 30s.',
+    ),
+  dead_letter: deadLetter
+    .prefault({})
+    .describe(
+      "Retention of every target's dead-letter queue, applied to each target separately by the worker role. " +
+        'Default { max_age: 7d, max_count: 10000 }.',
     ),
 });
 

@@ -70,6 +70,10 @@ export function toBridgeConfig(doc: ConfigDocument, source: string): BridgeConfi
       dedupeWindowMs: durationMs(doc.delivery.dedupe_window),
       shutdownGraceMs: durationMs(doc.delivery.shutdown_grace),
       stallTimeoutMs: durationMs(doc.delivery.stall_timeout),
+      deadLetter: {
+        maxAgeMs: durationMs(doc.delivery.dead_letter.max_age),
+        maxCount: doc.delivery.dead_letter.max_count,
+      },
     },
     outbound: {
       concurrency: doc.outbound.concurrency,

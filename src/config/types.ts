@@ -40,7 +40,7 @@ export interface QqConfig {
   readonly shards: ShardsConfig;
   /**
    * YAML `mode`: `websocket` (default) holds the gateway session; `webhook` opens no WebSocket and takes QQ's
-   * signed HTTP callbacks on {@link QqWebhookConfig.path} instead (PROTOCOL.md §6).
+   * signed HTTP callbacks on {@link QqWebhookConfig.path} instead (docs/qq-protocol.md §6).
    */
   readonly mode: QqMode;
   /** YAML `webhook:` — the callback route; used in webhook mode only. */
@@ -103,6 +103,16 @@ export interface DeliveryConfig {
   readonly shutdownGraceMs: number;
   /** A dead worker's in-flight delivery goes to another worker after this, in ms; default 30s (BullMQ lock). */
   readonly stallTimeoutMs: number;
+  /** YAML `dead_letter:` — how long and how many dead letters each target keeps. */
+  readonly deadLetter: DeadLetterRetentionConfig;
+}
+
+/** Retention of each target's dead letters; the worker role trims them on a timer. */
+export interface DeadLetterRetentionConfig {
+  /** Dead letters that failed longer ago than this are deleted, in ms; default 7d. */
+  readonly maxAgeMs: number;
+  /** Most dead letters kept per target, the newest; default 10000. */
+  readonly maxCount: number;
 }
 
 /** Retries: `attempts` in total, exponential backoff with full jitter from `baseMs`, capped at `maxMs`. */

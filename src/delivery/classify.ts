@@ -33,7 +33,7 @@ export const SSRF_BLOCKED_CODE = 'BRIDGE_ERR_SSRF_BLOCKED';
 export const UNKNOWN_NETWORK_CODE = 'NETWORK_ERROR';
 
 /**
- * Outcome of an HTTP status (DESIGN §4): 2xx delivered; 408, 425, 429 and 5xx are the receiver saying "later";
+ * Outcome of an HTTP status (docs/design.md §4): 2xx delivered; 408, 425, 429 and 5xx are the receiver saying "later";
  * everything else (3xx — redirects are not followed —, other 4xx, and nonsense like 1xx) is a permanent rejection.
  */
 export function classifyStatus(status: number): DeliveryOutcome {
@@ -74,7 +74,7 @@ function isTlsCode(code: string): boolean {
 
 /**
  * Kind and outcome of a failure that produced no response, from its stable code. Every network failure is
- * retried (DESIGN §4) — the target may be down for hours and come back — except an SSRF refusal or a request
+ * retried (docs/design.md §4) — the target may be down for hours and come back — except an SSRF refusal or a request
  * undici will not send, which are configuration problems and go to the dead-letter queue at once.
  */
 export function classifyErrorCode(code: string): NetworkErrorClass {

@@ -18,7 +18,7 @@ import { guardedConnector, type ConnectOptions } from './ssrf-guard.js';
 /** How much of a response is read. Draining a small body lets undici reuse the keep-alive socket; past this the
  * socket is destroyed instead, so a target answering with megabytes cannot waste our bandwidth or time. */
 export const RESPONSE_READ_LIMIT_BYTES = 64 * 1024;
-/** How much of the response body each attempt record keeps (DESIGN §4). */
+/** How much of the response body each attempt record keeps (docs/design.md §4). */
 export const RECORDED_BODY_BYTES = 1024;
 
 /** What the worker hands the deliverer for one attempt. */

@@ -1,5 +1,5 @@
 /**
- * The SSRF guard (DESIGN.md §7): a target whose address is loopback, private, link-local, cloud metadata or
+ * The SSRF guard (docs/design.md §7): a target whose address is loopback, private, link-local, cloud metadata or
  * otherwise not a public unicast address is refused unless the target says `allow_private: true`.
  *
  * The check runs inside the connector, on the very address the socket is about to dial: a hostname is resolved by

@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import type { AttemptRecord, DeliveryJobData } from '../queue/job.js';
 import { BACKOFF_TYPE } from '../queue/job-options.js';
 import { deliveryQueueName, eventIdFromJobId } from '../queue/names.js';
+import { withTimeout } from '../util/with-timeout.js';
 import { retryDelayMs } from './backoff.js';
 import { ABORTED_CODE } from './classify.js';
 import { WebhookDeliverer, type AttemptResult } from './deliver.js';
@@ -82,7 +83,7 @@ function failureSummary(result: AttemptResult): string {
 
 /**
  * Starts one BullMQ worker per configured target, each on its own queue and connection, so a slow or dead
- * target only ever occupies its own concurrency slots (DESIGN §4). Retries use the custom backoff type
+ * target only ever occupies its own concurrency slots (docs/design.md §4). Retries use the custom backoff type
  * {@link BACKOFF_TYPE} that the producer sets on every job; failed jobs stay in BullMQ's failed set, which is the
  * dead-letter queue.
  */
@@ -162,8 +163,18 @@ export function startDeliveryWorkers(options: DeliveryWorkersOptions): DeliveryW
       if (aborted) {
         // Shutdown, not the target's fault: put the job back (due now) without consuming an attempt, so another
         // worker retries it and a SIGTERM can never be what exhausts a delivery.
-        log.warn(fields, 'delivery aborted by shutdown; returned to the queue');
-        await job.moveToDelayed(Date.now(), token);
+        try {
+          await job.moveToDelayed(Date.now(), token);
+          log.warn(fields, 'delivery aborted by shutdown; returned to the queue');
+        } catch (err) {
+          // Not rethrown: BullMQ would take it for a failed attempt and, whenever its own write then succeeds,
+          // count the attempt against the job (dead-lettering it on its last). The job stays active instead; once
+          // its lock expires the stalled-job check queues it again, with the attempts it had.
+          log.warn(
+            { ...fields, err: describeError(err) },
+            'delivery aborted by shutdown, but the job could not be returned to the queue; it is queued again without losing an attempt once its lock expires (delivery.stall_timeout)',
+          );
+        }
         throw new DelayedError();
       }
       if (result.outcome === 'rejected') {
@@ -254,14 +265,10 @@ export function startDeliveryWorkers(options: DeliveryWorkersOptions): DeliveryW
 }
 
 /** Resolves true when `promise` settles within `ms`, false otherwise; the timer never outlives the wait. */
-async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), Math.max(0, ms));
-  });
-  try {
-    return await Promise.race([promise.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return withTimeout(
+    promise.then(() => true),
+    Math.max(0, ms),
+    () => false,
+  );
 }

@@ -1,6 +1,6 @@
 /**
- * What `demo` makes the simulator push: the seed's four group events with PROTOCOL.md §5.4's exact `d`, then one
- * of every other event in the catalog with a `d` shaped like the real captures in PROTOCOL.md §5, then one event
+ * What `demo` makes the simulator push: the seed's four group events with docs/qq-protocol.md §5.4's exact `d`, then one
+ * of every other event in the catalog with a `d` shaped like the real captures in docs/qq-protocol.md §5, then one event
  * the catalog does not know (delivered as `qq.unknown`).
  */
 
@@ -19,7 +19,7 @@ function operatorEvent(t: string, timestamp: number): DemoEvent {
   return { t, d: { group_openid: GROUP, op_member_openid: OPERATOR, timestamp } };
 }
 
-/** The seed (PROTOCOL.md §5.4, the official examples, value for value). */
+/** The seed (docs/qq-protocol.md §5.4, the official examples, value for value). */
 export const SEED_EVENTS: readonly DemoEvent[] = [
   operatorEvent('GROUP_ADD_ROBOT', 1699240248),
   operatorEvent('GROUP_DEL_ROBOT', 1699240426),
@@ -90,7 +90,7 @@ export const SAMPLE_DATA: Readonly<Record<string, Readonly<Record<string, unknow
   },
 };
 
-/** An event the catalog does not know (PROTOCOL.md §5.8); the bridge forwards its `d` untouched. */
+/** An event the catalog does not know (docs/qq-protocol.md §5.8); the bridge forwards its `d` untouched. */
 export const UNKNOWN_EVENT: DemoEvent = {
   t: 'SUBSCRIBE_MESSAGE_STATUS',
   d: {

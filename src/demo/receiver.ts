@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readCappedBody } from '../util/read-body.js';
+import { readRawBody } from '../util/read-body.js';
 import { formatEventLine } from './format.js';
 import { verifyWebhook } from './verify.js';
 
@@ -42,11 +42,17 @@ export async function startSampleReceiver(options: SampleReceiverOptions): Promi
 
   const server = createServer((req, res) => {
     void (async () => {
-      const body = req.method === 'POST' ? await readCappedBody(req, MAX_BODY_BYTES) : undefined;
-      if (body === undefined) {
-        res.writeHead(req.method === 'POST' ? 413 : 405).end();
+      if (req.method !== 'POST') {
+        res.writeHead(405).end();
         return;
       }
+      const read = await readRawBody(req, MAX_BODY_BYTES);
+      if (!read.ok) {
+        if (read.reason === 'unreadable') res.destroy();
+        else res.writeHead(413).end();
+        return;
+      }
+      const body = read.bytes;
       const id = header(req, 'webhook-id');
       const verdict = verifyWebhook(
         options.secrets,

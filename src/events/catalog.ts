@@ -1,6 +1,6 @@
 /**
  * The event catalog: for each QQ dispatch name (`t`) the envelope `type`, the intent that subscribes to it, the
- * rules its `d` must satisfy and the mapper that builds `data` (DESIGN.md §3, PROTOCOL.md §5). Anything not listed
+ * rules its `d` must satisfy and the mapper that builds `data` (docs/design.md §3, docs/qq-protocol.md §5). Anything not listed
  * here is delivered as `qq.unknown` with `d` untouched.
  */
 import type { IntentName } from '../qq/intents.js';
@@ -15,7 +15,7 @@ export interface CatalogEntry {
   readonly qqType: string;
   /** The normalized envelope `type`. */
   readonly type: string;
-  /** The gateway intent that delivers the event (PROTOCOL.md §4). */
+  /** The gateway intent that delivers the event (docs/qq-protocol.md §4). */
   readonly intent: IntentName;
   /** One line for docs: when QQ sends it. */
   readonly summary: string;
@@ -49,7 +49,7 @@ const MEMBER_RULES: readonly FieldRule[] = [
   { path: 'timestamp', kind: 'integer' },
 ];
 
-/** Fields every group or C2C message has (PROTOCOL.md §5.1, §5.3). */
+/** Fields every group or C2C message has (docs/qq-protocol.md §5.1, §5.3). */
 const MESSAGE_RULES: readonly FieldRule[] = [
   { path: 'id', kind: 'string' },
   { path: 'content', kind: 'string' },
@@ -80,7 +80,7 @@ const C2C_MESSAGE_RULES: readonly FieldRule[] = [
   { path: 'author.user_openid', kind: 'string' },
 ];
 
-/** PROTOCOL.md §5.7; the scene-specific ids are optional because each scene carries only its own. */
+/** docs/qq-protocol.md §5.7; the scene-specific ids are optional because each scene carries only its own. */
 const INTERACTION_RULES: readonly FieldRule[] = [
   { path: 'id', kind: 'string' },
   { path: 'type', kind: 'integer' },

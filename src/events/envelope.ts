@@ -1,9 +1,12 @@
 /** Version of the envelope contract; bumped on any incompatible change. */
 export const ENVELOPE_VERSION = 1;
 
-/** What a target receives (DESIGN.md §3). */
+/** What a target receives (docs/design.md §3). */
 export interface Envelope {
-  /** Stable event id: QQ's dispatch id, else `<t>:<sha256 of t + d>`. Also the `webhook-id` header. */
+  /**
+   * Stable event id: QQ's dispatch id, else `<t>:<sha256 of t + d>`; at most 128 visible ASCII characters (a
+   * dispatch id that is not becomes `<t>:<sha256 of it>`). Also the `webhook-id` header.
+   */
   id: string;
   /** Normalized type, e.g. `group.bot.added`, or `qq.unknown`. */
   type: string;

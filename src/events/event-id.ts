@@ -1,8 +1,13 @@
 /**
- * Event ids and dedupe keys (DESIGN.md §3, PROTOCOL.md D.7 and §9 item 1). The envelope `id` is QQ's dispatch id
+ * Event ids and dedupe keys (docs/design.md §3, docs/qq-protocol.md D.7 and §9 item 1). The envelope `id` is QQ's dispatch id
  * when it sent one, else a hash of `t` + `d` that does not depend on key order, so a replayed or re-delivered frame
  * gets the same id. The dedupe key is coarser for messages: QQ may push one message as GROUP_AT_MESSAGE_CREATE and
  * GROUP_MESSAGE_CREATE under two frame ids, and both carry the same `d.id`.
+ *
+ * The id is the `webhook-id` header and part of Redis keys, and `t`, `id` and `d.id` are whatever the frame held:
+ * every id made here is therefore at most {@link MAX_EVENT_ID_LENGTH} visible ASCII characters (docs/design.md §3),
+ * and anything else QQ sends is replaced by a hash of it, computed once here so the envelope, the job and the
+ * header agree.
  */
 import { createHash } from 'node:crypto';
 import type { DispatchFrame } from './envelope.js';
@@ -17,6 +22,15 @@ const MESSAGE_EVENTS: ReadonlySet<string> = new Set([
 
 /** Hex digits of the sha256 kept in a hashed id: 128 bits. */
 const HASH_HEX_LENGTH = 32;
+
+/** Longest id used as sent; real QQ ids are under 100 characters, and a hashed id is at most 97. */
+export const MAX_EVENT_ID_LENGTH = 128;
+
+/** Longest part of `t` that starts a hashed id. QQ's event names are under 30 characters. */
+const MAX_TYPE_PREFIX_LENGTH = 64;
+
+/** Visible ASCII only: what an HTTP header value and a log line carry without escaping. */
+const VISIBLE_ASCII = /^[!-~]*$/;
 
 /**
  * JSON with object keys sorted (by UTF-16 code units), so equal values serialize equally whatever their key order.
@@ -67,33 +81,59 @@ function qqTypeOf(frame: DispatchFrame): string {
   return typeof frame.t === 'string' ? frame.t : '';
 }
 
-/** `<t>:<first 32 hex of sha256(t + text)>`: the id of an event QQ gave no id. */
-export function hashedEventId(t: string, text: string): string {
-  const digest = createHash('sha256')
-    .update(t + text)
-    .digest('hex');
-  return `${t}:${digest.slice(0, HASH_HEX_LENGTH)}`;
+function digestOf(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, HASH_HEX_LENGTH);
+}
+
+/** True when `id` can be used as sent: 1 to {@link MAX_EVENT_ID_LENGTH} visible ASCII characters. */
+function isUsableAsSent(id: string): boolean {
+  return id.length > 0 && id.length <= MAX_EVENT_ID_LENGTH && VISIBLE_ASCII.test(id);
+}
+
+/** `t` as the start of an id: its first 64 characters, each one outside visible ASCII replaced by `_`. */
+function typePrefixOf(t: string): string {
+  const prefix = t.slice(0, MAX_TYPE_PREFIX_LENGTH);
+  return VISIBLE_ASCII.test(prefix) ? prefix : prefix.replace(/[^!-~]/g, '_');
 }
 
 /**
- * The envelope id: `frame.id` when it is a non-empty string, else
+ * `<t>:<first 32 hex of sha256(t + text)>`: the id of an event QQ gave no id. A `t` that is not visible ASCII or
+ * longer than 64 characters starts the id as {@link typePrefixOf} renders it; the hash still covers all of it.
+ */
+export function hashedEventId(t: string, text: string): string {
+  return `${typePrefixOf(t)}:${digestOf(t + text)}`;
+}
+
+/**
+ * The id of an event QQ sent `id` for: `id` itself when it is at most {@link MAX_EVENT_ID_LENGTH} visible ASCII
+ * characters, else `<t>:<first 32 hex of sha256(t + NUL "id" NUL + id)>`, the same for every copy of the frame.
+ */
+export function frameEventId(t: string, id: string): string {
+  return isUsableAsSent(id) ? id : hashedEventId(t, `\u0000id\u0000${id}`);
+}
+
+/**
+ * The envelope id: {@link frameEventId} when `frame.id` is a non-empty string, else
  * `<t>:<first 32 hex of sha256(t + canonical JSON of d)>` (object keys sorted, so key order does not matter).
  */
 export function eventIdOf(frame: DispatchFrame): string {
-  if (typeof frame.id === 'string' && frame.id !== '') return frame.id;
   const t = qqTypeOf(frame);
+  if (typeof frame.id === 'string' && frame.id !== '') return frameEventId(t, frame.id);
   return hashedEventId(t, canonicalJson(frame.d));
 }
 
 /**
  * The key the producer dedupes on: `msg:<d.id>` for message events with a non-empty string `d.id` (the @-mention
- * and full-mode copies of one message share it), else the event id.
+ * and full-mode copies of one message share it), else the event id. A `d.id` that is not at most
+ * {@link MAX_EVENT_ID_LENGTH} visible ASCII characters becomes `msg:<first 32 hex of sha256(d.id)>`, which does
+ * not depend on `t`, so both copies still share it.
  */
 export function dedupeKeyOf(frame: DispatchFrame): string {
   const d: unknown = frame.d;
   if (MESSAGE_EVENTS.has(qqTypeOf(frame)) && isRecord(d) && Object.hasOwn(d, 'id')) {
     const messageId = d.id;
-    if (typeof messageId === 'string' && messageId !== '') return `msg:${messageId}`;
+    if (typeof messageId === 'string' && messageId !== '')
+      return `msg:${isUsableAsSent(messageId) ? messageId : digestOf(messageId)}`;
   }
   return eventIdOf(frame);
 }

@@ -1,24 +1,13 @@
 /**
- * Which envelopes a target wants (its `events` and `groups` config, DESIGN.md §2). Compiled once per target into
- * two regular expressions and a set, then called for every event.
+ * Which envelopes a target wants (its `events` and `groups` config, docs/design.md §2). Compiled once per target into
+ * two glob matchers and a set, then called for every event.
  */
 import type { TargetConfig } from '../config/types.js';
 import type { Envelope } from './envelope.js';
+import { compileGlobs } from './glob.js';
 
 /** A pattern written like a QQ event name (`GROUP_ADD_ROBOT`, `GROUP_*`) matches `qq_type`; others match `type`. */
 const QQ_NAME_PATTERN = /^[A-Z0-9_*]+$/;
-
-/** One anchored alternation of the globs, or null when there are none (nothing can match). */
-function compileGlobs(globs: readonly string[]): RegExp | null {
-  if (globs.length === 0) return null;
-  const alternatives = globs.map((glob) =>
-    glob
-      .split('*')
-      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*'),
-  );
-  return new RegExp(`^(?:${alternatives.join('|')})$`, 's');
-}
 
 /**
  * Builds the predicate for one target. `events` are case-sensitive globs where `*` matches any run of characters,
@@ -34,7 +23,7 @@ export function createTargetFilter(
   const byType = compileGlobs(target.events.filter((glob) => !QQ_NAME_PATTERN.test(glob)));
   const groups = new Set(target.groups);
   return (envelope) => {
-    const wanted = (byQqType?.test(envelope.qq_type) ?? false) || (byType?.test(envelope.type) ?? false);
+    const wanted = byQqType(envelope.qq_type) || byType(envelope.type);
     if (!wanted || groups.size === 0) return wanted;
     const group = envelope.data.group_openid;
     return typeof group === 'string' && groups.has(group);

@@ -1,5 +1,5 @@
 /**
- * The `d` → `data` mappers of the catalog (DESIGN.md §3). Every mapper keeps the fields it does not name, so nothing
+ * The `d` → `data` mappers of the catalog (docs/design.md §3). Every mapper keeps the fields it does not name, so nothing
  * QQ sends is silently dropped, and builds objects with `Object.fromEntries` so an own `__proto__` key in `d` stays
  * an ordinary key instead of changing a prototype.
  */

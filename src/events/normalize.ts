@@ -1,5 +1,5 @@
 /**
- * Dispatch frame → envelope (DESIGN.md §3). Pure: no I/O, no clock (the receive time comes in the context), and it
+ * Dispatch frame → envelope (docs/design.md §3). Pure: no I/O, no clock (the receive time comes in the context), and it
  * never throws, whatever the frame holds — an event the bridge cannot read is still delivered, with `malformed`
  * saying what was wrong, because dropping it would lose it for good once the gateway's seq moves past it.
  */
@@ -7,7 +7,7 @@ import { describeError } from '../errors.js';
 import { catalogEntryFor, UNKNOWN_EVENT_TYPE, type CatalogEntry } from './catalog.js';
 import { checkFields, describeKind, isRecord, mismatch, type JsonRecord } from './check.js';
 import { ENVELOPE_VERSION, type DispatchFrame, type Envelope } from './envelope.js';
-import { dedupeKeyOf, eventIdOf, hashedEventId } from './event-id.js';
+import { dedupeKeyOf, eventIdOf, frameEventId, hashedEventId } from './event-id.js';
 import { keepAsIs } from './map-data.js';
 import { parseOccurredAt } from './timestamp.js';
 
@@ -129,7 +129,9 @@ function unreadable(input: unknown, ctx: NormalizeContext, err: unknown): Normal
   const id = readSafely(input, 'id');
   const receivedAt = ctx.receivedAt.toISOString();
   const eventId =
-    typeof id === 'string' && id !== '' ? id : hashedEventId(qqType, `\u0000unreadable\u0000${receivedAt}`);
+    typeof id === 'string' && id !== ''
+      ? frameEventId(qqType, id)
+      : hashedEventId(qqType, `\u0000unreadable\u0000${receivedAt}`);
   let reason = 'unknown error';
   try {
     reason = describeError(err);

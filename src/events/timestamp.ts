@@ -1,5 +1,5 @@
 /**
- * Lenient parsing of QQ's event timestamps (PROTOCOL.md §5.0, §9 item 14): notice events send integer epoch
+ * Lenient parsing of QQ's event timestamps (docs/qq-protocol.md §5.0, §9 item 14): notice events send integer epoch
  * seconds, message and interaction events RFC 3339 strings, and 2023-era payloads Go's `time.Time.String()`
  * (`2023-09-04 18:42:57.404149365 +0800 CST m=+352051.39`).
  */

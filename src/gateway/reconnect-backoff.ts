@@ -1,4 +1,4 @@
-/** The official SDK's schedule (PROTOCOL.md D.5): the last step repeats forever. */
+/** The official SDK's schedule (docs/qq-protocol.md D.5): the last step repeats forever. */
 export const DEFAULT_RECONNECT_SCHEDULE_MS = [1_000, 2_000, 5_000, 10_000, 30_000, 60_000];
 
 /**

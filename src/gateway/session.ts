@@ -3,8 +3,10 @@ import type { DispatchFrame } from '../events/envelope.js';
 import type { Logger } from '../log.js';
 import { classifyClose, closeHint, type CloseDecision } from '../qq/close-codes.js';
 import { OP, type GatewayFrame } from '../qq/opcodes.js';
+import { startHelloHeartbeat, type Heartbeat } from './heartbeat.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
-import type { PersistedSession, SessionStore } from './session-store.js';
+import { SessionSaver } from './session-saver.js';
+import type { SessionStore } from './session-store.js';
 
 /** Where a shard is in its life; READY and RESUMED both count as healthy for `/readyz`. */
 export type ShardStatus =
@@ -26,6 +28,8 @@ export interface GatewaySessionHooks {
   onRejectedFrame?(reason: 'not_json' | 'not_object' | 'too_large', sample: string): void;
   /** A close code after which the bot cannot connect at all (4914, 4915). */
   onFatal?(code: number, meaning: string, hint: string): void;
+  /** A save of the session id and seq failed (it is retried); `error` says why. */
+  onSaveFailure?(error: string): void;
 }
 
 export interface GatewaySessionOptions {
@@ -50,9 +54,16 @@ export interface GatewaySessionOptions {
   reconnectScheduleMs?: readonly number[];
   /** Extra silence tolerated past `heartbeat_interval` before the link counts as dead; default min(5 s, interval/2). */
   heartbeatGraceMs?: number;
+  /**
+   * The shortest `heartbeat_interval` a Hello may set; a shorter one is raised to it (and one above 5 min lowered),
+   * with a warning. Default 1 s; tests lower it to watch many beats quickly.
+   */
+  minHeartbeatIntervalMs?: number;
+  /** While the last seq save failed, it is retried after this long; default 5 s. */
+  saveRetryDelayMs?: number;
   /** Hello and READY/RESUMED must arrive within this; default 30 s. */
   handshakeTimeoutMs?: number;
-  /** Delay range after op 9 (PROTOCOL.md D.4: 1–5 s). */
+  /** Delay range after op 9 (docs/qq-protocol.md D.4: 1–5 s). */
   invalidSessionDelayMs?: readonly [number, number];
   /** Delay after a configuration-class close (4001, 4002, 4010–4014); default 5 min. */
   configErrorDelayMs?: number;
@@ -81,10 +92,10 @@ interface PendingDispatch {
 
 interface Connection {
   ws: WebSocket;
-  heartbeatIntervalMs: number;
-  heartbeatTimer?: NodeJS.Timeout;
-  firstHeartbeatTimer?: NodeJS.Timeout;
-  watchdog?: NodeJS.Timeout;
+  /** Started by the connection's first Hello. */
+  heartbeat?: Heartbeat;
+  /** Hellos after the first, which are ignored. */
+  extraHellos: number;
   handshakeTimer?: NodeJS.Timeout;
   /** Set once we chose why this connection ends, so the close code that follows does not override it. */
   ending?: { reason: ReconnectReason; action: 'resume' | 'identify' | 'refresh-token'; minDelayMs: number };
@@ -111,9 +122,7 @@ export class GatewaySession {
   /** Dispatches received but not yet handed to onDispatch, in arrival (= sequence) order. */
   private pending: PendingDispatch[] = [];
   private pumping: Promise<void> | undefined;
-  /** At most one seq save in flight; a newer seq that arrives meanwhile is saved right after it. */
-  private persisting: Promise<void> | undefined;
-  private persistAgain = false;
+  private readonly saver: SessionSaver;
   /** Bumped whenever the session is dropped, so work queued for the old session cannot persist its seq. */
   private generation = 0;
   private resumeFailures = 0;
@@ -129,6 +138,17 @@ export class GatewaySession {
     this.backoff = new ReconnectBackoff(options.reconnectScheduleMs, this.random);
     this.shard = [options.shardId, options.shardCount];
     this.log = options.logger.child({ component: 'gateway', shardId: options.shardId });
+    this.saver = new SessionSaver({
+      shardId: options.shardId,
+      store: options.store,
+      current: () =>
+        this.sessionId === undefined || this.durableSeq === null
+          ? undefined
+          : { sessionId: this.sessionId, seq: this.durableSeq },
+      logger: this.log,
+      onFailure: (error) => options.hooks?.onSaveFailure?.(error),
+      retryDelayMs: options.saveRetryDelayMs,
+    });
   }
 
   /** Loads any persisted session (to RESUME it) and connects. Returns once the first attempt is under way. */
@@ -157,8 +177,7 @@ export class GatewaySession {
       conn.ws.removeAllListeners('message');
     }
     while (this.pumping) await this.pumping;
-    while (this.persisting) await this.persisting;
-    await this.persistQuietly();
+    await this.saver.close();
     if (conn) {
       conn.ws.on('error', () => undefined);
       // A paused socket would not read the server's close frame, and the close would hang until ws times it out.
@@ -179,13 +198,20 @@ export class GatewaySession {
     return this.pending.length;
   }
 
-  /** A snapshot for `/readyz` and tests. */
-  snapshot(): { shard: [number, number]; status: ShardStatus; sessionId?: string; seq: number | null } {
+  /** A snapshot for `/readyz` and tests; `saveFailing` while the last save of the session and seq failed. */
+  snapshot(): {
+    shard: [number, number];
+    status: ShardStatus;
+    sessionId?: string;
+    seq: number | null;
+    saveFailing: boolean;
+  } {
     return {
       shard: this.shard,
       status: this.status,
       ...(this.sessionId ? { sessionId: this.sessionId } : {}),
       seq: this.durableSeq,
+      saveFailing: this.saver.failing,
     };
   }
 
@@ -206,7 +232,7 @@ export class GatewaySession {
       handshakeTimeout: this.options.handshakeTimeoutMs ?? 30_000,
       perMessageDeflate: false,
     });
-    const conn: Connection = { ws, heartbeatIntervalMs: 0, sentResume: false };
+    const conn: Connection = { ws, extraHellos: 0, sentResume: false };
     this.connection = conn;
     conn.handshakeTimer = setTimeout(() => {
       this.endConnection(conn, 'handshake_timeout', 'resume', 0, 'no READY/RESUMED in time');
@@ -235,7 +261,7 @@ export class GatewaySession {
   }
 
   private onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
-    this.armWatchdog(conn);
+    conn.heartbeat?.alive();
     const text = isBinary ? null : rawToString(data);
     let frame: unknown;
     try {
@@ -276,17 +302,30 @@ export class GatewaySession {
   }
 
   private onHello(conn: Connection, d: unknown): void {
-    const interval = Number((d as { heartbeat_interval?: unknown } | undefined)?.heartbeat_interval);
-    conn.heartbeatIntervalMs = Number.isFinite(interval) && interval > 0 ? interval : 45_000;
-    // The first beat is jittered so that many shards restarting together do not beat in lockstep.
-    conn.firstHeartbeatTimer = setTimeout(
-      () => {
-        this.sendHeartbeat(conn);
-        conn.heartbeatTimer = setInterval(() => this.sendHeartbeat(conn), conn.heartbeatIntervalMs);
+    const sent = (d as { heartbeat_interval?: unknown } | undefined)?.heartbeat_interval;
+    if (conn.heartbeat) {
+      // QQ sends one Hello per connection. Acting on another would start a second heartbeat beside the first and
+      // send a second Identify, which the gateway refuses (4005). It is ignored rather than answered by closing:
+      // a gateway that always sent two would otherwise turn every connection into a reconnect, while the first
+      // Hello's heartbeat and watchdog keep guarding this link either way.
+      conn.extraHellos++;
+      this.log[conn.extraHellos === 1 ? 'warn' : 'debug'](
+        { keptIntervalMs: conn.heartbeat.intervalMs },
+        'gateway sent another Hello on the same connection; ignored it and kept the first heartbeat interval',
+      );
+      return;
+    }
+    conn.heartbeat = startHelloHeartbeat(sent, {
+      minIntervalMs: this.options.minHeartbeatIntervalMs,
+      graceMs: this.options.heartbeatGraceMs,
+      random: this.random,
+      log: this.log,
+      beat: () => this.sendHeartbeat(conn),
+      onSilence: (silentForMs) => {
+        this.log.warn({ silentForMs }, 'no heartbeat ACK from the gateway; link is dead');
+        this.endConnection(conn, 'zombie', 'resume', 0, 'missing heartbeat ACK');
       },
-      Math.floor(this.random() * conn.heartbeatIntervalMs),
-    );
-    this.armWatchdog(conn);
+    });
     void this.authenticate(conn);
   }
 
@@ -396,25 +435,9 @@ export class GatewaySession {
           advanced = true;
         }
       }
-      if (advanced) this.schedulePersist();
+      if (advanced) this.saver.schedule();
       this.resumeReadingIfCaughtUp();
     }
-  }
-
-  /** Saves the newest durable seq off the dispatch path, coalescing saves that pile up behind a slow one. */
-  private schedulePersist(): void {
-    if (this.persisting) {
-      this.persistAgain = true;
-      return;
-    }
-    this.persisting = (async () => {
-      do {
-        this.persistAgain = false;
-        await this.persistQuietly();
-      } while (this.persistAgain);
-    })().finally(() => {
-      this.persisting = undefined;
-    });
   }
 
   private onHealthy(conn: Connection, status: 'ready' | 'resumed'): void {
@@ -452,7 +475,7 @@ export class GatewaySession {
     const severe = decision.action === 'fatal' || decision.action === 'config-error';
     if (conn.ending && !severe) {
       // We decided why this connection ended (op 7, op 9, watchdog); the server's close code that follows may
-      // not override that, e.g. 4009 after op 7 must not clear the session (PROTOCOL.md §3.8). Only a code that
+      // not override that, e.g. 4009 after op 7 must not clear the session (docs/qq-protocol.md §3.8). Only a code that
       // says the bot cannot connect as configured (op 9 then 4014) is more specific than our own reason.
       this.afterEnd(conn.ending, `${conn.ending.reason} (close ${code})`);
       return;
@@ -560,47 +583,9 @@ export class GatewaySession {
     });
   }
 
-  /**
-   * A seq that could not be saved (Redis away) is not worth ending the session for: the dispatch itself is already
-   * durable, and a persisted seq that lags only means QQ replays a few events after a restart, which dedupe absorbs.
-   */
-  private async persistQuietly(): Promise<void> {
-    try {
-      await this.persist();
-    } catch (err) {
-      this.log.warn(
-        { err: errorText(err), seq: this.durableSeq },
-        'could not persist the session seq; will retry with the next one',
-      );
-    }
-  }
-
-  private async persist(): Promise<void> {
-    if (this.sessionId === undefined || this.durableSeq === null) return;
-    const session: PersistedSession = { sessionId: this.sessionId, seq: this.durableSeq };
-    await this.options.store.save(this.options.shardId, session);
-  }
-
   private sendHeartbeat(conn: Connection): void {
     if (conn !== this.connection) return;
     this.send(conn, { op: OP.HEARTBEAT, d: this.receivedSeq });
-  }
-
-  /** Any frame proves the link alive; silence past one interval plus grace means a half-open (zombie) socket. */
-  private armWatchdog(conn: Connection): void {
-    if (conn.heartbeatIntervalMs === 0) return;
-    if (conn.watchdog) {
-      conn.watchdog.refresh();
-      return;
-    }
-    const graceMs = this.options.heartbeatGraceMs ?? Math.min(5_000, conn.heartbeatIntervalMs / 2);
-    conn.watchdog = setTimeout(() => {
-      this.log.warn(
-        { silentForMs: conn.heartbeatIntervalMs + graceMs },
-        'no heartbeat ACK from the gateway; link is dead',
-      );
-      this.endConnection(conn, 'zombie', 'resume', 0, 'missing heartbeat ACK');
-    }, conn.heartbeatIntervalMs + graceMs);
   }
 
   private send(conn: Connection, frame: { op: number; d: unknown }): void {
@@ -611,9 +596,7 @@ export class GatewaySession {
   }
 
   private clearTimers(conn: Connection): void {
-    if (conn.heartbeatTimer) clearInterval(conn.heartbeatTimer);
-    if (conn.firstHeartbeatTimer) clearTimeout(conn.firstHeartbeatTimer);
-    if (conn.watchdog) clearTimeout(conn.watchdog);
+    conn.heartbeat?.stop();
     if (conn.handshakeTimer) clearTimeout(conn.handshakeTimer);
   }
 

@@ -5,8 +5,10 @@ import type { DispatchFrame } from '../events/envelope.js';
 import type { Logger } from '../log.js';
 import type { QqOpenApi } from '../qq/openapi.js';
 import { sleep } from '../util/abortable.js';
+import { discoverGatewayAtStart } from './boot-discovery.js';
 import { createLeaseOwnerId, ShardLease } from './lease.js';
 import { LeasedShard } from './leased-shard.js';
+import { ReconnectBackoff } from './reconnect-backoff.js';
 import {
   GatewaySession,
   type GatewaySessionHooks,
@@ -89,11 +91,30 @@ export class ShardManager {
 
   /**
    * Starts the planned shards' sessions; with leases, only those whose lease this replica acquires in its first
-   * round (the others are tried every TTL/3 from then on).
+   * round (the others are tried every TTL/3 from then on). Gateway discovery is retried until it succeeds (see
+   * {@link discoverGatewayAtStart}). Returns early, starting nothing more, once stop() is called or `signal` aborts.
    */
-  async start(): Promise<void> {
-    const { api, qq, logger } = this.options;
-    const info = await api.gatewayBot();
+  async start(signal?: AbortSignal): Promise<void> {
+    // An abandoned start stops starting things, as stop() does; stop() still has to stop what did start.
+    const abandon = (): void => this.abort.abort();
+    if (signal?.aborted) abandon();
+    signal?.addEventListener('abort', abandon, { once: true });
+    try {
+      await this.startShards();
+    } finally {
+      signal?.removeEventListener('abort', abandon);
+    }
+  }
+
+  private async startShards(): Promise<void> {
+    const { api, qq, logger, sessionOverrides } = this.options;
+    const info = await discoverGatewayAtStart({
+      api,
+      logger,
+      backoff: new ReconnectBackoff(sessionOverrides?.reconnectScheduleMs, sessionOverrides?.random),
+      signal: this.abort.signal,
+    });
+    if (!info) return;
     this.gatewayUrl = info.url;
     const plan = planShards(qq.shards, info);
     if (plan.warning) logger.warn(plan.warning);
@@ -134,6 +155,7 @@ export class ShardManager {
         shard: [shard.shardId, this.shardCount] as [number, number],
         status: 'idle' as const,
         seq: null,
+        saveFailing: false,
       };
       held.push({ ...base, lease: { token } });
     }

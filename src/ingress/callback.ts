@@ -1,5 +1,5 @@
 /**
- * Reading QQ's HTTP callbacks (PROTOCOL.md §6): what a body asks for, and whether its signature headers hold.
+ * Reading QQ's HTTP callbacks (docs/qq-protocol.md §6): what a body asks for, and whether its signature headers hold.
  * Pure: no I/O; the clock comes in as an argument.
  *
  * @packageDocumentation
@@ -66,7 +66,7 @@ export function parseCallback(body: Buffer): Callback {
 function readValidation(d: unknown): Callback {
   if (!isRecord(d)) return { kind: 'invalid', reason: 'invalid_validation' };
   const { plain_token: plainToken } = d;
-  // The docs and botgo send event_ts as a string, satori types it as a number (PROTOCOL.md §6.2): take both.
+  // The docs and botgo send event_ts as a string, satori types it as a number (docs/qq-protocol.md §6.2): take both.
   const eventTs = typeof d.event_ts === 'number' ? String(d.event_ts) : d.event_ts;
   if (typeof plainToken !== 'string' || !PLAIN_TOKEN.test(plainToken)) {
     return { kind: 'invalid', reason: 'invalid_validation' };
@@ -78,7 +78,7 @@ function readValidation(d: unknown): Callback {
 }
 
 /**
- * The dispatch as the normalizer takes it. Webhook frames carry no `s` (PROTOCOL.md §5.0), and none is copied:
+ * The dispatch as the normalizer takes it. Webhook frames carry no `s` (docs/qq-protocol.md §5.0), and none is copied:
  * the envelope's `seq` is null in webhook mode whatever the body says. A `t` that is not a string becomes `''`,
  * which the normalizer reports as an unknown event rather than dropping it.
  */

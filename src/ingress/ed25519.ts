@@ -1,5 +1,5 @@
 /**
- * QQ's Ed25519 scheme for HTTP callbacks (PROTOCOL.md §6.3, Appendix A), on Node's `crypto` alone. The bot secret
+ * QQ's Ed25519 scheme for HTTP callbacks (docs/qq-protocol.md §6.3, Appendix A), on Node's `crypto` alone. The bot secret
  * is the only key material: QQ derives one keypair from it, signs every callback with the private key, and expects
  * the op-13 answer signed with the same key. So the bridge, holding the secret, can both verify and sign.
  *
@@ -27,7 +27,7 @@ export interface CallbackKeys {
 /**
  * The 32-byte seed: the secret's UTF-8 bytes repeated until there are at least 32, then cut to 32. A loop rather
  * than one padding step, because a secret under 16 bytes needs more than two copies (satori's one-step padding
- * gets those wrong, PROTOCOL.md §6.3). Throws a TypeError on an empty secret, which has no seed.
+ * gets those wrong, docs/qq-protocol.md §6.3). Throws a TypeError on an empty secret, which has no seed.
  */
 export function seedFromSecret(secret: string): Buffer {
   const bytes = Buffer.from(secret, 'utf8');
@@ -36,7 +36,7 @@ export function seedFromSecret(secret: string): Buffer {
   return Buffer.concat(Array.from({ length: copies }, () => bytes)).subarray(0, SEED_BYTES);
 }
 
-/** The Ed25519 keypair of a bot secret (PROTOCOL.md §6.3 steps 1–2). Derive once and reuse: it costs a key import. */
+/** The Ed25519 keypair of a bot secret (docs/qq-protocol.md §6.3 steps 1–2). Derive once and reuse: it costs a key import. */
 export function deriveCallbackKeys(secret: string): CallbackKeys {
   const privateKey = createPrivateKey({
     key: Buffer.concat([ED25519_PKCS8_PREFIX, seedFromSecret(secret)]),
@@ -60,7 +60,7 @@ export function signHex(privateKey: KeyObject, message: string | Buffer): string
 /**
  * True when `signatureHex` is a valid signature of `message` under `publicKey`. Anything that is not 128 hex digits
  * is false without calling into crypto, and so is a signature whose last byte has any of its top three bits set
- * (`sig[63] & 224`), the canonical-S precheck QQ's docs and botgo apply (PROTOCOL.md §6.3 step 5).
+ * (`sig[63] & 224`), the canonical-S precheck QQ's docs and botgo apply (docs/qq-protocol.md §6.3 step 5).
  */
 export function verifyHex(publicKey: KeyObject, message: Buffer, signatureHex: string): boolean {
   if (!SIGNATURE_HEX.test(signatureHex)) return false;
@@ -78,7 +78,7 @@ export function callbackMessage(timestamp: string, rawBody: Buffer): Buffer {
   return Buffer.concat([Buffer.from(timestamp, 'utf8'), rawBody]);
 }
 
-/** What the op-13 answer's `signature` signs: `event_ts` then `plain_token` (PROTOCOL.md §6.2). */
+/** What the op-13 answer's `signature` signs: `event_ts` then `plain_token` (docs/qq-protocol.md §6.2). */
 export function validationMessage(eventTs: string, plainToken: string): Buffer {
   return Buffer.from(eventTs + plainToken, 'utf8');
 }

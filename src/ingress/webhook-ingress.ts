@@ -1,5 +1,5 @@
 /**
- * QQ's HTTP-callback mode (PROTOCOL.md §6): the route QQ POSTs every event to, in place of the WebSocket gateway.
+ * QQ's HTTP-callback mode (docs/qq-protocol.md §6): the route QQ POSTs every event to, in place of the WebSocket gateway.
  * It does only what must happen before QQ gets its answer — read, authenticate, hand the frame to `accept` — and
  * answers from that: op 12 once the event is durable, 503 when it is not, so QQ keeps the event and retries.
  *
@@ -13,12 +13,12 @@ import type { Logger } from '../log.js';
 import { sendJson } from '../server/respond.js';
 import { checkSignature, parseCallback, type WebhookRejectReason } from './callback.js';
 import { deriveCallbackKeys, signHex, validationMessage } from './ed25519.js';
-import { readRawBody } from './read-body.js';
+import { readRawBody } from '../util/read-body.js';
 import { withTimeout } from '../util/with-timeout.js';
 
 export { WEBHOOK_REJECT_REASONS, type WebhookRejectReason } from './callback.js';
 
-/** The HTTP callback ACK (op 12) that tells QQ the event arrived (PROTOCOL.md §6.4). */
+/** The HTTP callback ACK (op 12) that tells QQ the event arrived (docs/qq-protocol.md §6.4). */
 export const CALLBACK_ACK = { op: 12, d: 0 } as const;
 
 /** Options of {@link createWebhookIngress}. */
@@ -85,7 +85,7 @@ export function createWebhookIngress(options: WebhookIngressOptions): WebhookIng
     try {
       await withTimeout(options.accept(frame), acceptTimeoutMs);
     } catch (err) {
-      // Not an op 12 of any kind: QQ must see a failure and keep the event for a retry (PROTOCOL.md §6.4).
+      // Not an op 12 of any kind: QQ must see a failure and keep the event for a retry (docs/qq-protocol.md §6.4).
       return refuse(req, res, 'not_accepted', describeError(err));
     }
     log.debug({ eventId: frame.id, t: frame.t, ms: now() - started }, 'callback accepted');

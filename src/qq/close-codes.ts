@@ -1,5 +1,5 @@
 /**
- * What to do after the gateway closes with a given code (PROTOCOL.md D.4, §3.10). Kept in one table so the
+ * What to do after the gateway closes with a given code (docs/qq-protocol.md D.4, §3.10). Kept in one table so the
  * whole policy can be read, and tested, in one place.
  */
 export type CloseAction =

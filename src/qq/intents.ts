@@ -1,4 +1,4 @@
-/** Gateway intent bits (PROTOCOL.md §4). Names are the platform's own. */
+/** Gateway intent bits (docs/qq-protocol.md §4). Names are the platform's own. */
 export const INTENTS = {
   GUILDS: 1 << 0,
   GUILD_MEMBERS: 1 << 1,

@@ -1,4 +1,4 @@
-/** Gateway opcodes (PROTOCOL.md §3.2). */
+/** Gateway opcodes (docs/qq-protocol.md §3.2). */
 export const OP = {
   DISPATCH: 0,
   HEARTBEAT: 1,

@@ -8,7 +8,7 @@ export interface GatewayBotInfo {
   sessionStartLimit: { total: number; remaining: number; resetAfterMs: number; maxConcurrency: number };
 }
 
-/** Token error codes after which one refetch + retry is worth it (PROTOCOL.md §1.3). */
+/** Token error codes after which one refetch + retry is worth it (docs/qq-protocol.md §1.3). */
 const TOKEN_INVALID_CODES = new Set([11241, 11242, 11243, 11244]);
 
 /**

@@ -8,8 +8,9 @@ import { eventIdFromJobId, jobIdForEvent } from './names.js';
 
 /**
  * The dead-letter queue of a target is BullMQ's failed set of its delivery queue: jobs are added with
- * `removeOnFail: false`, so a failed delivery stays, with its attempt log, until purged. These functions are
- * what `dlq list|show|replay|purge` and the admin dashboard call.
+ * `removeOnFail: false`, so a failed delivery stays, with its attempt log, until purged or deleted by the
+ * retention of `delivery.dead_letter` (dead-letter-retention.ts). These functions are what
+ * `dlq list|show|replay|purge` and the admin dashboard call.
  */
 
 export type { DeliveryQueue } from './delivery-queue.js';
@@ -43,9 +44,12 @@ export interface DeadLetterDetail {
 /** Which dead letters `replayDeadLetters` acts on. */
 export type ReplaySelector = { readonly eventId: string } | { readonly all: true };
 
-/** Which dead letters `purgeDeadLetters` removes; `olderThanMs` compares against the time the job failed. */
+/**
+ * Which dead letters `purgeDeadLetters` removes. `failedUpToMs` is a fixed time (ms since the epoch): those that
+ * failed at or before it, so what a confirmation counted is what is then removed, however long the answer took.
+ */
 export type PurgeSelector =
-  { readonly eventId: string } | { readonly all: true } | { readonly olderThanMs: number };
+  { readonly eventId: string } | { readonly all: true } | { readonly failedUpToMs: number };
 
 /** Called after each replayed job with how many are done and how many were selected. */
 export type ReplayProgress = (done: number, total: number) => void;
@@ -207,8 +211,25 @@ export async function purgeDeadLetters(queue: DeliveryQueue, selector: PurgeSele
     }
     return 1;
   }
-  // limit 0 = no limit; clean() pages through the set itself, 10k per script call.
-  const grace = 'olderThanMs' in selector ? Math.max(0, selector.olderThanMs) : 0;
+  // limit 0 = no limit; clean() pages through the set itself, 10k per script call. It removes the failed jobs
+  // whose finishedOn (their score in the set) is at or before now - grace.
+  const grace = 'failedUpToMs' in selector ? Math.max(0, Date.now() - selector.failedUpToMs) : 0;
   const removed = await queue.clean(grace, 0, 'failed');
   return removed.length;
+}
+
+/**
+ * How many dead letters {@link purgeDeadLetters} would remove with `selector` right now.
+ *
+ * @param connection - the connection `queue` was opened on
+ */
+export async function countDeadLetters(
+  queue: DeliveryQueue,
+  connection: Redis,
+  selector: PurgeSelector,
+): Promise<number> {
+  if ('eventId' in selector) return (await failedJob(queue, selector.eventId)) ? 1 : 0;
+  if ('all' in selector) return queue.getFailedCount();
+  // The failed set is scored by the time each job failed, the same score clean() compares.
+  return connection.zcount(queue.toKey('failed'), 0, selector.failedUpToMs);
 }

@@ -1,11 +1,12 @@
 /**
  * What the gateway's `onDispatch` calls: makes each event durable in Redis when it can, in the local journal when
- * it cannot, and moves the journal into Redis, in order, when Redis returns (DESIGN.md §5).
+ * it cannot, and moves the journal into Redis, in order, when Redis returns (docs/design.md §5).
  */
 import { BridgeError, describeError } from '../errors.js';
 import { normalize, type NormalizedEvent } from '../events/normalize.js';
 import type { Logger } from '../log.js';
-import type { Journal, JournalEntry } from './journal.js';
+import { withTimeout } from '../util/with-timeout.js';
+import { DRAIN_BATCH_ENTRIES, type Journal, type JournalEntry } from './journal.js';
 import type { DeliveryProducer } from './producer.js';
 
 export type SinkMode = 'direct' | 'journaling';
@@ -30,7 +31,9 @@ export interface DurableSinkOptions {
  * Routes each accepted event either straight to Redis (`direct`) or to the journal (`journaling`). While the
  * journal holds anything, or a drain runs, new events are appended behind what it holds, so they reach Redis in
  * the order they were accepted. One drain loop runs at a time and switches back to `direct` once the journal is
- * empty.
+ * empty. Once Redis works again and the journal is down to its last batch, new events wait for the drain instead
+ * of being appended: under a steady stream there is otherwise always an event arriving while the drain finishes,
+ * and the sink would stay in `journaling` as long as the stream lasts.
  */
 export class DurableSink {
   private readonly retryIntervalMs: number;
@@ -40,10 +43,15 @@ export class DurableSink {
   private appending = 0;
   private drainRun: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
-  /** Set by stop(): no drain is scheduled, and a running one stops before its next entry. */
+  /** Set by stop(): no drain is scheduled, and a running one stops before its next batch. */
   private stopped = false;
-  /** True after an enqueue failed, until a drain completes: retries then wait `retryIntervalMs`. */
+  /**
+   * True after an enqueue failed or Redis was found not ready, until a drain completes: drain attempts then wait
+   * `retryIntervalMs`.
+   */
   private redisFailing = false;
+  /** Accepts waiting for the running drain to finish, to enqueue directly behind it; see {@link accept}. */
+  private handoff: ((direct: boolean) => void)[] = [];
   /** Start of the current journaling episode and what its drains moved, for the "drained" log line. */
   private episode: { since: number; drained: number } | undefined;
 
@@ -71,7 +79,8 @@ export class DurableSink {
    */
   accept(entries: readonly JournalEntry[]): Promise<void> {
     if (entries.length === 0) return Promise.resolve();
-    if (this.mode() === 'journaling') return this.spill(entries);
+    if (this.mode() === 'journaling')
+      return this.catchingUp() ? this.behindDrain(entries) : this.spill(entries);
     if (this.options.isRedisReady?.() === false) {
       return this.spill(entries, new BridgeError('BRIDGE_ERR_REDIS', 'redis connection is not ready'));
     }
@@ -90,38 +99,50 @@ export class DurableSink {
     this.runDrain();
   }
 
-  /** Stops the drain loop and waits for a running drain to stop after its current entry. Loses nothing. */
+  /** Stops the drain loop and waits for a running drain to stop after its current batch. Loses nothing. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.drainRun;
+    this.releaseHandoff(false);
+  }
+
+  /** A drain runs, Redis works and the journal holds at most one batch: the drain is about to finish. */
+  private catchingUp(): boolean {
+    return (
+      this.drainRun !== undefined &&
+      !this.redisFailing &&
+      !this.stopped &&
+      this.options.journal.entries <= DRAIN_BATCH_ENTRIES
+    );
+  }
+
+  /**
+   * Waits, at most `enqueueTimeoutMs`, for the drain to finish; then enqueues directly if the sink is `direct`
+   * again, and journals the entries otherwise (the drain failed, or the sink is stopping). Nothing is appended
+   * meanwhile, so the drain's last pass is short.
+   */
+  private async behindDrain(entries: readonly JournalEntry[]): Promise<void> {
+    const released = new Promise<boolean>((resolve) => this.handoff.push(resolve));
+    const direct = await withTimeout(released, this.enqueueTimeoutMs, () => false);
+    if (!direct || this.mode() === 'journaling') return this.spill(entries);
+    return this.enqueueBounded(entries).catch((err: unknown) => this.spill(entries, err));
+  }
+
+  /** Lets the waiting accepts go on, in the order they came; `direct` false sends them to the journal. */
+  private releaseHandoff(direct: boolean): void {
+    for (const release of this.handoff.splice(0)) release(direct);
   }
 
   private async enqueueBounded(entries: readonly JournalEntry[]): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
-        reject(
-          new BridgeError('BRIDGE_ERR_REDIS', `enqueue did not finish within ${this.enqueueTimeoutMs} ms`),
-        );
-      }, this.enqueueTimeoutMs);
+    await withTimeout(this.options.enqueue(entries), this.enqueueTimeoutMs, () => {
+      throw new BridgeError('BRIDGE_ERR_REDIS', `enqueue did not finish within ${this.enqueueTimeoutMs} ms`);
     });
-    try {
-      await Promise.race([this.options.enqueue(entries), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   private async spill(entries: readonly JournalEntry[], cause?: unknown): Promise<void> {
-    if (cause !== undefined && !this.redisFailing) {
-      this.redisFailing = true;
-      this.log.warn(
-        { err: describeError(cause) },
-        'cannot enqueue to redis; journaling events until it returns',
-      );
-    }
+    if (cause !== undefined) this.markRedisFailing(cause);
     this.beginEpisode();
     this.appending += 1;
     try {
@@ -136,6 +157,16 @@ export class DurableSink {
       this.appending -= 1;
       this.scheduleDrain();
     }
+  }
+
+  /** From now until a drain completes, drain attempts wait `retryIntervalMs`; says so once per outage. */
+  private markRedisFailing(cause: unknown): void {
+    if (this.redisFailing) return;
+    this.redisFailing = true;
+    this.log.warn(
+      { err: describeError(cause) },
+      'cannot enqueue to redis; journaling events until it returns',
+    );
   }
 
   private beginEpisode(): void {
@@ -168,12 +199,19 @@ export class DurableSink {
 
   private async drainOnce(): Promise<void> {
     const { journal, isRedisReady } = this.options;
-    if (isRedisReady?.() === false) return; // still down: a failing enqueue per attempt would only add noise
+    if (isRedisReady?.() === false) {
+      // Still down: skip the attempt (a failing enqueue would only add noise), and wait the retry interval before
+      // the next one rather than polling at once.
+      this.markRedisFailing(new BridgeError('BRIDGE_ERR_REDIS', 'redis connection is not ready'));
+      return;
+    }
     let failure: unknown;
-    const handled = await journal.drain(async (entry) => {
+    // One enqueue per batch: the journal drains at the speed of the direct path, so a backlog shrinks even while
+    // events keep arriving faster than one per Redis round trip.
+    const handled = await journal.drain(async (entries) => {
       try {
         if (this.stopped) throw new BridgeError('BRIDGE_ERR_ABORTED', 'the sink is stopping');
-        await this.enqueueBounded([entry]);
+        await this.enqueueBounded(entries);
       } catch (err) {
         failure = err;
         throw err;
@@ -192,9 +230,11 @@ export class DurableSink {
 
   private afterDrain(): void {
     if (this.mode() === 'journaling') {
+      this.releaseHandoff(false);
       this.scheduleDrain();
       return;
     }
+    this.releaseHandoff(true);
     if (this.episode) {
       const { since, drained } = this.episode;
       this.log.info(

@@ -10,8 +10,9 @@ const KEEP_COMPLETED = { age: 3600, count: 1000 };
 
 /**
  * Options of one delivery job. Failed jobs are the dead-letter queue: they are kept (`removeOnFail: false`)
- * until `dlq purge`. Idempotency comes from BullMQ's throttle-mode deduplication: the key outlives the job for
- * the whole window, so an event replayed hours later is still recognised.
+ * until `dlq purge` or the retention sweeper (dead-letter-retention.ts), which, unlike an option stored in each
+ * job, follows the current config. Idempotency comes from BullMQ's throttle-mode deduplication: the key outlives
+ * the job for the whole window, so an event replayed hours later is still recognised.
  */
 export function deliveryJobOptions(
   target: Pick<TargetConfig, 'retry'>,

@@ -1,11 +1,54 @@
 /**
- * Low-level file pieces of the journal: reading complete lines from a byte range, and the cursor file that
- * records how far a drain got.
+ * Low-level file pieces of the journal: the data file whose changes are fsynced before they resolve, reading
+ * complete lines from a byte range, and the cursor file that records how far a drain got.
  */
 import { constants, type FileHandle, open } from 'node:fs/promises';
 
 const NEWLINE = 0x0a;
 const READ_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * The journal's data file. Every change a caller is told about — an append, a truncation — has been written and
+ * then fdatasync'ed through {@link sync}, the one place this file is synced, before the call resolves: the
+ * journal acknowledges an event to the gateway only once it survives power loss, not just `kill -9`.
+ */
+export class DurableAppendFile {
+  /** @param handle - opened with `a+` (O_APPEND); exposed for reading, never for writing around this class */
+  constructor(readonly handle: FileHandle) {}
+
+  /**
+   * Writes all of `bytes` at the end of the file, then syncs. On any failure the file is cut back to
+   * `sizeBefore`, so the next append does not continue a partial line.
+   */
+  async append(bytes: Buffer, sizeBefore: number): Promise<void> {
+    try {
+      // O_APPEND: each write lands at the end; the loop only matters if the kernel accepts part of the buffer.
+      for (let written = 0; written < bytes.length;) {
+        const { bytesWritten } = await this.handle.write(bytes, written, bytes.length - written);
+        written += bytesWritten;
+      }
+      await this.sync();
+    } catch (err) {
+      await this.handle.truncate(sizeBefore).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Cuts the file to `size` bytes and syncs. */
+  async truncate(size: number): Promise<void> {
+    await this.handle.truncate(size);
+    await this.sync();
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+
+  /** fdatasync: the data and the file size reach the disk (metadata such as mtime need not). */
+  protected async sync(): Promise<void> {
+    await this.handle.datasync();
+  }
+}
 
 /** One complete line (without its `\n`) and the offset just past its `\n`. */
 export interface JournalLine {

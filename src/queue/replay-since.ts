@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import type { DeliveryJobData } from './job.js';
+import { parseDuration } from '../util/duration.js';
 import type { DeliveryQueue, ReplayProgress } from './dlq.js';
 
 const PAGE_SIZE = 500;
@@ -7,8 +8,8 @@ const PAGE_SIZE = 500;
 /**
  * Sends again every delivery of a target that finished (delivered or dead-lettered) at or after `sinceMs`, with
  * the same webhook-id, for a receiver that lost what it had processed. Only retained jobs can be replayed:
- * completed deliveries are kept for `KEEP_COMPLETED` (an hour, at most 1000 per target), dead letters until purged.
- * Returns how many were re-enqueued.
+ * completed deliveries are kept for `KEEP_COMPLETED` (an hour, at most 1000 per target), dead letters until
+ * purged or deleted by the retention of `delivery.dead_letter`. Returns how many were re-enqueued.
  */
 export async function replaySince(
   queue: DeliveryQueue,
@@ -42,15 +43,27 @@ export async function replaySince(
   return replayed;
 }
 
-/** Reads `--since`: a duration back from now (`2h`, `30m`, `7d`) or an absolute ISO 8601 time. */
-export function parseSince(
-  text: string,
-  nowMs: number,
-  parseDurationMs: (t: string) => number | undefined,
-): number | undefined {
-  const ago =
-    /^\d/.test(text) && !text.includes('-') && !text.includes(':') ? parseDurationMs(text) : undefined;
-  if (ago !== undefined) return nowMs - ago;
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : at;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]|$)/;
+const NUMBER_FIRST = /^-?\d/;
+
+/**
+ * Reads `--since`: a duration back from now (`2h`, `30m`, `7d`, in the grammar of util/duration.ts) or an ISO 8601
+ * time (`2026-11-25T12:00:00Z`). Anything else is refused with the reason, a bare number included: `Date.parse`
+ * would read `7` as a day in 2001.
+ *
+ * @returns the time in ms since the epoch, or a problem phrase that follows the quoted value
+ */
+export function parseSince(text: string, nowMs: number): { sinceMs: number } | { problem: string } {
+  if (ISO_DATE.test(text)) {
+    const at = Date.parse(text);
+    return Number.isNaN(at)
+      ? { problem: 'is not a valid ISO 8601 time; write one like 2026-11-25T12:00:00Z' }
+      : { sinceMs: at };
+  }
+  const ago = parseDuration(text, 'h');
+  if ('ms' in ago) return { sinceMs: nowMs - ago.ms };
+  if (NUMBER_FIRST.test(text)) return ago;
+  return {
+    problem: 'is neither a duration like 30m, 2h or 7d nor an ISO 8601 time like 2026-11-25T12:00:00Z',
+  };
 }

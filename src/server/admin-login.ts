@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SESSION_COOKIE, SESSION_TTL_SEC, type AdminSession } from './admin-session.js';
 import { secretCheck } from './bearer.js';
-import { readCappedBody } from '../util/read-body.js';
+import { readRawBody } from '../util/read-body.js';
 import { send, sendJson } from './respond.js';
 
 /** The login form (GET) and its target (POST). */
@@ -36,8 +36,13 @@ export function createLoginRoutes(
     if (req.method !== 'POST') {
       return sendJson(req, res, 405, { error: 'method_not_allowed' }, { Allow: 'GET, HEAD, POST' });
     }
-    const form = await readForm(req);
-    if (form === undefined) return sendJson(req, res, 413, { error: 'payload_too_large' });
+    const read = await readRawBody(req, MAX_FORM_BYTES);
+    if (!read.ok) {
+      // A client that hung up mid-body hears nothing; there is no one left to answer.
+      if (read.reason === 'unreadable') return void res.destroy();
+      return sendJson(req, res, 413, { error: 'payload_too_large' });
+    }
+    const form = new URLSearchParams(read.bytes.toString('utf8'));
     if (!isToken(form.get('token') ?? undefined)) {
       return send(req, res, 401, HTML, loginPage('That is not the admin token.'));
     }
@@ -67,11 +72,6 @@ function cookie(req: IncomingMessage, value: string, maxAgeSec: number): string 
   const attributes = [`Path=/admin`, `Max-Age=${maxAgeSec}`, 'HttpOnly', 'SameSite=Strict'];
   if (tls) attributes.push('Secure');
   return [`${SESSION_COOKIE}=${value}`, ...attributes].join('; ');
-}
-
-async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefined> {
-  const body = await readCappedBody(req, MAX_FORM_BYTES);
-  return body === undefined ? undefined : new URLSearchParams(body.toString('utf8'));
 }
 
 function loginPage(error?: string): string {

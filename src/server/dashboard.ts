@@ -8,6 +8,7 @@ import type { TargetConfig } from '../config/types.js';
 import { deliveryQueue } from '../queue/delivery-queue.js';
 import { LOGOUT_PATH } from './admin-login.js';
 import type { AdminRoutes } from './http.js';
+import { parseRequestTarget } from '../util/request-target.js';
 
 /** Where the dashboard lives; everything under it is Bull Board's. */
 export const DASHBOARD_PATH = '/admin/queues';
@@ -65,7 +66,7 @@ export function createDashboard(options: DashboardOptions): DashboardRoutes {
   }
 
   const routes: AdminRoutes = (req, res) => {
-    const url = normalized(req.url);
+    const url = parseRequestTarget(req.url);
     if (url === undefined) return false;
     const { pathname, search } = url;
     if (pathname !== DASHBOARD_PATH && !pathname.startsWith(`${DASHBOARD_PATH}/`)) return false;
@@ -81,13 +82,4 @@ export function createDashboard(options: DashboardOptions): DashboardRoutes {
       await Promise.all((queues ?? []).map((queue) => queue.close()));
     },
   });
-}
-
-/** The request target with dot segments resolved, or undefined when it cannot be parsed. */
-function normalized(target: string | undefined): URL | undefined {
-  try {
-    return new URL(target ?? '/', 'http://localhost');
-  } catch {
-    return undefined;
-  }
 }

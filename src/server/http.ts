@@ -10,6 +10,13 @@ import { isLoopbackHost } from './loopback.js';
 import type { BridgeMetrics } from './metrics.js';
 import { evaluateReadiness, type HealthReport } from './readiness.js';
 import { send, sendJson } from './respond.js';
+import {
+  isAdminPath,
+  isReservedServerPath,
+  isServerReadPath,
+  type ServerReadPath,
+} from './reserved-paths.js';
+import { parseRequestTarget } from '../util/request-target.js';
 
 /**
  * Handles an authorized `/admin/*` request. Returns true when it answered, false to let the server answer 404.
@@ -57,7 +64,7 @@ const REALM = 'Bearer realm="qq-webhook-bridge admin"';
 
 type ReadRoute = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
-/** Builds the HTTP server of DESIGN §6 on `node:http`: `/healthz`, `/readyz`, `/metrics` and `/admin/*`. */
+/** Builds the HTTP server of docs/design.md §6 on `node:http`: `/healthz`, `/readyz`, `/metrics` and `/admin/*`. */
 export function createHttpServer(options: HttpServerOptions): HttpServer {
   const { config, metrics, health, adminRoutes } = options;
   const log = options.logger.child({ component: 'http' });
@@ -66,14 +73,14 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   const session = config.adminToken === '' ? undefined : adminSession(config.adminToken);
   const login = session ? createLoginRoutes(config.adminToken, session) : undefined;
 
-  const readRoutes = new Map<string, ReadRoute>([
-    ['/healthz', (req, res) => Promise.resolve(sendJson(req, res, 200, { status: 'ok' }))],
-    ['/readyz', readyz],
-    ['/metrics', async (req, res) => send(req, res, 200, metrics.contentType, await metrics.render())],
-  ]);
+  const readRoutes: Record<ServerReadPath, ReadRoute> = {
+    '/healthz': (req, res) => Promise.resolve(sendJson(req, res, 200, { status: 'ok' })),
+    '/readyz': readyz,
+    '/metrics': async (req, res) => send(req, res, 200, metrics.contentType, await metrics.render()),
+  };
   const extraRoutes = options.routes ?? new Map<string, ExtraRoute>();
   for (const path of extraRoutes.keys()) {
-    if (readRoutes.has(path) || path === '/admin' || path.startsWith('/admin/')) {
+    if (isReservedServerPath(path)) {
       throw new BridgeError('BRIDGE_ERR_CONFIG', `the route ${path} is one of the server's own paths`);
     }
   }
@@ -110,10 +117,10 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   }
 
   async function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    if (path === '/admin' || path.startsWith('/admin/')) return admin(req, res, path);
+    if (isAdminPath(path)) return admin(req, res, path);
     const extra = extraRoutes.get(path);
     if (extra) return extra(req, res);
-    const handler = readRoutes.get(path);
+    const handler = isServerReadPath(path) ? readRoutes[path] : undefined;
     if (!handler) return sendJson(req, res, 404, { error: 'not_found' });
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return sendJson(req, res, 405, { error: 'method_not_allowed' }, { Allow: READ_METHODS });
@@ -122,7 +129,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = pathnameOf(req.url);
+    const path = parseRequestTarget(req.url)?.pathname;
     try {
       if (path === undefined) return sendJson(req, res, 400, { error: 'bad_request' });
       await route(req, res, path);
@@ -199,16 +206,4 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   }
 
   return { listen, close, address };
-}
-
-/**
- * The normalized path of a request target (dot segments resolved, query dropped), or undefined when it cannot be
- * parsed. Routing on the normalized form means `/metrics/../admin/x` is gated like `/admin/x`.
- */
-function pathnameOf(target: string | undefined): string | undefined {
-  try {
-    return new URL(target ?? '/', 'http://localhost').pathname;
-  } catch {
-    return undefined;
-  }
 }

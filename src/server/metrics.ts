@@ -4,6 +4,7 @@ import { EVENT_TYPES, UNKNOWN_EVENT_TYPE } from '../events/catalog.js';
 import type { GatewaySessionHooks, ReconnectReason, ShardStatus } from '../gateway/session.js';
 import type { WebhookRejectReason } from '../ingress/callback.js';
 import { silentLogger, type Logger } from '../log.js';
+import type { DeadLetterTrimReason } from '../queue/dead-letter-retention.js';
 import type { AttemptRecord } from '../queue/job.js';
 import { withTimeout } from '../util/with-timeout.js';
 import { HEALTHY_SHARD_STATUSES } from './readiness.js';
@@ -47,7 +48,11 @@ export interface BridgeMetrics {
   eventEnqueued(target: string): void;
   /** Counts one delivery attempt; `seconds` (request latency), when known, goes into the duration histogram. */
   delivery(target: string, outcome: DeliveryOutcome, seconds?: number): void;
+  /** Counts `count` dead letters of `target` deleted by the retention of `delivery.dead_letter`. */
+  deadLettersTrimmed(target: string, reason: DeadLetterTrimReason, count: number): void;
   reconnect(shard: number, reason: ReconnectReason): void;
+  /** Counts one failed save of a shard's session id and seq (a retry that fails counts again). */
+  sessionSaveFailed(shard: number): void;
   frameRejected(reason: FrameRejectReason): void;
   /** Counts one QQ HTTP callback refused by the webhook ingress (bad signature, stale, too large, not stored…). */
   webhookRejected(reason: WebhookRejectReason): void;
@@ -106,6 +111,12 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
     labelNames: ['target', 'outcome'] as const,
     registers,
   });
+  const deadLettersTrimmed = new Counter({
+    name: 'qqwb_dead_letters_trimmed_total',
+    help: 'Dead letters deleted by retention (delivery.dead_letter), by target and reason (age, count).',
+    labelNames: ['target', 'reason'] as const,
+    registers,
+  });
   const duration = new Histogram({
     name: 'qqwb_delivery_duration_seconds',
     help: 'Webhook request latency, by target.',
@@ -134,6 +145,12 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
     name: 'qqwb_gateway_reconnects_total',
     help: 'Gateway reconnects, by shard and reason.',
     labelNames: ['shard', 'reason'] as const,
+    registers,
+  });
+  const saveFailures = new Counter({
+    name: 'qqwb_session_save_failures_total',
+    help: 'Failed saves of the session id and seq a shard resumes from, by shard.',
+    labelNames: ['shard'] as const,
     registers,
   });
   const framesRejected = new Counter({
@@ -182,8 +199,14 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
       if (seconds !== undefined && Number.isFinite(seconds) && seconds >= 0)
         duration.observe({ target }, seconds);
     },
+    deadLettersTrimmed(target, reason, count) {
+      deadLettersTrimmed.inc({ target, reason }, count);
+    },
     reconnect(shard, reason) {
       reconnects.inc({ shard: String(shard), reason });
+    },
+    sessionSaveFailed(shard) {
+      saveFailures.inc({ shard: String(shard) });
     },
     frameRejected(reason) {
       framesRejected.inc({ reason });

@@ -1,18 +1,22 @@
 import type { Role } from '../app.js';
 import type { ShardStatus } from '../gateway/session.js';
+import type { SinkMode } from '../queue/durable-sink.js';
 
 /**
- * Where the journal stands: `direct` — events go straight to Redis; `journaling` — Redis is away and events
- * spill to local disk; `draining` — Redis is back and the spilled events are being enqueued, in order, ahead of
- * new ones.
+ * Where the journal stands, exactly as the durable sink reports it: `direct` — events go straight to Redis;
+ * `journaling` — events go to the local journal, behind what it holds, both while Redis is away and while the
+ * journal is being drained into Redis after it returned. The report's `redis` tells the two apart (`journaling`
+ * with Redis up is normally the drain), so the sink needs no third state for it.
  */
-export type JournalMode = 'direct' | 'journaling' | 'draining';
+export type JournalMode = SinkMode;
 
 /** One held shard, as `GatewaySession.snapshot()` reports it (extra fields such as `sessionId` are ignored). */
 export interface ShardHealth {
   readonly shard: readonly [number, number];
   readonly status: ShardStatus;
   readonly seq: number | null;
+  /** The last save of the shard's session id and seq failed. */
+  readonly saveFailing: boolean;
 }
 
 /** Everything `/readyz` needs to know, gathered by the composition root at request time. */
@@ -43,23 +47,24 @@ export interface ReadinessBody {
 export const HEALTHY_SHARD_STATUSES: ReadonlySet<ShardStatus> = new Set<ShardStatus>(['ready', 'resumed']);
 
 /**
- * Decides `/readyz` (DESIGN §6): ready when every held shard is READY or RESUMED and Redis is up. A worker-only
+ * Decides `/readyz` (docs/design.md §6): ready when every held shard is READY or RESUMED and Redis is up. A worker-only
  * process holds no shards and no journal, so for it Redis alone decides. A gateway replica standing by for a
  * lease holds no shards either and is ready: it is doing its job, which is to wait.
  *
- * `degraded` (the journal is spilling or draining while everything else is fine) answers **503**, not 200: the
- * process loses nothing, but its events wait on one machine's disk, so a load balancer or rollout should prefer a
- * replica that is not spilling, and an alert on readiness should fire. Liveness (`/healthz`) stays 200 throughout,
- * because restarting would not help — the journal survives a restart anyway. The body's `status` still tells
- * `degraded` from `not_ready`.
+ * `degraded` (the journal is spilling or draining, or a shard cannot save its seq, while everything else is fine)
+ * answers **503**, not 200: the process loses nothing, but its events wait on one machine's disk, or a restart
+ * would resume from an older seq (or not at all), so a load balancer or rollout should prefer a healthy replica,
+ * and an alert on readiness should fire. Liveness (`/healthz`) stays 200 throughout, because restarting would not
+ * help. The body's `status` still tells `degraded` from `not_ready`.
  */
 export function evaluateReadiness(report: HealthReport): { httpStatus: 200 | 503; body: ReadinessBody } {
   const blocking: string[] = [];
   const degrading: string[] = [];
   const holdsGateway = report.role !== 'worker';
   if (!report.started) blocking.push('starting');
-  for (const { shard, status } of holdsGateway ? report.shards : []) {
+  for (const { shard, status, saveFailing } of holdsGateway ? report.shards : []) {
     if (!HEALTHY_SHARD_STATUSES.has(status)) blocking.push(`shard ${shard[0]}/${shard[1]} ${status}`);
+    if (saveFailing) degrading.push(`shard ${shard[0]}/${shard[1]} session save failing`);
   }
   if (report.redis === 'down') blocking.push('redis down');
   if (holdsGateway && report.journal.mode !== 'direct') {

@@ -45,6 +45,13 @@ export class Connection {
     return true;
   }
 
+  /** Sends raw text as one frame if the socket is open (fault `malformed_frame`); returns whether it was sent. */
+  sendText(text: string): boolean {
+    if (!this.open) return false;
+    this.ws.send(text);
+    return true;
+  }
+
   /** Marks the connection closed and stops its timer; the caller then closes or terminates the socket. */
   markClosing(): void {
     this.closing = true;

@@ -10,7 +10,7 @@ const MAX_CONTROL_BODY_BYTES = 1 << 20;
 /** What the control endpoints drive. */
 export interface ControlTarget {
   emit(command: EmitCommand): EmitResult;
-  /** returns how many sockets the fault hit */
+  /** returns how many sockets the fault hit, or for an HTTP fault how many requests it will answer */
   fault(command: FaultCommand): number;
   state(): SimulatorState;
 }

@@ -1,5 +1,5 @@
 /**
- * The frames the simulator speaks (PROTOCOL.md §3, Appendix B). The simulator keeps its own constants instead of
+ * The frames the simulator speaks (docs/qq-protocol.md §3, Appendix B). The simulator keeps its own constants instead of
  * importing the client's `src/qq/opcodes.ts`: it is the test oracle for that client, and a shared typo would make
  * both sides agree on a wrong protocol.
  */
@@ -14,7 +14,7 @@ export const OP = {
   HEARTBEAT_ACK: 11,
 } as const;
 
-/** Close codes the simulator sends on its own (PROTOCOL.md §3.10). */
+/** Close codes the simulator sends on its own (docs/qq-protocol.md §3.10). */
 export const CLOSE = {
   /** what `cut` and a socket takeover look like to the client: no close frame at all */
   ABNORMAL: 1006,
@@ -44,8 +44,9 @@ export const SIMULATED_BOT_USER = {
   bot: true,
 };
 
-export function helloFrame(heartbeatIntervalMs: number): object {
-  return { op: OP.HELLO, d: { heartbeat_interval: heartbeatIntervalMs } };
+/** `heartbeatInterval` is normally a number of ms; the simulator can be told to send anything there. */
+export function helloFrame(heartbeatInterval: unknown): object {
+  return { op: OP.HELLO, d: { heartbeat_interval: heartbeatInterval } };
 }
 
 export function readyFrame(s: number, sessionId: string, shard: readonly [number, number]): object {
@@ -57,7 +58,7 @@ export function readyFrame(s: number, sessionId: string, shard: readonly [number
   };
 }
 
-/** RESUMED carries `d: ""` on the real gateway; clients that expect an object must cope (PROTOCOL.md §3.7). */
+/** RESUMED carries `d: ""` on the real gateway; clients that expect an object must cope (docs/qq-protocol.md §3.7). */
 export function resumedFrame(s: number): object {
   return { op: OP.DISPATCH, s, t: 'RESUMED', d: '' };
 }
@@ -78,7 +79,7 @@ export function isSendableCloseCode(code: number): boolean {
 }
 
 /**
- * Whether a session survives the server closing its socket with `code` (PROTOCOL.md D.8): 4008 and 4009 (and
+ * Whether a session survives the server closing its socket with `code` (docs/qq-protocol.md D.8): 4008 and 4009 (and
  * every non-4xxx code, like 1000/1001 or a cut link) leave it resumable; 4006, 4007, 4900–4913 and every other
  * 4xxx discard it.
  */

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { EmitCommand, FaultCommand } from './commands.js';
+import type { EmitCommand, SocketFaultCommand } from './commands.js';
 import { Connection, messageText } from './connection.js';
 import {
   CLOSE,
@@ -27,6 +27,10 @@ import type { SessionRegistry } from './session-registry.js';
 import type { SessionStartLimit } from './start-limit.js';
 import type { Counters } from './state.js';
 import type { TokenIssuer } from './token-issuer.js';
+import { parseRequestTarget } from '../util/request-target.js';
+
+/** What fault `malformed_frame` sends: a text frame that is not JSON, as a broken proxy or gateway might. */
+export const MALFORMED_FRAME_TEXT = '{"op":0,"s":';
 
 /** Frames above this are refused by `ws` itself (close 1009); a gateway frame is a few KiB at most. */
 const MAX_FRAME_BYTES = 1 << 20;
@@ -48,7 +52,7 @@ export interface EmitResult {
 }
 
 /**
- * The WebSocket side of the simulator (PROTOCOL.md D.8): Hello, Identify and Resume checks, heartbeats and their
+ * The WebSocket side of the simulator (docs/qq-protocol.md D.8): Hello, Identify and Resume checks, heartbeats and their
  * timeout, dispatch with per-session logs, replay on Resume, and the faults a test can inject.
  */
 export class Gateway {
@@ -77,8 +81,8 @@ export class Gateway {
   /** The HTTP server's `upgrade` handler: accepts WebSockets on `/websocket`, refuses anything else. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', (err) => this.#log.debug({ err: describeError(err) }, 'upgrade socket error'));
-    const path = new URL(req.url ?? '/', 'http://simulator').pathname;
-    if (this.#stopped || !WEBSOCKET_PATHS.has(path)) {
+    const path = parseRequestTarget(req.url)?.pathname;
+    if (this.#stopped || path === undefined || !WEBSOCKET_PATHS.has(path)) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
@@ -110,7 +114,7 @@ export class Gateway {
    * for `invalid_session`, disconnected sessions) it hit. `invalid_session` also discards a matching session that
    * has no socket, so a client that is away finds its session gone when it tries to resume.
    */
-  fault(command: FaultCommand): number {
+  fault(command: SocketFaultCommand): number {
     const inScope = (session: Session | undefined): boolean =>
       command.shard === undefined || session?.shard[0] === command.shard;
     const targets = [...this.#connections].filter(
@@ -144,6 +148,13 @@ export class Gateway {
         case 'half_dead':
           connection.halfDead = true;
           break;
+        case 'hello':
+          connection.send(helloFrame(this.deps.options.helloHeartbeatInterval));
+          break;
+        case 'malformed_frame':
+          // The socket and the session stay as they are: a client should drop the frame and carry on.
+          connection.sendText(MALFORMED_FRAME_TEXT);
+          break;
       }
     }
     return hit;
@@ -172,7 +183,7 @@ export class Gateway {
     ws.on('close', (code, reason) => this.#onClosed(connection, code, reason.toString('utf8')));
     ws.on('error', (err) => this.#log.warn({ connectionId, err: describeError(err) }, 'websocket error'));
     this.#log.info({ connectionId }, 'websocket connected');
-    connection.send(helloFrame(options.heartbeatIntervalMs));
+    connection.send(helloFrame(options.helloHeartbeatInterval));
   }
 
   #onMessage(connection: Connection, data: RawData): void {

@@ -20,7 +20,7 @@ export interface HandshakeRefusal {
   code: number;
   reason: string;
   invalidSessionFirst: boolean;
-  /** A session the refusal ends: a Resume with a bad seq cannot be retried (4007 means identify, §3.10). */
+  /** A session the refusal ends: a Resume with a bad seq cannot be retried (4007 means identify, docs/qq-protocol.md §3.10). */
   discards?: Session;
 }
 
@@ -29,7 +29,7 @@ export type IdentifyCheck = { ok: true; intents: number; shard: [number, number]
 /**
  * Validates an Identify `d` in the order the gateway would notice problems: payload shape (4002), token (4004),
  * intents (op 9 then 4013 for bits that do not exist, 4014 for bits not granted), shard (4010). A missing `shard`
- * means `[0, 1]`, as the docs say for unsharded bots (PROTOCOL.md §3.4).
+ * means `[0, 1]`, as the docs say for unsharded bots (docs/qq-protocol.md §3.4).
  */
 export function checkIdentify(d: unknown, ctx: HandshakeContext): IdentifyCheck {
   if (!isRecord(d)) return refuse(CLOSE.INVALID_PAYLOAD, 'invalid payload: identify d must be an object');
@@ -58,7 +58,7 @@ export type ResumeCheck =
 /**
  * Validates a Resume `d`: payload shape (4002), token (4004), session (op 9 `{d:false}`, no close), then seq
  * (4007 when it is not an integer ≥ 0 or is beyond the session's latest `s`; the session is discarded). A 4004
- * leaves the session alone: the client is expected to refresh its token and resume (PROTOCOL.md D.4).
+ * leaves the session alone: the client is expected to refresh its token and resume (docs/qq-protocol.md D.4).
  */
 export function checkResume(d: unknown, ctx: HandshakeContext): ResumeCheck {
   if (!isRecord(d)) return refuse(CLOSE.INVALID_PAYLOAD, 'invalid payload: resume d must be an object');

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readRawBody } from '../util/read-body.js';
 
 /** The request body could not be read; `status` is what to answer. */
 export class BodyError extends Error {
@@ -12,23 +13,14 @@ export class BodyError extends Error {
 }
 
 /**
- * Reads a request body as UTF-8, up to `limitBytes`. An oversized body is drained rather than cut off, so the
- * caller can still answer 413 on the same connection.
+ * Reads a request body as UTF-8, up to `limitBytes`. The rest of an oversized body is discarded as it arrives, so
+ * the caller can still answer 413 on the same connection.
  */
-export function readBody(req: IncomingMessage, limitBytes: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limitBytes) chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (size > limitBytes) reject(new BodyError(413, `request body exceeds ${limitBytes} bytes`));
-      else resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-    req.on('error', (err) => reject(new BodyError(400, `request body could not be read: ${err.message}`)));
-  });
+export async function readBody(req: IncomingMessage, limitBytes: number): Promise<string> {
+  const read = await readRawBody(req, limitBytes);
+  if (read.ok) return read.bytes.toString('utf8');
+  if (read.reason === 'too_large') throw new BodyError(413, `request body exceeds ${limitBytes} bytes`);
+  throw new BodyError(400, `request body could not be read: ${read.detail}`);
 }
 
 export function sendJson(

@@ -2,18 +2,21 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { handleControl, type ControlTarget } from './control.js';
+import type { FaultablePath } from './commands.js';
+import type { HttpFaults } from './http-faults.js';
 import { BodyError, readBody, sendJson } from './http-io.js';
 import { isRecord, parseJson } from './json.js';
 import type { ResolvedSimulatorOptions } from './options.js';
 import type { SessionStartLimit } from './start-limit.js';
 import type { Counters } from './state.js';
 import { tokenFromCredential, type TokenIssuer } from './token-issuer.js';
+import { parseRequestTarget } from '../util/request-target.js';
 
 const MAX_TOKEN_BODY_BYTES = 64 * 1024;
 
-/** PROTOCOL.md §1.2: the platform answers bad credentials with HTTP 200 and this code, without `access_token`. */
+/** docs/qq-protocol.md §1.2: the platform answers bad credentials with HTTP 200 and this code, without `access_token`. */
 export const INVALID_CREDENTIALS_CODE = 100016;
-/** PROTOCOL.md §2.1: a missing or expired token on REST calls. */
+/** docs/qq-protocol.md §2.1: a missing or expired token on REST calls. */
 export const TOKEN_EXPIRED_CODE = 11244;
 
 export interface HttpDeps {
@@ -21,6 +24,8 @@ export interface HttpDeps {
   tokens: TokenIssuer;
   startLimit: SessionStartLimit;
   counters: Counters;
+  /** Armed HTTP faults, answered before the route's own handling. */
+  faults: HttpFaults;
   control: ControlTarget;
   /** The WebSocket URL, known only once the server listens. */
   wsUrl: () => string;
@@ -29,7 +34,8 @@ export interface HttpDeps {
 
 /**
  * The simulator's HTTP side: `POST /app/getAppAccessToken`, `GET /gateway`, `GET /gateway/bot`, and the control
- * endpoints under `/_sim/`. Any failure inside a handler becomes a 500, never a crashed process.
+ * endpoints under `/_sim/`. Any failure inside a handler becomes a 500, never a crashed process. A request to a route
+ * with an armed HTTP fault is counted, then gets the fault's answer.
  */
 export function createRequestHandler(deps: HttpDeps): RequestListener {
   return (req, res) => {
@@ -42,16 +48,24 @@ export function createRequestHandler(deps: HttpDeps): RequestListener {
 }
 
 async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const path = new URL(req.url ?? '/', 'http://simulator').pathname;
+  const path = parseRequestTarget(req.url)?.pathname;
+  if (path === undefined) {
+    return sendJson(res, 400, { code: 400, message: `the request target ${req.url} is not a path` });
+  }
   deps.logger.debug({ method: req.method, path }, 'http request');
   if (path.startsWith('/_sim/')) return handleControl(req, res, path, deps.control);
   switch (path) {
     case '/app/getAppAccessToken':
       if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
+      deps.counters.tokenRequests++;
+      if (answeredByFault(deps, path, req, res)) return;
       return issueToken(deps, req, res);
     case '/gateway':
     case '/gateway/bot':
       if (req.method !== 'GET') return methodNotAllowed(res, 'GET');
+      if (path === '/gateway') deps.counters.gatewayRequests++;
+      else deps.counters.gatewayBotRequests++;
+      if (answeredByFault(deps, path, req, res)) return;
       return describeGateway(deps, req, res, path === '/gateway/bot');
     default:
       return sendJson(res, 404, { code: 404, message: `no route ${path}` });
@@ -64,7 +78,6 @@ async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse):
  * and it is the closest documented answer (the real server's reply to malformed bodies is not documented).
  */
 async function issueToken(deps: HttpDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  deps.counters.tokenRequests++;
   let text: string;
   try {
     text = await readBody(req, MAX_TOKEN_BODY_BYTES);
@@ -89,7 +102,7 @@ async function issueToken(deps: HttpDeps, req: IncomingMessage, res: ServerRespo
     return sendJson(res, 200, { code: INVALID_CREDENTIALS_CODE, message: 'invalid appid or secret' });
   }
   const issued = deps.tokens.issue();
-  // expires_in is a string on the real platform (PROTOCOL.md §1.2); clients must not assume a number.
+  // expires_in is a string on the real platform (docs/qq-protocol.md §1.2); clients must not assume a number.
   sendJson(res, 200, { access_token: issued.accessToken, expires_in: String(issued.expiresInSec) });
 }
 
@@ -104,6 +117,21 @@ function describeGateway(deps: HttpDeps, req: IncomingMessage, res: ServerRespon
     shards: deps.options.recommendedShards,
     session_start_limit: deps.startLimit.view(),
   });
+}
+
+/** Answers with the next fault armed on `path`, if any (the request body is drained unread). */
+function answeredByFault(
+  deps: HttpDeps,
+  path: FaultablePath,
+  req: IncomingMessage,
+  res: ServerResponse,
+): boolean {
+  const answer = deps.faults.take(path);
+  if (!answer) return false;
+  req.resume();
+  deps.logger.info({ path, status: answer.status, code: answer.body.code }, 'http fault injected');
+  sendJson(res, answer.status, answer.body);
+  return true;
 }
 
 function methodNotAllowed(res: ServerResponse, allow: string): void {

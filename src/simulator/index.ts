@@ -1,9 +1,18 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BridgeError } from '../errors.js';
-import { parseEmitCommand, parseFaultCommand, type EmitCommand, type FaultKind } from './commands.js';
+import {
+  isHttpFault,
+  parseEmitCommand,
+  parseFaultCommand,
+  type EmitCommand,
+  type FaultCommand,
+  type FaultKind,
+  type FaultablePath,
+} from './commands.js';
 import { Gateway, type EmitResult } from './gateway.js';
 import { createRequestHandler } from './http.js';
+import { HttpFaults } from './http-faults.js';
 import { resolveOptions, type SimulatorOptions } from './options.js';
 import { SessionRegistry } from './session-registry.js';
 import { SessionStartLimit } from './start-limit.js';
@@ -15,13 +24,14 @@ import { WebhookPush, type WebhookPushHandle, type WebhookPushOptions } from './
 export type { SimulatorOptions } from './options.js';
 export type { SimulatorState, CloseRecord } from './state.js';
 export type { SessionSummary } from './session-registry.js';
-export type { FaultKind } from './commands.js';
+export type { FaultKind, FaultablePath } from './commands.js';
 export { FAULT_KINDS } from './commands.js';
+export { MALFORMED_FRAME_TEXT } from './gateway.js';
 export type { WebhookPushHandle, WebhookPushOptions, WebhookPushStats } from './webhook-push.js';
 
 const DEFAULT_WAIT_TIMEOUT_MS = 5000;
 
-/** A running QQ stand-in (DESIGN.md §6 "simulate", PROTOCOL.md D.8). */
+/** A running QQ stand-in (docs/design.md §6 "simulate", docs/qq-protocol.md D.8). */
 export interface Simulator {
   /** `http://HOST:PORT`: token endpoint, `/gateway`, `/gateway/bot` and `/_sim/*`. */
   readonly origin: string;
@@ -34,10 +44,18 @@ export interface Simulator {
    */
   emit(t: string, d: unknown, opts?: { id?: string; shard?: number }): { s: number; id: string };
   /**
-   * Injects a fault into the socket of `opts.shard`, or into every open socket when no shard is given.
-   * `opts.code` (default 4009) is used by `close` only. Throws BRIDGE_ERR_USAGE on a code a WebSocket cannot send.
+   * Injects a fault. Socket faults (`reconnect`, `invalid_session`, `close`, `cut`, `half_dead`, `malformed_frame`)
+   * hit the socket of `opts.shard`, or every open socket when no shard is given; `opts.code` (default 4009) is used
+   * by `close` only. HTTP faults arm the answer of the next `opts.times` (default 1) requests to a route:
+   * `http_error` answers `opts.path` (`/app/getAppAccessToken`, `/gateway` or `/gateway/bot`) with HTTP
+   * `opts.status` (400–599); `token_rate_limit` answers the token endpoint with QQ's rate-limit refusal (HTTP 200
+   * `{"code":100001,"message":"Too many requests"}`). Returns how many sockets were hit, or how many requests
+   * will be. Throws BRIDGE_ERR_USAGE on options that do not fit the kind.
    */
-  fault(kind: FaultKind, opts?: { code?: number; shard?: number }): void;
+  fault(
+    kind: FaultKind,
+    opts?: { code?: number; shard?: number; path?: FaultablePath; status?: number; times?: number },
+  ): number;
   /** A JSON-serializable snapshot. */
   state(): SimulatorState;
   /** Resolves with the first state satisfying `predicate`; rejects after `timeoutMs` (default 5000) with the last state. */
@@ -47,7 +65,7 @@ export interface Simulator {
   /** Invalidates every issued token now: the next Identify or Resume with an old one is closed with 4004. */
   expireTokens(): void;
   /**
-   * Turns on HTTP-callback push (PROTOCOL.md §6) to `url`, as saving a callback URL in the QQ console does. First
+   * Turns on HTTP-callback push (docs/qq-protocol.md §6) to `url`, as saving a callback URL in the QQ console does. First
    * the op-13 URL validation: rejects with BRIDGE_ERR_USAGE, pushing nothing, unless the answer is 200 with the same
    * `plain_token` and a signature that verifies with the bot's public key. From then on every `emit` (and
    * `POST /_sim/emit`) is also POSTed to `url`, signed (`X-Signature-Ed25519` over timestamp + body), without `s`,
@@ -68,8 +86,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const sessions = new SessionRegistry();
   const tokens = new TokenIssuer(options.tokenTtlSec, options.now);
   const startLimit = new SessionStartLimit(options.now);
+  const httpFaults = new HttpFaults();
   const gateway = new Gateway({ options, tokens, startLimit, sessions, counters, logger });
   const state = (): SimulatorState => buildState(counters, sessions, gateway.openConnections);
+  const applyFault = (command: FaultCommand): number =>
+    isHttpFault(command) ? httpFaults.arm(command) : gateway.fault(command);
 
   let push: WebhookPush | undefined;
   /** Every emit, from the API or `/_sim/emit`: the gateway logs and sends it, the webhook push (if on) POSTs it. */
@@ -86,13 +107,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       tokens,
       startLimit,
       counters,
+      faults: httpFaults,
       logger,
       wsUrl: () => wsUrl,
-      control: {
-        emit: emitEvent,
-        fault: (command) => gateway.fault(command),
-        state,
-      },
+      control: { emit: emitEvent, fault: applyFault, state },
     }),
   );
   server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
@@ -121,7 +139,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     fault(kind, faultOpts = {}) {
       const command = parseFaultCommand({ kind, ...faultOpts });
       if (!command.ok) throw new BridgeError('BRIDGE_ERR_USAGE', `simulator fault: ${command.error}`);
-      gateway.fault(command.value);
+      return applyFault(command.value);
     },
     state,
     waitFor: (predicate, timeoutMs = DEFAULT_WAIT_TIMEOUT_MS) => waitForState(state, predicate, timeoutMs),

@@ -14,6 +14,12 @@ export interface SimulatorOptions {
   clientSecret?: string;
   /** `heartbeat_interval` sent in Hello, ms. Default 45000. */
   heartbeatIntervalMs?: number;
+  /**
+   * The `heartbeat_interval` Hello carries, as is: any JSON value, or `undefined` to leave the field out. For testing
+   * a client against a gateway that sends a hostile one; the simulator's heartbeat timeout still follows
+   * `heartbeatIntervalMs`. Default `heartbeatIntervalMs`.
+   */
+  helloHeartbeatInterval?: unknown;
   /** No heartbeat from a client for this long → close 4009 (session stays resumable), ms. Default 2 × interval. */
   heartbeatTimeoutMs?: number;
   /** Lifetime of each issued access token, seconds. Default 7200. */
@@ -49,6 +55,8 @@ export function resolveOptions(opts: SimulatorOptions = {}): ResolvedSimulatorOp
     appId: opts.appId ?? '102000000',
     clientSecret: opts.clientSecret ?? 'simulator-secret',
     heartbeatIntervalMs,
+    helloHeartbeatInterval:
+      'helloHeartbeatInterval' in opts ? opts.helloHeartbeatInterval : heartbeatIntervalMs,
     heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? 2 * heartbeatIntervalMs,
     tokenTtlSec: opts.tokenTtlSec ?? 7200,
     grantedIntents: opts.grantedIntents ?? DEFAULT_GRANTED_INTENTS,
@@ -62,6 +70,12 @@ export function resolveOptions(opts: SimulatorOptions = {}): ResolvedSimulatorOp
   requireInteger('tokenTtlSec', resolved.tokenTtlSec, 1);
   requireInteger('grantedIntents', resolved.grantedIntents, 0, 0x7fff_ffff);
   requireInteger('recommendedShards', resolved.recommendedShards, 1);
+  if (!isJsonValue(resolved.helloHeartbeatInterval)) {
+    throw new BridgeError(
+      'BRIDGE_ERR_USAGE',
+      'simulator option helloHeartbeatInterval must be JSON-serializable',
+    );
+  }
   if (resolved.appId === '')
     throw new BridgeError('BRIDGE_ERR_USAGE', 'simulator option appId must not be empty');
   if (resolved.clientSecret === '') {
@@ -76,5 +90,14 @@ function requireInteger(name: string, value: number, min: number, max = Number.M
       'BRIDGE_ERR_USAGE',
       `simulator option ${name} must be an integer from ${min} to ${max}, got ${String(value)}`,
     );
+  }
+}
+
+function isJsonValue(value: unknown): boolean {
+  try {
+    JSON.stringify(value);
+    return true;
+  } catch {
+    return false; // cycles, BigInt
   }
 }

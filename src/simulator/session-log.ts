@@ -4,7 +4,7 @@ import type { LoggedEvent } from './frames.js';
 
 /**
  * One gateway session: its id, shard, sequence counter and the log of every event dispatched in it, which is what
- * a Resume replays from. READY and RESUMED consume sequence numbers (the client stores `s` from them, PROTOCOL.md
+ * a Resume replays from. READY and RESUMED consume sequence numbers (the client stores `s` from them, docs/qq-protocol.md
  * §3.3) but are not logged: a resumed client never needs them again.
  */
 export class Session {

@@ -1,7 +1,7 @@
 const WINDOW_MS = 86_400_000;
 const TOTAL = 1000;
 
-/** `session_start_limit` of `/gateway/bot` (PROTOCOL.md §2.2). */
+/** `session_start_limit` of `/gateway/bot` (docs/qq-protocol.md §2.2). */
 export interface SessionStartLimitView {
   total: number;
   remaining: number;

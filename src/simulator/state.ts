@@ -26,8 +26,12 @@ export interface SimulatorState {
   connections: number;
   /** WebSocket connections open now */
   openConnections: number;
-  /** `POST /app/getAppAccessToken` requests, valid or not */
+  /** `POST /app/getAppAccessToken` requests, valid or not (fault answers included) */
   tokenRequests: number;
+  /** `GET /gateway` requests, authorized or not (fault answers included) */
+  gatewayRequests: number;
+  /** `GET /gateway/bot` requests, authorized or not (fault answers included) */
+  gatewayBotRequests: number;
   closes: CloseRecord[];
   /** event frames (op 0 other than READY / RESUMED) written to sockets, live or replayed */
   dispatched: number;
@@ -43,6 +47,8 @@ export class Counters {
   heartbeatAcks = 0;
   connections = 0;
   tokenRequests = 0;
+  gatewayRequests = 0;
+  gatewayBotRequests = 0;
   dispatched = 0;
   readonly closes: CloseRecord[] = [];
 }
@@ -62,6 +68,8 @@ export function buildState(
     connections: counters.connections,
     openConnections,
     tokenRequests: counters.tokenRequests,
+    gatewayRequests: counters.gatewayRequests,
+    gatewayBotRequests: counters.gatewayBotRequests,
     closes: counters.closes.map((close) => ({ ...close })),
     dispatched: counters.dispatched,
     pending: sessions.pendingCount(),

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 /**
  * Within this much of a token's end of life a request gets a NEW token while the old one stays valid until its
- * own expiry (PROTOCOL.md §1.2: "接近过期时间 60 秒内 … 会获得一个新的 access_token").
+ * own expiry (docs/qq-protocol.md §1.2: "接近过期时间 60 秒内 … 会获得一个新的 access_token").
  */
 export const TOKEN_ROTATION_WINDOW_MS = 60_000;
 
@@ -67,7 +67,7 @@ const AUTH_PREFIX = 'QQBot ';
 
 /**
  * The access token in a `QQBot <token>` credential (Authorization header, Identify and Resume `token`), or
- * undefined for any other shape. The bare token that botgo sends in Resume is refused on purpose (PROTOCOL.md §3.7).
+ * undefined for any other shape. The bare token that botgo sends in Resume is refused on purpose (docs/qq-protocol.md §3.7).
  */
 export function tokenFromCredential(value: unknown): string | undefined {
   if (typeof value !== 'string' || !value.startsWith(AUTH_PREFIX)) return undefined;

@@ -1,9 +1,9 @@
 /**
- * The platform's HTTP-callback push (PROTOCOL.md §6), simulated: the op-13 URL validation the QQ console runs when
+ * The platform's HTTP-callback push (docs/qq-protocol.md §6), simulated: the op-13 URL validation the QQ console runs when
  * a callback URL is saved, then one signed POST per event, retried until the bot answers 200 op 12.
  *
  * The signing keys come from the bridge's own `ingress/ed25519.ts`. Unlike the frame constants (frames.ts), that is
- * safe to share with the code under test: its derivation is pinned by the official vectors of PROTOCOL.md
+ * safe to share with the code under test: its derivation is pinned by the official vectors of docs/qq-protocol.md
  * Appendix A, so a shared mistake would fail those tests rather than make both sides agree.
  */
 import { randomInt, randomUUID } from 'node:crypto';
@@ -57,7 +57,7 @@ export interface WebhookPushHandle {
   stop(): Promise<void>;
 }
 
-/** One event as it goes out: the webhook frame has no `s` (PROTOCOL.md §5.0). */
+/** One event as it goes out: the webhook frame has no `s` (docs/qq-protocol.md §5.0). */
 export interface PushedEvent {
   t: string;
   id: string;
@@ -166,7 +166,7 @@ export class WebhookPush implements WebhookPushHandle {
   /**
    * One signed POST, re-signed with the current time, as every attempt of the real platform carries its own
    * timestamp. Returns undefined when acked: HTTP 200 and a JSON body with `op: 12` and `d` other than 1 (botgo's
-   * "failed, retry me", PROTOCOL.md §6.4); otherwise what was wrong.
+   * "failed, retry me", docs/qq-protocol.md §6.4); otherwise what was wrong.
    */
   async #attempt(body: string): Promise<string | undefined> {
     const timestamp = this.#timestamp();

@@ -26,6 +26,9 @@ export interface ChaosReport {
 /** How close before a kill an acknowledgement counts as "in flight": recording it takes a Redis round trip. */
 export const IN_FLIGHT_WINDOW_MS = 250;
 
+/** `gateway.lease_ttl` of every bridge process in a chaos world, in ms. */
+export const LEASE_TTL_MS = 2_000;
+
 /**
  * One chaos scenario's world: its own redis-server (AOF, fsync always), the QQ simulator, a counting receiver,
  * and real bridge processes started from a generated config. Everything is torn down by `close()`.
@@ -68,7 +71,7 @@ server:
 journal:
   dir: ${join(this.dir, `journal-${slot}`)}
 gateway:
-  lease_ttl: 2s
+  lease_ttl: ${LEASE_TTL_MS}ms
 delivery:
   shutdown_grace: 5s
   stall_timeout: 3s

@@ -71,6 +71,10 @@ const INVALID: readonly (readonly [string, string])[] = [
     '4:20 qq.webhook.path: expected a path in normalized form (no . or .. segments, non-ASCII percent-encoded), like /metrics; found "/qq/../metrics"',
   ],
   [
+    `${MINIMAL}  webhook: { path: "//" }\n`,
+    '4:20 qq.webhook.path: expected a path the HTTP server can parse, like /qq/callback (a leading // starts a host name); found "//"',
+  ],
+  [
     `${MINIMAL}  webhook: { path: /metrics }\n`,
     "4:20 qq.webhook.path: the path /metrics is one of the server's own routes (/healthz, /readyz, /metrics, /admin/*); choose another, like /qq/callback",
   ],
@@ -84,7 +88,7 @@ const INVALID: readonly (readonly [string, string])[] = [
   ],
   [
     `${MINIMAL}  webhook: { max_skew: 300 }\n`,
-    '4:24 qq.webhook.max_skew: expected a duration like 500ms, 10s, 5m, 1h; found 300 (a number without a unit); write 300s for seconds or 300ms for milliseconds',
+    '4:24 qq.webhook.max_skew: 300 has no unit; write it with one of ms, s, m, h, d, e.g. 300s',
   ],
   [
     `${MINIMAL}  webhook: { max_skew: 0s }\n`,
@@ -134,7 +138,29 @@ const INVALID: readonly (readonly [string, string])[] = [
   ],
   [
     `${MINIMAL}delivery: { dedupe_window: 1 day }\n`,
-    '4:28 delivery.dedupe_window: expected a duration like 500ms, 10s, 5m, 1h; found "1 day"',
+    '4:28 delivery.dedupe_window: "1 day" is not a duration; write a number and one of ms, s, m, h, d, like ' +
+      '500ms, 10s, 5m, 1h or 7d',
+  ],
+  [
+    `${MINIMAL}delivery: { dedupe_window: "24" }\n`,
+    '4:28 delivery.dedupe_window: "24" has no unit; write it with one of ms, s, m, h, d, e.g. 24s',
+  ],
+  [
+    `${MINIMAL}delivery: { shutdown_grace: -5s }\n`,
+    '4:29 delivery.shutdown_grace: "-5s" is negative; a duration is zero or more, like 1s',
+  ],
+  [
+    `${MINIMAL}delivery: { dead_letter: { max_age: 9999999999d } }\n`,
+    '4:37 delivery.dead_letter.max_age: "9999999999d" is too long; the longest duration is 104249991d ' +
+      '(9007199254740991 ms)',
+  ],
+  [
+    `${MINIMAL}delivery: { dead_letter: { max_age: 0d } }\n`,
+    '4:37 delivery.dead_letter.max_age: expected a duration greater than zero, like 500ms or 10s; found "0d"',
+  ],
+  [
+    `${MINIMAL}delivery: { dead_letter: { max_count: 0 } }\n`,
+    '4:39 delivery.dead_letter.max_count: expected a number of dead letters (a positive integer); found 0',
   ],
   [
     `${MINIMAL}log: { level: warning }\n`,
@@ -147,12 +173,12 @@ const INVALID: readonly (readonly [string, string])[] = [
   // a target's settings (line 8 is a key appended to the target)
   [
     `${WITH_TARGET}    timeout: 10 seconds\n`,
-    '8:14 targets[0].timeout: expected a duration like 500ms, 10s, 5m, 1h; found "10 seconds"',
+    '8:14 targets[0].timeout: "10 seconds" is not a duration; write a number and one of ms, s, m, h, d, like ' +
+      '500ms, 10s, 5m, 1h or 7d',
   ],
   [
     `${WITH_TARGET}    timeout: 10\n`,
-    '8:14 targets[0].timeout: expected a duration like 500ms, 10s, 5m, 1h; found 10 (a number without a unit); ' +
-      'write 10s for seconds or 10ms for milliseconds',
+    '8:14 targets[0].timeout: 10 has no unit; write it with one of ms, s, m, h, d, e.g. 10s',
   ],
   [
     `${WITH_TARGET}    timeout: 0ms\n`,
@@ -231,7 +257,8 @@ const INVALID: readonly (readonly [string, string])[] = [
   ],
   [
     `${WITH_TARGET}    rate_limit: { max: 5 }\n`,
-    '8:5 targets[0].rate_limit.per: expected a duration like 500ms, 10s, 5m, 1h; found nothing (the key is missing)',
+    '8:5 targets[0].rate_limit.per: expected a duration like 500ms, 10s, 5m, 1h or 7d; found nothing (the key is ' +
+      'missing)',
   ],
   [
     `${WITH_TARGET}    include_raw: yes\n`,
@@ -397,7 +424,8 @@ describe('reporting', () => {
     expect(isBridgeError(error, 'BRIDGE_ERR_CONFIG')).toBe(true);
     expect(formatConfigError(error as ConfigError)).toBe(
       [
-        'config/bridge.yaml:8:14 targets[0].timeout: expected a duration like 500ms, 10s, 5m, 1h; found "10 seconds"',
+        'config/bridge.yaml:8:14 targets[0].timeout: "10 seconds" is not a duration; write a number and one of ms, ' +
+          's, m, h, d, like 500ms, 10s, 5m, 1h or 7d',
         'config/bridge.yaml:9:18 targets[0].concurrency: expected a positive integer; found 0',
       ].join('\n'),
     );

@@ -12,7 +12,7 @@ const VECTOR = {
 };
 
 describe('signWebhook', () => {
-  it("reproduces Standard Webhooks' own test vector (DESIGN §3)", () => {
+  it("reproduces Standard Webhooks' own test vector (docs/design.md §3)", () => {
     expect(signWebhook([VECTOR.secret], VECTOR.id, VECTOR.timestamp, VECTOR.body)).toBe(VECTOR.signature);
   });
 

@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TargetConfig } from '../../src/config/types.js';
 import type { AttemptResult } from '../../src/delivery/deliver.js';
@@ -8,6 +9,8 @@ import { silentLogger } from '../../src/log.js';
 import type { AttemptRecord, DeliveryJobData } from '../../src/queue/job.js';
 import { jobIdForEvent } from '../../src/queue/names.js';
 import { deliveryQueue } from '../../src/queue/delivery-queue.js';
+import { startRedisServer } from '../helpers/redis-server.js';
+import { captureLogs } from '../queue/journal-fixtures.js';
 import {
   addDelivery,
   deletePrefix,
@@ -279,6 +282,113 @@ describe('startDeliveryWorkers', () => {
       { attempt: 1, outcome: 'retry', errorCode: 'BRIDGE_ERR_ABORTED' },
     ]);
   });
+
+  it('a job handed back on shutdown is delivered later as the same attempt', async () => {
+    const r = await receiver((_req, res, index) => {
+      if (index === 0) return; // held until the shutdown aborts it
+      res.end('ok');
+    });
+    const target = makeTarget({ id: 'handed-back', url: r.url, timeoutMs: 30_000 });
+    const first = start([target]);
+    const queue = queueFor(target);
+    await addDelivery(queue, target, 'GROUP_ADD_ROBOT:handed-back');
+    await waitFor(() => r.requests.length === 1);
+    await first.close(200);
+
+    start([target]);
+    const jobId = jobIdForEvent('GROUP_ADD_ROBOT:handed-back');
+    await waitFor(async () => (await queue.getJobState(jobId)) === 'completed');
+    expect(r.requests.map((req) => req.headers['x-qqwb-attempt'])).toEqual(['1', '1']);
+    expect((await queue.getJob(jobId))?.attemptsMade).toBe(1);
+  });
+
+  it('a hand-back that Redis refuses on shutdown costs no attempt: the job comes back with the attempts it had', async () => {
+    // Its own Redis: the test makes it refuse writes for a moment, which must not reach other tests.
+    const server = await startRedisServer();
+    const redis = new Redis(server.url, { maxRetriesPerRequest: null });
+    const queue = deliveryQueue('refused', prefix, redis);
+    const logs = captureLogs();
+    const stopped: DeliveryWorkers[] = [];
+    try {
+      /** `min-replicas-to-write 1` with no replica: Redis answers every write with NOREPLICAS, as in a failover. */
+      const refuseWrites = (refuse: boolean): void => {
+        execFileSync('redis-cli', [
+          '-p',
+          String(server.port),
+          'CONFIG',
+          'SET',
+          'min-replicas-to-write',
+          refuse ? '1' : '0',
+        ]);
+      };
+      const r = await receiver((_req, res, index) => {
+        if (index === 0)
+          res.writeHead(503).end(); // attempt 1 fails
+        else if (index === 1)
+          return; // attempt 2 is in flight at the shutdown
+        else res.end('ok');
+      });
+      const target = makeTarget({
+        id: 'refused',
+        url: r.url,
+        timeoutMs: 30_000,
+        retry: { attempts: 5, baseMs: 20, maxMs: 50 },
+      });
+      const base = makeConfig(prefix, [target]);
+      const config = {
+        ...base,
+        redis: { ...base.redis, url: server.url },
+        // the lock outlives the shutdown (so the hand-back itself is what fails) and expires soon after
+        delivery: { ...base.delivery, stallTimeoutMs: 3_000 },
+      };
+      let refusing = false;
+      const first = startDeliveryWorkers({
+        config,
+        logger: logs.logger,
+        // BullMQ draws the backoff jitter just before it writes a failed attempt. Writes are accepted again from
+        // that moment, so if the refused hand-back were taken for a failed attempt, that write would succeed.
+        random: () => {
+          if (refusing) {
+            refusing = false;
+            refuseWrites(false);
+          }
+          return 0.5;
+        },
+      });
+      stopped.push(first);
+      await addDelivery(queue, target, 'GROUP_ADD_ROBOT:refused');
+      await waitFor(() => r.requests.length === 2);
+
+      refusing = true;
+      refuseWrites(true);
+      await first.close(200);
+      const jobId = jobIdForEvent('GROUP_ADD_ROBOT:refused');
+      if (refusing) refuseWrites(false);
+      expect(await queue.getJobState(jobId)).toBe('active'); // still locked; nothing was recorded against it
+      expect((await queue.getJob(jobId))?.attemptsMade).toBe(1);
+      expect(
+        logs.lines.filter((line) => line.msg.includes('could not be returned to the queue')),
+      ).toMatchObject([
+        {
+          level: 40,
+          eventId: 'GROUP_ADD_ROBOT:refused',
+          attempt: 2,
+          err: expect.stringContaining('NOREPLICAS'),
+        },
+      ]);
+
+      // Once the lock expires, the stalled-job check queues it again and a worker delivers it as attempt 2.
+      stopped.push(startDeliveryWorkers({ config, logger: silentLogger() }));
+      await waitFor(async () => (await queue.getJobState(jobId)) === 'completed', 20_000);
+      expect(r.requests.map((req) => req.headers['x-qqwb-attempt'])).toEqual(['1', '2', '2']);
+      expect((await queue.getJob(jobId))?.attemptsMade).toBe(2);
+    } finally {
+      await Promise.all(stopped.map((w) => w.close(1000)));
+      await queue.close();
+      redis.disconnect();
+      await server.cleanup();
+    }
+  }, 40_000);
 
   it('keeps many in-flight deliveries on its one shutdown signal without a listener-leak warning', async () => {
     // Regression: every in-flight delivery listens on the workers' shared shutdown signal; past Node's default

@@ -6,7 +6,7 @@ import { normalize } from '../../src/events/normalize.js';
 const CATALOG = Object.keys(EVENT_CATALOG);
 
 describe('the demo events', () => {
-  it('start with the seed four exactly as PROTOCOL.md §5.4 gives them', () => {
+  it('start with the seed four exactly as docs/qq-protocol.md §5.4 gives them', () => {
     const base = {
       group_openid: 'C9F778FE6ADF9D1D1DBE395BF744A33A',
       op_member_openid: 'E4F4AEA33253A2797FB897C50B81D7ED',

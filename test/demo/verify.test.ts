@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { signWebhook } from '../../src/delivery/sign.js';
 import { verifyWebhook } from '../../src/demo/verify.js';
 
-// Standard Webhooks' own test vector (DESIGN §3).
+// Standard Webhooks' own test vector (docs/design.md §3).
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const ID = 'msg_p5jXN8AQM9LWM0D4loKWxJek';
 const TS = '1614265330';

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DispatchFrame } from '../../src/events/envelope.js';
-import { dedupeKeyOf, eventIdOf } from '../../src/events/event-id.js';
+import { dedupeKeyOf, eventIdOf, MAX_EVENT_ID_LENGTH } from '../../src/events/event-id.js';
 import { normalize } from '../../src/events/normalize.js';
 import { C2C_MESSAGE, CTX, GROUP_AT_MESSAGE, GROUP_MESSAGE, INTERACTION, SEED_FRAMES } from './fixtures.js';
 
@@ -57,6 +58,62 @@ describe('eventIdOf', () => {
   });
 });
 
+/** What a `webhook-id` header and a short Redis key can carry: 1 to 128 visible ASCII characters. */
+const USABLE_ID = /^[!-~]{1,128}$/;
+
+describe('eventIdOf: ids that cannot be used as sent', () => {
+  const withId = (id: string, t = 'GROUP_ADD_ROBOT'): DispatchFrame => ({ op: 0, t, id, d: { a: 1 } });
+
+  it('keeps a frame id of up to 128 visible ASCII characters as sent', () => {
+    const longest = `GROUP_ADD_ROBOT:${'x'.repeat(MAX_EVENT_ID_LENGTH - 16)}`;
+    expect(eventIdOf(withId(longest))).toBe(longest);
+    expect(eventIdOf(withId('A|b:c%d'))).toBe('A|b:c%d');
+  });
+
+  it.each([
+    ['one character too long', `GROUP_ADD_ROBOT:${'x'.repeat(MAX_EVENT_ID_LENGTH - 15)}`],
+    ['1 MiB long', `GROUP_ADD_ROBOT:${'x'.repeat(1024 * 1024)}`],
+    ['with CR and LF', 'GROUP_ADD_ROBOT:a\r\nx-injected: 1'],
+    ['with a space', 'GROUP_ADD_ROBOT:a b'],
+    ['with NUL', 'GROUP_ADD_ROBOT:a\u0000'],
+    ['with non-ASCII characters', 'GROUP_ADD_ROBOT:群'],
+    ['a lone surrogate', '\uD800'],
+  ])('hashes a frame id %s, with t in front', (_name, id) => {
+    expect(eventIdOf(withId(id))).toBe(`GROUP_ADD_ROBOT:${sha(`GROUP_ADD_ROBOT\u0000id\u0000${id}`)}`);
+  });
+
+  it('gives one hashed id to every copy of a frame and different ones to different ids', () => {
+    const long = 'y'.repeat(200);
+    expect(eventIdOf(withId(long))).toBe(eventIdOf({ ...withId(long), d: { b: 2 } }));
+    expect(eventIdOf(withId(long))).not.toBe(eventIdOf(withId(`${long}z`)));
+  });
+
+  it.each([
+    ['longer than 64 characters', 'T'.repeat(1024 * 1024), 'T'.repeat(64)],
+    ['with CR, LF and non-ASCII characters', 'EV\r\n群', 'EV___'],
+  ])('starts a hashed id with a t %s as visible ASCII, at most 64 characters', (_name, t, prefix) => {
+    const id = eventIdOf({ op: 0, t, d: { a: 1 } });
+    expect(id).toBe(`${prefix}:${sha(`${t}{"a":1}`)}`);
+    expect(eventIdOf(withId('群', t))).toBe(`${prefix}:${sha(`${t}\u0000id\u0000群`)}`);
+  });
+
+  it('makes 1 to 128 visible ASCII characters of any t and id, the same for the same frame (property)', () => {
+    const anyString = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 200 }),
+      fc.string({ unit: fc.constantFrom('A', '_', ':', '|', ' ', '\r', '\n', '群'), maxLength: 300 }),
+    );
+    fc.assert(
+      fc.property(anyString, fc.option(anyString, { nil: undefined }), fc.jsonValue(), (t, id, d) => {
+        const frame: DispatchFrame = { op: 0, t, d, ...(id === undefined ? {} : { id }) };
+        const eventId = eventIdOf(frame);
+        expect(eventId).toMatch(USABLE_ID);
+        expect(eventIdOf(structuredClone(frame))).toBe(eventId);
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+});
+
 describe('dedupeKeyOf', () => {
   it('gives the @-mention and full-mode copies of one message the same key', () => {
     const key = `msg:${(GROUP_AT_MESSAGE.d as { id: string }).id}`;
@@ -64,6 +121,15 @@ describe('dedupeKeyOf', () => {
     expect(dedupeKeyOf(GROUP_MESSAGE)).toBe(key);
     expect(eventIdOf(GROUP_AT_MESSAGE)).not.toBe(eventIdOf(GROUP_MESSAGE));
     expect(normalize(GROUP_MESSAGE, CTX).dedupeKey).toBe(key);
+  });
+
+  it('hashes a d.id that cannot be used as sent, the same for both copies of the message', () => {
+    const messageId = `ROBOT1.0_${'m'.repeat(1024 * 1024)}`;
+    const at = { ...GROUP_AT_MESSAGE, d: { ...(GROUP_AT_MESSAGE.d as object), id: messageId } };
+    const full = { ...GROUP_MESSAGE, d: { ...(GROUP_MESSAGE.d as object), id: messageId } };
+    expect(dedupeKeyOf(at)).toBe(`msg:${sha(messageId)}`);
+    expect(dedupeKeyOf(full)).toBe(dedupeKeyOf(at));
+    expect(dedupeKeyOf({ ...at, d: { id: 'ROBOT1.0_\r\n' } })).toBe(`msg:${sha('ROBOT1.0_\r\n')}`);
   });
 
   it('keys C2C messages on d.id', () => {

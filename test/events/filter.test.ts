@@ -64,6 +64,22 @@ describe('createTargetFilter: events', () => {
     expect(matching(events)).toEqual(expected);
   });
 
+  it.each([
+    ['AA*AA', 'AAAA', true],
+    ['AA*AA', 'AAA', false],
+    ['A*A*A', 'AAA', true],
+    ['A*A*A', 'AA', false],
+    ['*A*A', 'A', false],
+    ['A**', 'A', true],
+    ['**', '', true],
+    ['GROUP_*_*_CREATE', 'GROUP__CREATE', false],
+    ['GROUP_*_*_CREATE', 'GROUP___CREATE', true],
+  ])('%s against qq_type %j: %s (the literal runs may not overlap)', (glob, qqType, expected) => {
+    expect(createTargetFilter({ events: [glob], groups: [] })({ ...BOT_ADDED, qq_type: qqType })).toBe(
+      expected,
+    );
+  });
+
   it('treats regex characters in a glob literally', () => {
     const wants = createTargetFilter({ events: ['group.(bot).*'], groups: [] });
     expect(wants({ ...BOT_ADDED, type: 'group.(bot).x' })).toBe(true);

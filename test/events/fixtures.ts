@@ -1,5 +1,5 @@
 /**
- * Dispatch frames from PROTOCOL.md §3 and §5: the official examples and real captures where the document has
+ * Dispatch frames from docs/qq-protocol.md §3 and §5: the official examples and real captures where the document has
  * them (ids as captured, `s` illustrative), frames built from the documented field lists where it has none.
  */
 import type { DispatchFrame } from '../../src/events/envelope.js';
@@ -34,7 +34,7 @@ function seedFrame(t: string, s: number, uuid: string, timestamp: number): SeedF
   };
 }
 
-/** PROTOCOL.md §5.4: the official `d` of the four seed events (the ADD frame's id as in the doc, others alike). */
+/** docs/qq-protocol.md §5.4: the official `d` of the four seed events (the ADD frame's id as in the doc, others alike). */
 export const SEED_FRAMES = {
   GROUP_ADD_ROBOT: seedFrame('GROUP_ADD_ROBOT', 2, '39ab91b8-36ee-44d6-80e9-4447a2f2c571', 1699240248),
   GROUP_DEL_ROBOT: seedFrame('GROUP_DEL_ROBOT', 3, '5b0f1c9e-2d43-4c1b-9e7a-0c1f7e0a9d11', 1699240426),
@@ -42,7 +42,7 @@ export const SEED_FRAMES = {
   GROUP_MSG_RECEIVE: seedFrame('GROUP_MSG_RECEIVE', 5, '9d3f5b21-6a7c-4f9e-b2c3-4d5e6f7a8b9c', 1699240477),
 } as const;
 
-/** PROTOCOL.md §5.1: real webhook capture (2025-02), with `s` added. */
+/** docs/qq-protocol.md §5.1: real webhook capture (2025-02), with `s` added. */
 export const GROUP_AT_MESSAGE: DispatchFrame = {
   op: 0,
   s: 3,
@@ -64,7 +64,7 @@ export const GROUP_AT_MESSAGE: DispatchFrame = {
 };
 
 /**
- * PROTOCOL.md §5.2: the full-mode copy of the message above (same `d.id`, another frame id), with the 2026 fields
+ * docs/qq-protocol.md §5.2: the full-mode copy of the message above (same `d.id`, another frame id), with the 2026 fields
  * the section lists: the @bot not stripped, `mentions`, `message_type`, author role.
  */
 export const GROUP_MESSAGE: DispatchFrame = {
@@ -102,7 +102,7 @@ export const GROUP_MESSAGE: DispatchFrame = {
   },
 };
 
-/** PROTOCOL.md §5.3: real webhook capture (2025-02), with `s` added. */
+/** docs/qq-protocol.md §5.3: real webhook capture (2025-02), with `s` added. */
 export const C2C_MESSAGE: DispatchFrame = {
   op: 0,
   s: 2,
@@ -132,7 +132,7 @@ export const C2C_MESSAGE: DispatchFrame = {
   },
 };
 
-/** PROTOCOL.md §5.4: real captures (webhook, 2025-03; `s` illustrative). */
+/** docs/qq-protocol.md §5.4: real captures (webhook, 2025-03; `s` illustrative). */
 export const GROUP_NOTICE_CAPTURES: readonly DispatchFrame[] = [
   {
     op: 0,
@@ -180,7 +180,7 @@ export const GROUP_NOTICE_CAPTURES: readonly DispatchFrame[] = [
   },
 ];
 
-/** PROTOCOL.md §5.5: real captures (2025-03; `s` illustrative). */
+/** docs/qq-protocol.md §5.5: real captures (2025-03; `s` illustrative). */
 export const USER_NOTICE_CAPTURES: readonly DispatchFrame[] = [
   {
     op: 0,
@@ -220,7 +220,7 @@ export const USER_NOTICE_CAPTURES: readonly DispatchFrame[] = [
   },
 ];
 
-/** PROTOCOL.md §5.6: the documented `d` (no capture exists; ids and values illustrative). */
+/** docs/qq-protocol.md §5.6: the documented `d` (no capture exists; ids and values illustrative). */
 export const MEMBER_FRAMES: readonly DispatchFrame[] = [
   {
     op: 0,
@@ -246,7 +246,7 @@ export const MEMBER_FRAMES: readonly DispatchFrame[] = [
   },
 ];
 
-/** PROTOCOL.md §5.7: real group capture (WebSocket, 2024-08). */
+/** docs/qq-protocol.md §5.7: real group capture (WebSocket, 2024-08). */
 export const INTERACTION: DispatchFrame = {
   op: 0,
   s: 2,
@@ -266,7 +266,7 @@ export const INTERACTION: DispatchFrame = {
   },
 };
 
-/** PROTOCOL.md §3.5, §3.7, §5.8: dispatches the catalog does not know. */
+/** docs/qq-protocol.md §3.5, §3.7, §5.8: dispatches the catalog does not know. */
 export const UNKNOWN_FRAMES: readonly DispatchFrame[] = [
   {
     op: 0,

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { EVENT_CATALOG } from '../../src/events/catalog.js';
+import { catalogEntryFor, EVENT_CATALOG, UNKNOWN_EVENT_TYPE } from '../../src/events/catalog.js';
 import type { DispatchFrame } from '../../src/events/envelope.js';
 import { normalize } from '../../src/events/normalize.js';
 import { schemaErrors } from './envelope-schema.js';
 import { CTX, UNKNOWN_FRAMES, WELL_FORMED_FRAMES } from './fixtures.js';
+import { expectedDataOfInput, UNREADABLE_NOTE } from './valid-frames.js';
 
 /** mulberry32: a tiny seeded generator, so a failure names a reproducible seed. */
 function rng(seed: number): () => number {
@@ -112,7 +113,7 @@ function randomFrame(random: Random): unknown {
 
 describe('normalize on random input', () => {
   it.each(Array.from({ length: 8 }, (_, i) => i + 1))(
-    'never throws and always yields a valid envelope (seed %d)',
+    'never throws and always yields a valid envelope that keeps every field of d (seed %d)',
     (seed) => {
       const random = rng(seed);
       for (let i = 0; i < 60; i++) {
@@ -121,7 +122,23 @@ describe('normalize on random input', () => {
         const errors = schemaErrors(JSON.parse(JSON.stringify(envelope)));
         expect({ frame, errors }).toEqual({ frame, errors: [] });
         expect(dedupeKey).not.toBe('');
+        // Schema-valid is not enough (normalize's last resort is schema-valid too): the frame was read and mapped.
+        const t = (frame as { t?: unknown } | null)?.t;
+        const type =
+          typeof t === 'string' ? (catalogEntryFor(t)?.type ?? UNKNOWN_EVENT_TYPE) : UNKNOWN_EVENT_TYPE;
+        expect({ frame, type: envelope.type }).toEqual({ frame, type });
+        expect({ frame, data: envelope.data }).toEqual({ frame, data: expectedDataOfInput(frame) });
+        expect(envelope.malformed ?? []).not.toContainEqual(expect.stringMatching(UNREADABLE_NOTE));
       }
     },
   );
+
+  it('maps every well-formed frame, each field of d kept, without malformed', () => {
+    for (const frame of WELL_FORMED_FRAMES) {
+      const { envelope } = normalize(frame, CTX);
+      expect({ t: frame.t, malformed: envelope.malformed }).toEqual({ t: frame.t, malformed: undefined });
+      expect(envelope.type).toBe(EVENT_CATALOG[frame.t]?.type);
+      expect(envelope.data).toEqual(expectedDataOfInput(frame));
+    }
+  });
 });

@@ -23,7 +23,7 @@ function expected(frame: SeedFrame, type: string, occurredAt: string): Envelope 
   };
 }
 
-describe('the four seed events (PROTOCOL.md §5.4, official examples)', () => {
+describe('the four seed events (docs/qq-protocol.md §5.4, official examples)', () => {
   it.each([
     ['GROUP_ADD_ROBOT', SEED_FRAMES.GROUP_ADD_ROBOT, 'group.bot.added', '2023-11-06T03:10:48.000Z'],
     ['GROUP_DEL_ROBOT', SEED_FRAMES.GROUP_DEL_ROBOT, 'group.bot.removed', '2023-11-06T03:13:46.000Z'],
@@ -36,7 +36,7 @@ describe('the four seed events (PROTOCOL.md §5.4, official examples)', () => {
     expect(schemaErrors(envelope)).toEqual([]);
   });
 
-  it('serializes the ADD_ROBOT data exactly as DESIGN.md §3 shows it', () => {
+  it('serializes the ADD_ROBOT data exactly as docs/design.md §3 shows it', () => {
     const { envelope } = normalize(SEED_FRAMES.GROUP_ADD_ROBOT, CTX);
     expect(JSON.stringify(envelope.data)).toBe(
       '{"group_openid":"C9F778FE6ADF9D1D1DBE395BF744A33A","operator_openid":"E4F4AEA33253A2797FB897C50B81D7ED","timestamp":1699240248}',

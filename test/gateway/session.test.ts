@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemorySessionStore } from '../../src/gateway/session-store.js';
+import { MemorySessionStore, type PersistedSession } from '../../src/gateway/session-store.js';
 import { INTENTS } from '../../src/qq/intents.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { eventually, seedAddRobot, sessionAgainst, type SessionHarness } from '../helpers/gateway.js';
@@ -41,7 +41,8 @@ describe('GatewaySession against the simulator', () => {
 
   it('heartbeats every interval with the last seq and gets ACKs', async () => {
     const sim = await simulator({ heartbeatIntervalMs: 200 });
-    await started(sim);
+    // 200 ms is below the production floor; the test lowers it to watch several beats quickly
+    await started(sim, { minHeartbeatIntervalMs: 100 });
     await sim.waitFor((s) => s.heartbeats >= 3 && s.heartbeatAcks >= 3, 3_000);
     expect(sim.state().closes).toEqual([]);
   });
@@ -281,5 +282,50 @@ describe('GatewaySession against the simulator', () => {
     expect(received).toEqual(['GROUP_ADD_ROBOT', 'GROUP_DEL_ROBOT', 'GROUP_MSG_REJECT']);
     expect(h.reconnects[0]?.reason).toBe('dispatch_failed');
     expect(sim.state().resumes).toBe(1);
+  });
+
+  it('keeps the old session seq out of a new session after op 9 arrives during a slow enqueue', async () => {
+    const sim = await simulator();
+    const saves: PersistedSession[] = [];
+    const store = new (class extends MemorySessionStore {
+      override save(shardId: number, session: PersistedSession): Promise<void> {
+        saves.push({ ...session });
+        return super.save(shardId, session);
+      }
+    })();
+    let release!: () => void;
+    const blocked = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let enqueues = 0;
+    const h = await started(sim, {
+      store,
+      onDispatch: async () => {
+        enqueues++;
+        await blocked;
+      },
+    });
+    const oldSessionId = h.session.snapshot().sessionId;
+    for (let i = 0; i < 3; i++) sim.emit('GROUP_ADD_ROBOT', seedAddRobot(i));
+    await eventually(() => enqueues === 1, 'the first enqueue to start');
+    // the old session ends while its dispatches (s = 2…4) are not yet durable, and a new one becomes READY (s = 1)
+    sim.fault('invalid_session');
+    await sim.waitFor((s) => s.identifies === 2, 5_000);
+    await eventually(
+      () => h.session.currentStatus === 'ready' && h.session.snapshot().sessionId !== oldSessionId,
+      'READY of the new session',
+    );
+    const newSessionId = h.session.snapshot().sessionId!;
+
+    release();
+    await eventually(
+      () => saves.some((save) => save.sessionId === newSessionId),
+      'a save of the new session',
+    );
+    expect(h.session.snapshot().seq).toBe(1);
+    expect(saves.filter((save) => save.sessionId === newSessionId)).toEqual([
+      { sessionId: newSessionId, seq: 1 },
+    ]);
+    expect(await store.load(0)).toEqual({ sessionId: newSessionId, seq: 1 });
   });
 });

@@ -63,7 +63,12 @@ export function testConfig(options: {
     // each config its own journal: a journal directory belongs to one process
     journal: { dir: journalDir(), maxBytes: 1024 * 1024 },
     gateway: { maxFrameBytes: 1024 * 1024, leaseTtlMs: 10_000 },
-    delivery: { dedupeWindowMs: 24 * 3600_000, shutdownGraceMs: 2_000, stallTimeoutMs: 30_000 },
+    delivery: {
+      dedupeWindowMs: 24 * 3600_000,
+      shutdownGraceMs: 2_000,
+      stallTimeoutMs: 30_000,
+      deadLetter: { maxAgeMs: 7 * 86_400_000, maxCount: 10_000 },
+    },
     outbound: {
       concurrency: 8,
       timeoutMs: 10_000,

@@ -90,7 +90,7 @@ export function sessionAgainst(
   };
 }
 
-/** The seed's GROUP_ADD_ROBOT `d` (PROTOCOL.md §5.4). */
+/** The seed's GROUP_ADD_ROBOT `d` (docs/qq-protocol.md §5.4). */
 export function seedAddRobot(n = 0): Record<string, unknown> {
   return {
     group_openid: 'C9F778FE6ADF9D1D1DBE395BF744A33A',

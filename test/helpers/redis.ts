@@ -12,16 +12,27 @@ export function redisConnection(options: { worker?: boolean } = {}): Redis {
   return new Redis(REDIS_URL, options.worker ? { maxRetriesPerRequest: null } : {});
 }
 
-/** Deletes every key under `prefix` (SCAN, never KEYS). */
+/**
+ * Every key under `prefix`: SCAN iterated until the cursor comes back to 0, since one SCAN call only covers part of
+ * the keyspace however large its COUNT (never KEYS, which blocks a shared Redis).
+ */
+export async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+    cursor = next;
+    found.push(...keys);
+  } while (cursor !== '0');
+  return found;
+}
+
+/** Deletes every key under `prefix`. */
 export async function deletePrefix(prefix: string): Promise<void> {
   const redis = redisConnection();
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
+    const keys = await keysUnder(redis, prefix);
+    for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
   } finally {
     redis.disconnect();
   }

@@ -10,7 +10,7 @@ import {
   verifyHex,
 } from '../../src/ingress/ed25519.js';
 
-// PROTOCOL.md Appendix A, the two vectors marked ✅. The third (❌, `865ad13a…`) is not reproducible from the
+// docs/qq-protocol.md Appendix A, the two vectors marked ✅. The third (❌, `865ad13a…`) is not reproducible from the
 // body as the docs print it and is deliberately not used.
 const DOC_SIGN_SECRET = 'naOC0ocQE3shWLAfffVLB1rhYPG7';
 const DOC_SIGN_PUBLIC_KEY = [
@@ -57,7 +57,7 @@ describe('seedFromSecret', () => {
     expect(() => seedFromSecret('')).toThrow(TypeError);
   });
 
-  it('wraps the seed in the PKCS#8 prefix of PROTOCOL.md Appendix A', () => {
+  it('wraps the seed in the PKCS#8 prefix of docs/qq-protocol.md Appendix A', () => {
     expect(ED25519_PKCS8_PREFIX.toString('hex')).toBe('302e020100300506032b657004220420');
   });
 });

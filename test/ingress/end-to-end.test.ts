@@ -17,7 +17,7 @@ const WHSEC = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const GROUP = 'C9F778FE6ADF9D1D1DBE395BF744A33A';
 const OPERATOR = 'E4F4AEA33253A2797FB897C50B81D7ED';
 
-/** The project's seed: the four official examples of PROTOCOL.md §5.4, with the envelope type each becomes. */
+/** The project's seed: the four official examples of docs/qq-protocol.md §5.4, with the envelope type each becomes. */
 const SEED = [
   ['GROUP_ADD_ROBOT', 1699240248, 'group.bot.added'],
   ['GROUP_DEL_ROBOT', 1699240426, 'group.bot.removed'],

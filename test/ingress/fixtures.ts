@@ -15,7 +15,7 @@ export const BOT_SECRET = 'simulator-secret';
 export const CALLBACK_PATH = '/qq/callback';
 export const WEBHOOK: QqWebhookConfig = { path: CALLBACK_PATH, maxBodyBytes: 4096, maxSkewMs: 300_000 };
 
-/** The seed's GROUP_ADD_ROBOT frame as QQ pushes it by webhook: no `s` (PROTOCOL.md §5.4). */
+/** The seed's GROUP_ADD_ROBOT frame as QQ pushes it by webhook: no `s` (docs/qq-protocol.md §5.4). */
 export const SEED_FRAME = {
   op: 0,
   id: 'GROUP_ADD_ROBOT:39ab91b8-36ee-44d6-80e9-4447a2f2c571',
@@ -31,7 +31,7 @@ export function unixSeconds(ms = Date.now()): string {
   return String(Math.floor(ms / 1000));
 }
 
-/** The headers QQ sends with a callback (PROTOCOL.md §6.1), signed with `secret` over `timestamp + body`. */
+/** The headers QQ sends with a callback (docs/qq-protocol.md §6.1), signed with `secret` over `timestamp + body`. */
 export function signedHeaders(
   body: string,
   timestamp = unixSeconds(),

@@ -49,7 +49,7 @@ async function rejectedCount(target: RunningIngress, reason: string): Promise<nu
   return line === undefined ? 0 : Number(line.split(' ').at(-1));
 }
 
-/** The bot of QQ's worked op-13 example (PROTOCOL.md §6.2, Appendix A): appid 11111111, secret DG5g3B4j9X2KOErG. */
+/** The bot of QQ's worked op-13 example (docs/qq-protocol.md §6.2, Appendix A): appid 11111111, secret DG5g3B4j9X2KOErG. */
 function officialExample(): Promise<RunningIngress> {
   return ingress({
     config: { appId: '11111111', clientSecret: 'DG5g3B4j9X2KOErG', webhook: WEBHOOK },

@@ -122,7 +122,7 @@ describe('dead-letter queue', () => {
     await deadLetter('GROUP_ADD_ROBOT:d', 'GROUP_ADD_ROBOT:e', 'GROUP_ADD_ROBOT:f');
     expect(await purgeDeadLetters(queue, { eventId: 'GROUP_ADD_ROBOT:d' })).toBe(1);
     expect(await purgeDeadLetters(queue, { eventId: 'GROUP_ADD_ROBOT:d' })).toBe(0);
-    expect(await purgeDeadLetters(queue, { olderThanMs: 3_600_000 })).toBe(0);
+    expect(await purgeDeadLetters(queue, { failedUpToMs: Date.now() - 3_600_000 })).toBe(0);
     expect(await purgeDeadLetters(queue, { all: true })).toBe(2);
     expect(await listDeadLetters(queue)).toEqual([]);
     expect(await queue.getJobLogs(jobIdForEvent('GROUP_ADD_ROBOT:e'))).toEqual({ logs: [], count: 0 });

@@ -4,8 +4,13 @@ import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isBridgeError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
-import { DurableSink, enqueueEntryWith, type DurableSinkOptions } from '../../src/queue/durable-sink.js';
-import { Journal, type JournalEntry } from '../../src/queue/journal.js';
+import {
+  DurableSink,
+  enqueueEntryWith,
+  type DurableSinkOptions,
+  type SinkMode,
+} from '../../src/queue/durable-sink.js';
+import { DRAIN_BATCH_ENTRIES, Journal, type JournalEntry } from '../../src/queue/journal.js';
 import { DeliveryProducer } from '../../src/queue/producer.js';
 import { deliveryQueue } from '../../src/queue/delivery-queue.js';
 import { testTarget } from '../helpers/config.js';
@@ -95,6 +100,8 @@ class ScriptedEnqueue {
   up = true;
   hang = false;
   readonly enqueued: number[] = [];
+  /** The seqs of each successful enqueue call. */
+  readonly batches: number[][] = [];
   mostAtOnce = 0;
   private running = 0;
 
@@ -106,6 +113,7 @@ class ScriptedEnqueue {
       await sleep(2);
       if (!this.up) throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
       this.enqueued.push(...entries.map(seqOf));
+      this.batches.push(entries.map(seqOf));
     } finally {
       this.running -= 1;
     }
@@ -140,6 +148,19 @@ describe('DurableSink routing (scripted enqueue)', () => {
     });
   });
 
+  it('once the journal is down to its last batch and redis works, a new event waits for the drain and goes direct', async () => {
+    const journal = await openJournal();
+    await journal.append(range(1, 3).map((n) => journalEntry(n))); // left by a previous run
+    const redis = new ScriptedEnqueue();
+    const sink = sinkWith({ journal, enqueue: redis.enqueue });
+    sink.start();
+    await sink.accept([journalEntry(4)]);
+    // Not appended behind the drain: enqueued on its own once the drain's batch was in, and the sink is direct.
+    expect(sink.mode()).toBe('direct');
+    expect(redis.batches).toEqual([[1, 2, 3], [4]]);
+    expect(journal.bytes).toBe(0);
+  });
+
   it('journals an event whose enqueue hangs past enqueueTimeoutMs', async () => {
     const journal = await openJournal();
     const redis = new ScriptedEnqueue();
@@ -166,6 +187,38 @@ describe('DurableSink routing (scripted enqueue)', () => {
     ready = true;
     await waitUntil(() => sink.mode() === 'direct', 'the journal to drain');
     expect(redis.enqueued).toEqual([1]);
+  });
+
+  it('waits retryIntervalMs between drain attempts while isRedisReady() says no, instead of polling', async () => {
+    const journal = await openJournal();
+    await journal.append([journalEntry(1)]); // left by a previous run
+    const redis = new ScriptedEnqueue();
+    const logs = captureLogs();
+    let readyChecks = 0;
+    const sink = sinkWith({
+      journal,
+      logger: logs.logger,
+      retryIntervalMs: 200,
+      isRedisReady: () => {
+        readyChecks += 1;
+        return false;
+      },
+      enqueue: redis.enqueue,
+    });
+    sink.start();
+    await sink.accept([journalEntry(2)]); // journaling already: appended behind event 1, without asking Redis
+    await sleep(600);
+    // One attempt at start, then one per 200 ms: about 4. Retrying at once would make hundreds.
+    expect(readyChecks).toBeGreaterThanOrEqual(1);
+    expect(readyChecks).toBeLessThanOrEqual(10);
+    expect(redis.enqueued).toEqual([]);
+    expect(sink.depth()).toBe(2);
+    expect(logs.lines.filter((line) => line.level === 40)).toMatchObject([
+      {
+        msg: 'cannot enqueue to redis; journaling events until it returns',
+        err: 'redis connection is not ready',
+      },
+    ]);
   });
 
   it('rejects accept only when the journal refuses the event, with BRIDGE_ERR_JOURNAL_FULL', async () => {
@@ -266,6 +319,55 @@ describe('DurableSink with a real producer', () => {
     expect(journal.bytes).toBe(0);
     expect(await queuedEventIds(server.url, prefix)).toEqual(sent);
   });
+
+  it('drains a backlog in batches while events keep arriving, and gets back to direct before they stop', async () => {
+    const prefix = freshPrefix('sink');
+    cleanups.push(() => deletePrefix(prefix));
+    const tag = randomBytes(4).toString('hex');
+    const backlog = 2_000;
+    const journal = await openJournal(64 * 1024 * 1024);
+    await journal.append(range(1, backlog).map((n) => journalEntry(n, tag))); // left by a previous run
+    const producer = await realProducer(REDIS_URL, prefix);
+    const enqueue = enqueueEntryWith(producer, APP_ID);
+    let enqueueCalls = 0;
+    const sink = sinkWith({
+      journal,
+      enqueue: (entries) => {
+        enqueueCalls += 1;
+        return enqueue(entries);
+      },
+    });
+    sink.start();
+
+    // 10 events every 5 ms (2,000/s nominal; one enqueue per journaled event managed about 2,250/s on an idle
+    // machine and far less on a busy one) until the sink has been direct for 10 accepts in a row — at most
+    // 20,000 events or 20 s.
+    const perTick = 10;
+    const tickMs = 5;
+    const modes: SinkMode[] = [];
+    let directStreak = 0;
+    const startedAt = Date.now();
+    let n = backlog;
+    for (let tick = 1; directStreak < 10 && n < 20_000 && Date.now() - startedAt < 20_000; tick += 1) {
+      const entries = range(n + 1, n + perTick).map((k) => journalEntry(k, tag));
+      n += perTick;
+      await sink.accept(entries);
+      const mode = sink.mode();
+      modes.push(mode);
+      directStreak = mode === 'direct' ? directStreak + 1 : 0;
+      await sleep(Math.max(0, startedAt + tick * tickMs - Date.now()));
+    }
+
+    // Back to direct while events were still arriving, and it stayed there.
+    expect(directStreak).toBe(10);
+    expect(modes.slice(modes.indexOf('direct'))).not.toContain('journaling');
+    // At most one enqueue per accept, plus one per batch of what was journaled: not one per journaled event.
+    expect(enqueueCalls).toBeLessThanOrEqual(modes.length + Math.ceil(n / DRAIN_BATCH_ENTRIES) + 5);
+    expect(await queuedEventIds(REDIS_URL, prefix)).toEqual(
+      range(1, n).map((k) => journalEntry(k, tag).frame.id!),
+    );
+    expect(journal.bytes).toBe(0);
+  }, 60_000);
 
   it('drains at start() what a process killed during an outage left, ahead of new events', async () => {
     const prefix = freshPrefix('sink');

@@ -5,7 +5,6 @@ import { startDeliveryWorkers, type DeliveryWorkers } from '../../src/delivery/w
 import { silentLogger } from '../../src/log.js';
 import { openDeliveryQueue, type DeliveryQueue } from '../../src/queue/dlq.js';
 import { parseSince, replaySince } from '../../src/queue/replay-since.js';
-import { parseDurationMs } from '../../src/util/duration.js';
 import {
   addDelivery,
   deletePrefix,
@@ -73,12 +72,23 @@ describe('replay --since', () => {
   it.each([
     ['2h', 1_000_000_000_000 - 7_200_000],
     ['30m', 1_000_000_000_000 - 1_800_000],
+    ['7d', 1_000_000_000_000 - 604_800_000],
     ['2026-11-25T12:00:00Z', Date.parse('2026-11-25T12:00:00Z')],
+    ['2026-11-25', Date.parse('2026-11-25')],
   ])('reads --since %s', (text, expected) => {
-    expect(parseSince(text, 1_000_000_000_000, parseDurationMs)).toBe(expected);
+    expect(parseSince(text, 1_000_000_000_000)).toEqual({ sinceMs: expected });
   });
 
-  it('refuses what is neither a duration nor a time', () => {
-    expect(parseSince('yesterday-ish', Date.now(), parseDurationMs)).toBeUndefined();
+  it.each([
+    // Date.parse('7') is a day in 2001: a bare number must not replay everything since then
+    ['7', 'has no unit; write it with one of ms, s, m, h, d, e.g. 7h'],
+    ['-2h', 'is negative; a duration is zero or more, like 1h'],
+    ['2026-13-45T00:00:00Z', 'is not a valid ISO 8601 time; write one like 2026-11-25T12:00:00Z'],
+    [
+      'yesterday-ish',
+      'is neither a duration like 30m, 2h or 7d nor an ISO 8601 time like 2026-11-25T12:00:00Z',
+    ],
+  ])('refuses %j, saying why', (text, problem) => {
+    expect(parseSince(text, Date.now())).toEqual({ problem });
   });
 });

@@ -1,12 +1,15 @@
 /**
- * Hostile frames from the gateway (DESIGN.md §7): a scripted WebSocket server sends frames of any shape — text
+ * Hostile frames from the gateway (docs/design.md §7): a scripted WebSocket server sends frames of any shape — text
  * that is not JSON, invalid UTF-8, binary, JSON of the wrong shape, frames over the size cap, well-formed frames
  * with hostile fields — and after each one the session must still deliver a probe dispatch. A frame that ends
  * the connection (op 7, op 9, invalid UTF-8, over the cap) is allowed to, as long as the session reconnects and
- * resumes; nothing may throw out of the session, stop it or mark it fatal. Each run needs a socket round trip,
- * so this property has fewer runs than the pure ones.
+ * resumes; nothing may throw out of the session, stop it or mark it fatal. Every dispatch the session hands on is
+ * normalized as the bridge would, and must be read, not given up on: `data` keeps every field of `d`, and a valid
+ * frame (each probe, and valid frames of every catalog event among the hostile ones) becomes exactly its documented
+ * envelope. Each run needs a socket round trip, so this property has fewer runs than the pure ones.
  */
 import type { AddressInfo } from 'node:net';
+import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -17,6 +20,12 @@ import { MemorySessionStore } from '../../src/gateway/session-store.js';
 import { silentLogger } from '../../src/log.js';
 import { schemaErrors } from '../events/envelope-schema.js';
 import { CTX } from '../events/fixtures.js';
+import {
+  expectedDataOfInput,
+  expectedEnvelope,
+  UNREADABLE_NOTE,
+  validFrame,
+} from '../events/valid-frames.js';
 
 const RUNS = 120;
 const MAX_FRAME_BYTES = 4096;
@@ -26,6 +35,8 @@ interface HostileFrame {
   readonly data: string | Uint8Array;
   readonly binary: boolean;
   readonly label: string;
+  /** The id of a valid dispatch, whose envelope is then checked field by field. */
+  readonly validId?: string;
 }
 
 /** A gateway that plays Hello → READY / RESUMED and acknowledges heartbeats, on every connection. */
@@ -104,6 +115,9 @@ const hostileFrame: fc.Arbitrary<HostileFrame> = fc.oneof(
       { requiredKeys: ['op'] },
     )
     .map((frame) => ({ data: json(frame), binary: false, label: 'frame' })),
+  validFrame
+    .filter((frame) => json(frame).length <= MAX_FRAME_BYTES)
+    .map((frame) => ({ data: json(frame), binary: false, label: 'valid', validId: frame.id! })),
   fc.integer({ min: MAX_FRAME_BYTES + 1, max: MAX_FRAME_BYTES * 3 }).map((size) => ({
     data: json({ op: 0, s: 2, t: 'X', d: { pad: 'x'.repeat(size) } }),
     binary: false,
@@ -118,6 +132,10 @@ describe('GatewaySession on hostile frames (property)', () => {
   let session: GatewaySession;
   const dispatched: DispatchFrame[] = [];
   const envelopeProblems: string[] = [];
+  /** Ids of the valid dispatches sent: the probes' and the valid hostile frames'. */
+  const validIds = new Set<string>();
+  /** Ids of the valid dispatches whose envelope was checked field by field. */
+  const validChecked = new Set<string>();
   const statuses: ShardStatus[] = [];
   const rejected = new Set<string>();
 
@@ -137,9 +155,17 @@ describe('GatewaySession on hostile frames (property)', () => {
       onDispatch: (frames) => {
         for (const frame of frames) {
           // What the bridge does with every dispatch: normalize it. Hostile fields must still make an envelope.
-          const { envelope } = normalize(frame, { ...CTX, receivedAt: new Date() });
-          const errors = schemaErrors(JSON.parse(JSON.stringify(envelope)));
-          if (errors.length > 0) envelopeProblems.push(`${JSON.stringify(frame)}: ${errors.join('; ')}`);
+          const ctx = { ...CTX, receivedAt: new Date() };
+          const { envelope } = normalize(frame, ctx);
+          const problems = schemaErrors(JSON.parse(JSON.stringify(envelope)));
+          if (envelope.malformed?.some((note) => UNREADABLE_NOTE.test(note))) problems.push('not read');
+          if (!isDeepStrictEqual(envelope.data, expectedDataOfInput(frame))) problems.push('data not mapped');
+          if (typeof frame.id === 'string' && validIds.has(frame.id)) {
+            validChecked.add(frame.id);
+            if (!isDeepStrictEqual(envelope, expectedEnvelope(frame, ctx)))
+              problems.push(`valid frame became ${JSON.stringify(envelope)}`);
+          }
+          if (problems.length > 0) envelopeProblems.push(`${JSON.stringify(frame)}: ${problems.join('; ')}`);
           dispatched.push(frame);
         }
         return Promise.resolve();
@@ -168,6 +194,7 @@ describe('GatewaySession on hostile frames (property)', () => {
   /** Sends a dispatch on the current connection until the session hands it on (a resend after a reconnect). */
   async function probe(n: number): Promise<void> {
     const id = `GROUP_ADD_ROBOT:probe-${n}`;
+    validIds.add(id);
     for (let attempt = 0; attempt < 5; attempt++) {
       await until(
         () => HEALTHY.includes(session.currentStatus) && gateway.current?.readyState === 1,
@@ -175,7 +202,13 @@ describe('GatewaySession on hostile frames (property)', () => {
       );
       gateway.seq += 1;
       gateway.current!.send(
-        json({ op: 0, s: gateway.seq, t: 'GROUP_ADD_ROBOT', id, d: { group_openid: 'G', timestamp: 1 } }),
+        json({
+          op: 0,
+          s: gateway.seq,
+          t: 'GROUP_ADD_ROBOT',
+          id,
+          d: { group_openid: 'G', op_member_openid: 'M', timestamp: 1699240248 },
+        }),
       );
       try {
         await until(() => dispatched.some((f) => f.id === id), `probe ${n}`, 1_000);
@@ -193,6 +226,7 @@ describe('GatewaySession on hostile frames (property)', () => {
     await fc.assert(
       fc.asyncProperty(hostileFrame, async (frame) => {
         n += 1;
+        if (frame.validId !== undefined) validIds.add(frame.validId);
         gateway.current!.send(frame.data, { binary: frame.binary });
         // Give the frame time to be read before the probe, so the probe really comes after it.
         await new Promise((resolve) => setTimeout(resolve, 2));
@@ -202,6 +236,9 @@ describe('GatewaySession on hostile frames (property)', () => {
       { numRuns: RUNS },
     );
     expect(envelopeProblems).toEqual([]);
+    // Beyond the RUNS + 1 probes, some valid hostile frames were checked (one run in eight sends one: missing them
+    // all in 120 runs has a probability below 1e-6).
+    expect(validChecked.size).toBeGreaterThan(RUNS + 1);
     expect(statuses).not.toContain('fatal');
     // The runs reached the interesting paths: frames were counted as rejected, and some ended a connection
     // (oversize, invalid UTF-8, op 7/9), after which the session came back. With 120 runs, missing any of

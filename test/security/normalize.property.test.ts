@@ -1,6 +1,8 @@
 /**
- * Hostile input to the normalizer: whatever a gateway (or a webhook callback) sends as `t`, `s`, `id` and `d`,
- * `normalize` returns an envelope that validates against the published schema, and never throws.
+ * Input to the normalizer: whatever a gateway (or a webhook callback) sends as `t`, `s`, `id` and `d`, `normalize`
+ * returns an envelope that validates against the published schema, never throws and keeps every field of `d` in
+ * `data` — and a valid frame of any catalog event becomes exactly its documented envelope, without `malformed`.
+ * A schema-valid envelope alone proves little: normalize's last resort makes one from anything.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -9,8 +11,17 @@ import type { DispatchFrame } from '../../src/events/envelope.js';
 import { normalize } from '../../src/events/normalize.js';
 import { schemaErrors } from '../events/envelope-schema.js';
 import { CTX, WELL_FORMED_FRAMES } from '../events/fixtures.js';
+import {
+  expectedDataOfInput,
+  expectedEnvelope,
+  UNREADABLE_NOTE,
+  validFrame,
+} from '../events/valid-frames.js';
 
 const RUNS = 600;
+
+/** The events deduplicated on the message id (`d.id`) instead of the event id. */
+const MESSAGE_EVENTS = ['GROUP_AT_MESSAGE_CREATE', 'GROUP_MESSAGE_CREATE', 'C2C_MESSAGE_CREATE'];
 
 /** A JSON value exactly as a frame's `JSON.parse` would produce it (`__proto__` keys included). */
 const parsedJson = fc.json({ depthSize: 'small' }).map((text) => JSON.parse(text) as unknown);
@@ -124,7 +135,25 @@ function check(frame: unknown): void {
   expect(schemaErrors(JSON.parse(json))).toEqual([]);
   expect(envelope.id).not.toBe('');
   expect(dedupeKey).not.toBe('');
+  // Read, not given up on: every field of d is in data, mapped as documented.
+  expect(envelope.malformed ?? []).not.toContainEqual(expect.stringMatching(UNREADABLE_NOTE));
+  expect(envelope.data).toEqual(expectedDataOfInput(frame));
 }
+
+describe('normalize on valid frames (property)', () => {
+  it('turns a valid frame of any catalog event into its documented envelope, without malformed', () => {
+    fc.assert(
+      fc.property(validFrame, (frame) => {
+        const { envelope, dedupeKey } = normalize(frame, CTX);
+        expect(envelope).toEqual(expectedEnvelope(frame, CTX));
+        expect(schemaErrors(JSON.parse(JSON.stringify(envelope)))).toEqual([]);
+        const messageId = (frame.d as { id?: string }).id;
+        expect(dedupeKey).toBe(MESSAGE_EVENTS.includes(frame.t) ? `msg:${messageId}` : frame.id);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
 
 describe('normalize on hostile frames (property)', () => {
   it('turns any frame with any t, s, id and d into a schema-valid envelope and never throws', () => {

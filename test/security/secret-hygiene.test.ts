@@ -1,5 +1,5 @@
 /**
- * DESIGN.md §7: secrets never appear in logs, errors or metrics. The whole flow runs with distinctive secrets and
+ * docs/design.md §7: secrets never appear in logs, errors or metrics. The whole flow runs with distinctive secrets and
  * debug logging, including a delivery that keeps failing (so error paths log and dead-letter); then every output
  * the bridge produces — logs, /metrics, /readyz, /healthz, admin answers, `dlq` output, every Redis key under its
  * prefix — is searched for each secret and for the access token QQ (the simulator) issued.
@@ -17,7 +17,7 @@ import { startSimulator } from '../../src/simulator/index.js';
 import { testConfig, testTarget } from '../helpers/config.js';
 import { eventually } from '../helpers/gateway.js';
 import { startReceiver } from '../helpers/receiver.js';
-import { deletePrefix, freshPrefix, REDIS_URL, redisConnection } from '../helpers/redis.js';
+import { deletePrefix, freshPrefix, keysUnder, REDIS_URL, redisConnection } from '../helpers/redis.js';
 import { captureLogger } from '../server/fixtures.js';
 
 const CLIENT_SECRET = 'hyg-Cl1entSecret-5d8a2f';
@@ -65,23 +65,18 @@ function leaks(outputs: Record<string, string>, secrets: Record<string, string>)
 /** Every key under `prefix` with its full content, whatever its type. */
 async function dumpRedis(redis: Redis, prefix: string): Promise<string> {
   const lines: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    cursor = next;
-    for (const key of keys) {
-      const type = await redis.type(key);
-      let value: unknown;
-      if (type === 'hash') value = await redis.hgetall(key);
-      else if (type === 'string') value = await redis.get(key);
-      else if (type === 'list') value = await redis.lrange(key, 0, -1);
-      else if (type === 'set') value = await redis.smembers(key);
-      else if (type === 'zset') value = await redis.zrange(key, 0, -1, 'WITHSCORES');
-      else if (type === 'stream') value = await redis.xrange(key, '-', '+');
-      else value = `<${type}>`;
-      lines.push(`${key} ${type} ${JSON.stringify(value)}`);
-    }
-  } while (cursor !== '0');
+  for (const key of await keysUnder(redis, prefix)) {
+    const type = await redis.type(key);
+    let value: unknown;
+    if (type === 'hash') value = await redis.hgetall(key);
+    else if (type === 'string') value = await redis.get(key);
+    else if (type === 'list') value = await redis.lrange(key, 0, -1);
+    else if (type === 'set') value = await redis.smembers(key);
+    else if (type === 'zset') value = await redis.zrange(key, 0, -1, 'WITHSCORES');
+    else if (type === 'stream') value = await redis.xrange(key, '-', '+');
+    else value = `<${type}>`;
+    lines.push(`${key} ${type} ${JSON.stringify(value)}`);
+  }
   return lines.join('\n');
 }
 

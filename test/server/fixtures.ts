@@ -20,7 +20,7 @@ export function captureLogger(level = 'debug'): { logger: Logger; lines: () => R
   return { logger, lines };
 }
 
-/** Every metric the bridge defines (DESIGN §6); `/metrics` must expose each of them. */
+/** Every metric the bridge defines (docs/design.md §6); `/metrics` must expose each of them. */
 export const BRIDGE_METRIC_NAMES = [
   'qqwb_events_received_total',
   'qqwb_events_enqueued_total',
@@ -29,6 +29,7 @@ export const BRIDGE_METRIC_NAMES = [
   'qqwb_queue_depth',
   'qqwb_gateway_reconnects_total',
   'qqwb_gateway_frames_rejected_total',
+  'qqwb_session_save_failures_total',
   'qqwb_webhook_rejected_total',
   'qqwb_journal_events',
   'qqwb_shard_ready',

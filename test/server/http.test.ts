@@ -103,8 +103,8 @@ describe('GET /readyz', () => {
       ...state.report,
       started: true,
       shards: [
-        { shard: [0, 2], status: 'connecting', seq: null },
-        { shard: [1, 2], status: 'ready', seq: 3 },
+        { shard: [0, 2], status: 'connecting', seq: null, saveFailing: false },
+        { shard: [1, 2], status: 'ready', seq: 3, saveFailing: false },
       ],
     };
     expect(await readyz()).toMatchObject({
@@ -115,8 +115,8 @@ describe('GET /readyz', () => {
     state.report = {
       ...state.report,
       shards: [
-        { shard: [0, 2], status: 'resumed', seq: 10 },
-        { shard: [1, 2], status: 'ready', seq: 3 },
+        { shard: [0, 2], status: 'resumed', seq: 10, saveFailing: false },
+        { shard: [1, 2], status: 'ready', seq: 3, saveFailing: false },
       ],
     };
     expect(await readyz()).toEqual({

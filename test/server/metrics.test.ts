@@ -10,6 +10,7 @@ describe('createMetrics', () => {
     metrics.eventEnqueued('backend');
     metrics.delivery('backend', 'delivered', 0.042);
     metrics.reconnect(0, 'op7');
+    metrics.sessionSaveFailed(0);
     metrics.frameRejected('not_json');
     metrics.shardStatus(0, 'ready');
     metrics.setQueueDepthSource(() => Promise.resolve([{ target: 'backend', state: 'waiting', count: 3 }]));
@@ -25,6 +26,7 @@ describe('createMetrics', () => {
     expect(text).toContain('qqwb_delivery_duration_seconds_bucket{le="0.025",target="backend"} 0');
     expect(text).toContain('qqwb_delivery_duration_seconds_bucket{le="30",target="backend"} 1');
     expect(text).toContain('qqwb_gateway_reconnects_total{shard="0",reason="op7"} 1');
+    expect(text).toContain('qqwb_session_save_failures_total{shard="0"} 1');
     expect(text).toContain('qqwb_gateway_frames_rejected_total{reason="not_json"} 1');
     expect(text).toContain('qqwb_shard_ready{shard="0"} 1');
     expect(text).toContain('qqwb_queue_depth{target="backend",state="waiting"} 3');

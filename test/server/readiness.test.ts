@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { ShardStatus } from '../../src/gateway/session.js';
+import type { DurableSink } from '../../src/queue/durable-sink.js';
 import { evaluateReadiness, type HealthReport } from '../../src/server/readiness.js';
 
 function report(overrides: Partial<HealthReport> = {}): HealthReport {
@@ -7,8 +8,8 @@ function report(overrides: Partial<HealthReport> = {}): HealthReport {
     role: 'all',
     started: true,
     shards: [
-      { shard: [0, 2], status: 'ready', seq: 7 },
-      { shard: [1, 2], status: 'resumed', seq: null },
+      { shard: [0, 2], status: 'ready', seq: 7, saveFailing: false },
+      { shard: [1, 2], status: 'resumed', seq: null, saveFailing: false },
     ],
     redis: 'up',
     journal: { mode: 'direct', events: 0 },
@@ -17,7 +18,16 @@ function report(overrides: Partial<HealthReport> = {}): HealthReport {
 }
 
 const shards = (...statuses: ShardStatus[]): HealthReport['shards'] =>
-  statuses.map((status, id) => ({ shard: [id, statuses.length] as const, status, seq: null }));
+  statuses.map((status, id) => ({
+    shard: [id, statuses.length] as const,
+    status,
+    seq: null,
+    saveFailing: false,
+  }));
+
+const failingSave = (status: ShardStatus): HealthReport['shards'] => [
+  { shard: [0, 1], status, seq: 3, saveFailing: true },
+];
 
 describe('evaluateReadiness', () => {
   it.each<[string, Partial<HealthReport>, 200 | 503, string, string[]]>([
@@ -49,18 +59,25 @@ describe('evaluateReadiness', () => {
       ['journaling: 12 events'],
     ],
     [
-      'draining the journal',
-      { journal: { mode: 'draining', events: 3 } },
-      503,
-      'degraded',
-      ['draining: 3 events'],
-    ],
-    [
       'journaling because redis is down: not_ready wins, both reasons listed',
       { redis: 'down', journal: { mode: 'journaling', events: 5 } },
       503,
       'not_ready',
       ['redis down', 'journaling: 5 events'],
+    ],
+    [
+      'a ready shard whose last session save failed',
+      { shards: failingSave('ready') },
+      503,
+      'degraded',
+      ['shard 0/1 session save failing'],
+    ],
+    [
+      'a save failing while redis is down: not_ready wins, both reasons listed',
+      { redis: 'down', shards: failingSave('resumed') },
+      503,
+      'not_ready',
+      ['redis down', 'shard 0/1 session save failing'],
     ],
     ['a standby gateway replica holding no shards', { role: 'gateway', shards: [] }, 200, 'ready', []],
     ['a worker with redis up', { role: 'worker', shards: [] }, 200, 'ready', []],
@@ -73,7 +90,7 @@ describe('evaluateReadiness', () => {
     ],
     [
       'a worker ignores shard and journal fields',
-      { role: 'worker', shards: shards('connecting'), journal: { mode: 'journaling', events: 1 } },
+      { role: 'worker', shards: failingSave('connecting'), journal: { mode: 'journaling', events: 1 } },
       200,
       'ready',
       [],
@@ -90,6 +107,7 @@ describe('evaluateReadiness', () => {
       shard: [0, 1] as const,
       status: 'ready' as const,
       seq: 42,
+      saveFailing: false,
       sessionId: 'secret-session',
     };
     const { body } = evaluateReadiness(
@@ -103,5 +121,9 @@ describe('evaluateReadiness', () => {
       journal: { mode: 'direct', events: 0 },
     });
     expect(JSON.stringify(body)).not.toContain('secret-session');
+  });
+
+  it('takes exactly the journal modes the durable sink reports (checked by the type check)', () => {
+    expectTypeOf<HealthReport['journal']['mode']>().toEqualTypeOf<ReturnType<DurableSink['mode']>>();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Simulator } from '../../src/simulator/index.js';
+import { MALFORMED_FRAME_TEXT, type Simulator } from '../../src/simulator/index.js';
 import { SimClient, connectReady, simulatorPerTest } from './sim-client.js';
 
 const { clients, start } = simulatorPerTest();
@@ -100,6 +100,26 @@ describe('faults', () => {
     const { frames } = await resumeFrames(s, sessionId, 1);
     expect(frames).toMatchObject([{ s: seq, d: { id: 'm1' } }, { t: 'RESUMED' }]);
     expect((await client.closed).code).toBe(1006);
+  });
+
+  it('hello sends another Hello on an open socket and changes nothing else', async () => {
+    const { s, client } = await ready();
+    s.fault('hello');
+    expect(await client.next()).toEqual({ op: 10, d: { heartbeat_interval: 1000 } });
+    client.send({ op: 1, d: 1 });
+    expect(await client.next()).toEqual({ op: 11 });
+    expect(s.state()).toMatchObject({ openConnections: 1, closes: [] });
+  });
+
+  it('malformed_frame sends one text frame that is not JSON; socket and session carry on', async () => {
+    const { s, client } = await ready();
+    expect(s.fault('malformed_frame')).toBe(1);
+    const { s: seq } = s.emit('FRIEND_ADD', { after: 'garbage' });
+    // frames arrive in order: the dispatch after the garbage proves the garbage came first
+    expect(await client.next()).toMatchObject({ s: seq, d: { after: 'garbage' } });
+    expect(client.malformed).toEqual([MALFORMED_FRAME_TEXT]);
+    expect(() => JSON.parse(MALFORMED_FRAME_TEXT) as unknown).toThrow();
+    expect(s.state()).toMatchObject({ openConnections: 1, closes: [] });
   });
 
   it('applies a fault with a shard only to that shard socket', async () => {

@@ -43,6 +43,23 @@ describe('handshake', () => {
     });
   });
 
+  it.each<[string, unknown, object]>([
+    ['a huge number', 3e9, { heartbeat_interval: 3e9 }],
+    ['a string', 'soon', { heartbeat_interval: 'soon' }],
+    ['nothing', undefined, {}],
+  ])(
+    'sends Hello with heartbeat_interval %s when told to, for testing hostile gateways',
+    async (_n, value, d) => {
+      const s = await start({ helloHeartbeatInterval: value });
+      const client = await connect(s);
+      expect(await client.next()).toEqual({ op: 10, d });
+    },
+  );
+
+  it('refuses a Hello heartbeat_interval that is not JSON as a usage error', async () => {
+    await expect(start({ helloHeartbeatInterval: 10n })).rejects.toThrow(/helloHeartbeatInterval/);
+  });
+
   it('treats an Identify without shard as shard [0, 1]', async () => {
     const s = await start();
     const client = await connect(s);
@@ -149,6 +166,13 @@ describe('handshake', () => {
   it('refuses WebSocket upgrades on other paths', async () => {
     const s = await start();
     await expect(SimClient.connect(s.wsUrl.replace('/websocket', '/other'))).rejects.toThrow(/404/);
+  });
+
+  it('refuses an upgrade whose target does not parse as a path (//) and keeps serving', async () => {
+    const s = await start();
+    await expect(SimClient.connect(s.wsUrl.replace('/websocket', '//'))).rejects.toThrow(/404/);
+    const { client } = await connectReady(s);
+    clients.push(client);
   });
 });
 

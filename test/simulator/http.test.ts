@@ -113,4 +113,12 @@ describe('gateway discovery', () => {
     const wrongMethod = await getJson(`${s.origin}/app/getAppAccessToken`);
     expect(wrongMethod.status).toBe(405);
   });
+
+  it('answers 400 to a request target that does not parse as a path (//)', async () => {
+    const s = await start();
+    expect(await getJson(`${s.origin}//`)).toEqual({
+      status: 400,
+      body: { code: 400, message: 'the request target // is not a path' },
+    });
+  });
 });

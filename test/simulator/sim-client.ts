@@ -23,6 +23,8 @@ export interface Closed {
  */
 export class SimClient {
   readonly closed: Promise<Closed>;
+  /** Text frames that were not JSON (fault `malformed_frame`), kept apart from the frames `next()` reads. */
+  readonly malformed: string[] = [];
   readonly #frames: Frame[] = [];
   readonly #waiters: ((frame: Frame) => void)[] = [];
 
@@ -31,7 +33,14 @@ export class SimClient {
       ws.on('close', (code, reason) => resolve({ code, reason: reason.toString('utf8') }));
     });
     ws.on('message', (data) => {
-      const frame = JSON.parse((data as Buffer).toString('utf8')) as Frame;
+      const text = (data as Buffer).toString('utf8');
+      let frame: Frame;
+      try {
+        frame = JSON.parse(text) as Frame;
+      } catch {
+        this.malformed.push(text);
+        return;
+      }
       const waiter = this.#waiters.shift();
       if (waiter) waiter(frame);
       else this.#frames.push(frame);

@@ -74,7 +74,7 @@ describe('startWebhookPush', () => {
     expect(r.requests).toHaveLength(1);
   });
 
-  it('POSTs each emit as a signed op-0 callback without s, with the headers of PROTOCOL.md §6.1', async () => {
+  it('POSTs each emit as a signed op-0 callback without s, with the headers of docs/qq-protocol.md §6.1', async () => {
     const r = await receiver(bot(() => ACK));
     sim = await startSimulator();
     const push = await sim.startWebhookPush(r.url);
