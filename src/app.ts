@@ -147,6 +147,7 @@ export function createApp(options: AppOptions): App {
   const adminRoutes: AdminRoutes = async (req, res) => {
     dashboard ??= (await import('./server/dashboard.js')).createDashboard({
       targets: config.targets,
+      appId: config.qq.appId,
       prefix: config.redis.prefix,
       connection: redis,
     });
@@ -308,6 +309,7 @@ export function createApp(options: AppOptions): App {
       connection: redis,
       logger,
       onTrimmed: (targetId, reason, count) => metrics.deadLettersTrimmed(targetId, reason, count),
+      onOutboundTrimmed: (reason, count) => metrics.outboundDeadLettersTrimmed(reason, count),
     });
     stops.push(() => retention.stop());
   }

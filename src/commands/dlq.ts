@@ -1,6 +1,16 @@
+import type { Queue } from 'bullmq';
 import type { Command } from 'commander';
 import { Redis } from 'ioredis';
+import type { BridgeConfig } from '../config/types.js';
 import { BridgeError } from '../errors.js';
+import {
+  listOutboundDeadLetters,
+  replayOutboundDeadLetters,
+  showOutboundDeadLetter,
+  type OutboundDeadLetterQueue,
+  type OutboundDeadLetterRow,
+} from '../outbound/dead-letters.js';
+import { openOutboundQueue } from '../outbound/send-queue.js';
 import {
   countDeadLetters,
   listDeadLetters,
@@ -10,6 +20,7 @@ import {
   showDeadLetter,
   type DeliveryQueue,
   type PurgeSelector,
+  type ReplaySelector,
 } from '../queue/dlq.js';
 import { parseSince, replaySince } from '../queue/replay-since.js';
 import { parseDuration } from '../util/duration.js';
@@ -20,6 +31,16 @@ interface TargetOptions {
   config?: string;
   target: string;
 }
+
+/** The options every `dlq` subcommand takes: the config, and whose dead letters. */
+interface QueueOptions {
+  config?: string;
+  target?: string;
+  outbound?: boolean;
+}
+
+/** Whose dead letters a `dlq` command works on: one target's failed deliveries, or the bot's failed sends. */
+type DeadLetterScope = { readonly targetId: string } | { readonly outbound: true };
 
 /** Where the dlq commands read and write: the process's own streams, or a test's. */
 export interface DlqTerminal {
@@ -41,10 +62,22 @@ function processTerminal(): DlqTerminal {
   };
 }
 
-/** Opens the target's queue, runs `fn`, and always closes the queue and the connection. */
-async function withQueue<T>(
-  opts: TargetOptions,
-  fn: (queue: DeliveryQueue, redis: Redis) => Promise<T>,
+/** Opens a queue on the connection; the connection stays the caller's. */
+type QueueOpener<Q> = (config: BridgeConfig, redis: Redis) => Q;
+
+const targetQueue =
+  (targetId: string): QueueOpener<DeliveryQueue> =>
+  (config, redis) =>
+    openDeliveryQueue(config, targetId, redis);
+
+const botOutboundQueue: QueueOpener<OutboundDeadLetterQueue> = (config, redis) =>
+  openOutboundQueue(config.qq.appId, config.redis.prefix, redis);
+
+/** Opens the queue `open` names, runs `fn`, and always closes the queue and the connection. */
+async function withQueue<Q extends { close(): Promise<void> }, T>(
+  opts: { config?: string },
+  open: QueueOpener<Q>,
+  fn: (queue: Q, redis: Redis) => Promise<T>,
 ): Promise<T> {
   const config = await loadConfigFor(opts);
   const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 1, lazyConnect: true });
@@ -55,7 +88,7 @@ async function withQueue<T>(
         `cannot reach Redis (redis.url in ${config.source}): ${String(err)}`,
       );
     });
-    const queue = openDeliveryQueue(config, opts.target, redis);
+    const queue = open(config, redis);
     try {
       return await fn(queue, redis);
     } finally {
@@ -70,11 +103,36 @@ function usage(message: string): BridgeError {
   return new BridgeError('BRIDGE_ERR_USAGE', message);
 }
 
-function selector(opts: { id?: string; all?: boolean }): { eventId: string } | { all: true } {
+/** Whose dead letters: exactly one of `--target ID` and `--outbound`, checked before anything is opened. */
+function scopeOf(opts: QueueOptions): DeadLetterScope {
+  if (opts.target !== undefined && opts.outbound) {
+    throw usage(
+      "give either --target ID (a target's failed deliveries) or --outbound (failed replies and sends to QQ), not both",
+    );
+  }
+  if (opts.outbound) return { outbound: true };
+  if (opts.target !== undefined) return { targetId: opts.target };
+  throw usage(
+    "say whose dead letters: --target ID (a target's failed deliveries) or --outbound (failed replies and sends to QQ)",
+  );
+}
+
+/** The scope in a sentence: `target backend`, `the outbound queue`. */
+function scopeName(scope: DeadLetterScope): string {
+  return 'targetId' in scope ? `target ${scope.targetId}` : 'the outbound queue';
+}
+
+/** What `dlq list` suggests when an id is not found. */
+function listCommand(scope: DeadLetterScope): string {
+  return 'targetId' in scope ? 'dlq list' : 'dlq list --outbound';
+}
+
+function selector(opts: { id?: string; all?: boolean }, scope: DeadLetterScope): ReplaySelector {
   if (opts.id && opts.all) throw usage('give either --id or --all, not both');
-  if (opts.id) return { eventId: opts.id };
+  // An outbound id is its job's id; a delivery job's id is made from the event id.
+  if (opts.id) return 'targetId' in scope ? { eventId: opts.id } : { jobId: opts.id };
   if (opts.all) return { all: true };
-  throw usage('say which entries: --id EVENT_ID or --all');
+  throw usage(`say which entries: --id ${'targetId' in scope ? 'EVENT_ID' : 'OUTBOUND_ID'} or --all`);
 }
 
 /** Progress on stderr (stdout stays clean for scripts), about every 5 %, only for long operations. */
@@ -89,24 +147,43 @@ function progressPrinter(stderr: NodeJS.WritableStream): (done: number, total: n
 }
 
 /** What `dlq purge` was asked to remove, checked before anything is opened. */
-function purgeSelector(opts: { id?: string; all?: boolean; olderThan?: string }): PurgeSelector {
-  if (opts.olderThan === undefined) return selector(opts);
+function purgeSelector(
+  opts: { id?: string; all?: boolean; olderThan?: string },
+  scope: DeadLetterScope,
+): PurgeSelector {
+  if (opts.olderThan === undefined) return selector(opts, scope);
   if (opts.id || opts.all) throw usage('--older-than cannot be combined with --id or --all');
   const age = parseDuration(opts.olderThan, 'd');
   if ('problem' in age) throw usage(`--older-than: ${JSON.stringify(opts.olderThan)} ${age.problem}`);
   return { failedUpToMs: Date.now() - age.ms };
 }
 
-/** The confirmation question of `dlq purge`, naming how many dead letters go. */
+/**
+ * The confirmation question of `dlq purge`, naming how many dead letters go and whose.
+ *
+ * @param scope - `target backend`, `the outbound queue`
+ */
 export function purgeQuestion(
   count: number,
-  targetId: string,
+  scope: string,
   which: { id?: string; olderThan?: string },
 ): string {
-  if (which.id !== undefined) return `delete dead letter ${which.id} of target ${targetId}? [y/N] `;
+  if (which.id !== undefined) return `delete dead letter ${which.id} of ${scope}? [y/N] `;
   const letters = count === 1 ? '1 dead letter' : `${count} dead letters`;
   const age = which.olderThan === undefined ? '' : ` older than ${which.olderThan}`;
-  return `delete ${letters} of target ${targetId}${age}? [y/N] `;
+  return `delete ${letters} of ${scope}${age}? [y/N] `;
+}
+
+/** One line of `dlq list --outbound`. */
+function outboundLine(row: OutboundDeadLetterRow): string {
+  const to =
+    row.kind === 'message'
+      ? `${row.scene}/${row.openid}`
+      : row.kind === 'interaction'
+        ? `interaction/${row.interactionId}`
+        : 'unknown';
+  const reason = `${row.error.code}: ${row.error.message}`;
+  return `${row.failedAt}  ${row.id}  ${row.source}  ${to}  attempts=${row.attempts}  ${reason}`;
 }
 
 /**
@@ -125,39 +202,72 @@ export function registerDlqCommands(
   const prompt: PromptStreams = { input: terminal.stdin, output: terminal.stderr };
   const dlq = program
     .command('dlq')
-    .description("inspect, replay and purge a target's dead-letter queue (failed deliveries)");
+    .description(
+      "inspect, replay and purge dead letters: a target's failed deliveries (--target ID) or the bot's " +
+        'failed replies and sends to QQ (--outbound)',
+    );
   const common = (cmd: Command): Command =>
     cmd
       .option('-c, --config <path>', 'config file (default: $QQWB_CONFIG or config/bridge.yaml)')
-      .requiredOption('-t, --target <id>', 'target id from the config');
+      .option('-t, --target <id>', 'target id from the config: its failed deliveries')
+      .option(
+        '--outbound',
+        "instead of --target: the bot's outbound queue, replies and sends QQ refused or that ran out of attempts",
+      );
 
   common(dlq.command('list'))
-    .description('one row per dead-lettered delivery: event id, type, attempts, last status/error, failed at')
+    .description(
+      'one row per dead letter: event id, type, attempts, last status/error, failed at; with --outbound: ' +
+        'outbound id, source (reply/api), scene/openid, attempts, failed reason',
+    )
     .option('--json', 'print one JSON array on stdout and nothing else')
     .option('--limit <n>', 'at most this many rows', (v) => Number(v), 100)
-    .addHelpText('after', '\nExample:\n  $ qq-webhook-bridge dlq list --target backend --json | jq .')
-    .action(async (opts: TargetOptions & { json?: boolean; limit: number }) => {
-      const rows = await withQueue(opts, (queue) => listDeadLetters(queue, { limit: opts.limit }));
-      if (opts.json) write(JSON.stringify(rows));
-      else if (rows.length === 0) write(`no dead letters for target ${opts.target}`);
-      else {
-        for (const row of rows) {
-          const last = row.lastStatus !== undefined ? `HTTP ${row.lastStatus}` : (row.lastError ?? '');
-          write(`${row.failedAt}  ${row.eventId}  ${row.type}  attempts=${row.attempts}  ${last}`);
-        }
-      }
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ qq-webhook-bridge dlq list --target backend --json | jq .\n' +
+        '  $ qq-webhook-bridge dlq list --outbound',
+    )
+    .action(async (opts: QueueOptions & { json?: boolean; limit: number }) => {
+      const scope = scopeOf(opts);
+      const lines =
+        'targetId' in scope
+          ? await withQueue(opts, targetQueue(scope.targetId), async (queue) => {
+              const rows = await listDeadLetters(queue, { limit: opts.limit });
+              return {
+                json: rows,
+                text: rows.map((row) => {
+                  const last =
+                    row.lastStatus !== undefined ? `HTTP ${row.lastStatus}` : (row.lastError ?? '');
+                  return `${row.failedAt}  ${row.eventId}  ${row.type}  attempts=${row.attempts}  ${last}`;
+                }),
+              };
+            })
+          : await withQueue(opts, botOutboundQueue, async (queue) => {
+              const rows = await listOutboundDeadLetters(queue, { limit: opts.limit });
+              return { json: rows, text: rows.map(outboundLine) };
+            });
+      if (opts.json) write(JSON.stringify(lines.json));
+      else if (lines.text.length === 0) write(`no dead letters for ${scopeName(scope)}`);
+      else for (const line of lines.text) write(line);
       setExit(0);
     });
 
   common(dlq.command('show'))
-    .description('print the envelope and every attempt of one dead-lettered delivery')
-    .requiredOption('--id <eventId>', 'the event id (webhook-id)')
-    .action(async (opts: TargetOptions & { id: string }) => {
-      const detail = await withQueue(opts, (queue) => showDeadLetter(queue, opts.id));
+    .description(
+      'print the envelope and every attempt of one dead-lettered delivery; with --outbound, the request ' +
+        'sent to QQ, the failed reason and every attempt of one outbound message',
+    )
+    .requiredOption('--id <id>', 'the event id (webhook-id); with --outbound, the outbound id (ob_…)')
+    .action(async (opts: QueueOptions & { id: string }) => {
+      const scope = scopeOf(opts);
+      const detail =
+        'targetId' in scope
+          ? await withQueue(opts, targetQueue(scope.targetId), (queue) => showDeadLetter(queue, opts.id))
+          : await withQueue(opts, botOutboundQueue, (queue) => showOutboundDeadLetter(queue, opts.id));
       if (!detail) {
         throw new BridgeError(
           'BRIDGE_ERR_NOT_FOUND',
-          `no dead letter ${opts.id} for target ${opts.target} (see dlq list)`,
+          `no dead letter ${opts.id} for ${scopeName(scope)} (see ${listCommand(scope)})`,
         );
       }
       write(JSON.stringify(detail, null, 2));
@@ -165,32 +275,53 @@ export function registerDlqCommands(
     });
 
   common(dlq.command('replay'))
-    .description('re-enqueue dead letters for delivery with the same webhook-id')
-    .option('--id <eventId>', 'one event')
-    .option('--all', 'every dead letter of the target')
+    .description(
+      're-enqueue dead letters: deliveries with the same webhook-id; with --outbound, messages with the ' +
+        'same outbound id and body (a passive reply past its window fails again with BRIDGE_ERR_REPLY_EXPIRED)',
+    )
+    .option('--id <id>', 'one event id; with --outbound, one outbound id')
+    .option('--all', 'every dead letter of the target or of the outbound queue')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ qq-webhook-bridge dlq replay --target backend --all\n  $ qq-webhook-bridge dlq replay --target backend --id GROUP_ADD_ROBOT:…',
+      '\nExamples:\n  $ qq-webhook-bridge dlq replay --target backend --all\n' +
+        '  $ qq-webhook-bridge dlq replay --target backend --id GROUP_ADD_ROBOT:…\n' +
+        '  $ qq-webhook-bridge dlq replay --outbound --id ob_…',
     )
-    .action(async (opts: TargetOptions & { id?: string; all?: boolean }) => {
-      const which = selector(opts);
-      const count = await withQueue(opts, (queue) =>
-        replayDeadLetters(queue, which, progressPrinter(terminal.stderr)),
-      );
-      if ('eventId' in which && count === 0) {
+    .action(async (opts: QueueOptions & { id?: string; all?: boolean }) => {
+      const scope = scopeOf(opts);
+      const which = selector(opts, scope);
+      const progress = progressPrinter(terminal.stderr);
+      let count: number;
+      if ('targetId' in scope) {
+        count = await withQueue(opts, targetQueue(scope.targetId), (queue) =>
+          replayDeadLetters(queue, which, progress),
+        );
+      } else {
+        const result = await withQueue(opts, botOutboundQueue, (queue) =>
+          replayOutboundDeadLetters(queue, which, progress),
+        );
+        count = result.replayed;
+        for (const { id, deadline } of result.expired) {
+          terminal.stderr.write(
+            `warning: ${id} is a passive reply whose window closed at ${deadline}; replayed as asked, it will ` +
+              'fail again with BRIDGE_ERR_REPLY_EXPIRED (send an active message through the API instead)\n',
+          );
+        }
+      }
+      if (!('all' in which) && count === 0) {
         throw new BridgeError(
           'BRIDGE_ERR_NOT_FOUND',
-          `no dead letter ${which.eventId} for target ${opts.target}`,
+          `no dead letter ${opts.id ?? ''} for ${scopeName(scope)}`,
         );
       }
-      write(`replayed ${count} for target ${opts.target}`);
+      write(`replayed ${count} for ${scopeName(scope)}`);
       setExit(0);
     });
 
   common(dlq.command('purge'))
     .description('delete dead letters for good; asks first, with how many, unless --yes')
-    .option('--id <eventId>', 'one event')
-    .option('--all', 'every dead letter of the target')
+    .option('--id <id>', 'one event id; with --outbound, one outbound id')
+    .option('--all', 'every dead letter of the target or of the outbound queue')
     .option(
       '--older-than <duration>',
       'those that failed longer ago than this: 12h, 7d (units ms, s, m, h, d)',
@@ -199,32 +330,43 @@ export function registerDlqCommands(
     .addHelpText(
       'after',
       '\nExamples:\n  $ qq-webhook-bridge dlq purge --target backend --older-than 7d\n' +
-        '  $ qq-webhook-bridge dlq purge --target backend --all --yes',
+        '  $ qq-webhook-bridge dlq purge --target backend --all --yes\n' +
+        '  $ qq-webhook-bridge dlq purge --outbound --older-than 1d',
     )
     .action(
-      async (opts: TargetOptions & { id?: string; all?: boolean; olderThan?: string; yes?: boolean }) => {
-        const which = purgeSelector(opts);
+      async (opts: QueueOptions & { id?: string; all?: boolean; olderThan?: string; yes?: boolean }) => {
+        const scope = scopeOf(opts);
+        const which = purgeSelector(opts, scope);
         if (!opts.yes && !terminal.interactive) {
           throw usage(
             'dlq purge deletes for good and asks first, but stdin is not a terminal; add --yes to purge without asking',
           );
         }
-        const count = await withQueue(opts, async (queue, redis) => {
+        const purge = async <T>(queue: Queue<T>, redis: Redis): Promise<number> => {
           if (!opts.yes) {
             const found = await countDeadLetters(queue, redis, which);
             if (found === 0) return 0;
-            if (!(await confirm(purgeQuestion(found, opts.target, opts), prompt))) {
+            if (!(await confirm(purgeQuestion(found, scopeName(scope), opts), prompt))) {
               throw new BridgeError('BRIDGE_ERR_ABORTED', 'not confirmed; nothing was deleted');
             }
           }
           return purgeDeadLetters(queue, which);
-        });
-        write(`purged ${count} for target ${opts.target}`);
+        };
+        const count =
+          'targetId' in scope
+            ? await withQueue(opts, targetQueue(scope.targetId), purge)
+            : await withQueue(opts, botOutboundQueue, purge);
+        write(`purged ${count} for ${scopeName(scope)}`);
         setExit(0);
       },
     );
 
-  common(program.command('replay'))
+  const withTarget = (cmd: Command): Command =>
+    cmd
+      .option('-c, --config <path>', 'config file (default: $QQWB_CONFIG or config/bridge.yaml)')
+      .requiredOption('-t, --target <id>', 'target id from the config');
+
+  withTarget(program.command('replay'))
     .description(
       'deliver again everything a target finished since a time (delivered or dead-lettered), same webhook-id',
     )
@@ -238,7 +380,7 @@ export function registerDlqCommands(
     .action(async (opts: TargetOptions & { since: string }) => {
       const since = parseSince(opts.since, Date.now());
       if ('problem' in since) throw usage(`--since: ${JSON.stringify(opts.since)} ${since.problem}`);
-      const count = await withQueue(opts, (queue) =>
+      const count = await withQueue(opts, targetQueue(opts.target), (queue) =>
         replaySince(queue, since.sinceMs, progressPrinter(terminal.stderr)),
       );
       write(`replayed ${count} for target ${opts.target} since ${new Date(since.sinceMs).toISOString()}`);

@@ -420,8 +420,9 @@ const deadLetter = section({
   max_count: positiveInt('expected a number of dead letters (a positive integer)')
     .default(10_000)
     .describe(
-      "Most dead letters kept per target; beyond it the oldest are deleted. With a dead letter's size it bounds " +
-        'the Redis memory a failing target can take (README, Redis sizing). Default 10000.',
+      'Most dead letters kept per target, and in the outbound queue; beyond it the oldest are deleted. With a ' +
+        "dead letter's size it bounds the Redis memory a failing target can take (README, Redis sizing). " +
+        'Default 10000.',
     ),
 });
 
@@ -443,8 +444,8 @@ const delivery = section({
   dead_letter: deadLetter
     .prefault({})
     .describe(
-      "Retention of every target's dead-letter queue, applied to each target separately by the worker role. " +
-        'Default { max_age: 7d, max_count: 10000 }.',
+      "Retention of every target's dead-letter queue and of the outbound one (replies and sends QQ refused), " +
+        'applied to each queue separately by the worker role. Default { max_age: 7d, max_count: 10000 }.',
     ),
 });
 

@@ -5,6 +5,7 @@ import type { Queue } from 'bullmq';
 import express from 'express';
 import type { Redis } from 'ioredis';
 import type { TargetConfig } from '../config/types.js';
+import { openOutboundQueue } from '../outbound/send-queue.js';
 import { deliveryQueue } from '../queue/delivery-queue.js';
 import { LOGOUT_PATH } from './admin-login.js';
 import type { AdminRoutes } from './http.js';
@@ -17,7 +18,9 @@ export const DASHBOARD_PATH = '/admin/queues';
 export interface DashboardOptions {
   /** The configured targets; the dashboard shows one queue per target. */
   readonly targets: readonly Pick<TargetConfig, 'id'>[];
-  /** `redis.prefix`, which the delivery queues live under. */
+  /** `qq.app_id`: the dashboard also shows the bot's outbound queue (replies and sends to QQ). */
+  readonly appId: string;
+  /** `redis.prefix`, which the delivery and outbound queues live under. */
   readonly prefix: string;
   /**
    * A connection the dashboard may share (it is neither duplicated nor closed here). It is first used on the first
@@ -30,9 +33,9 @@ export interface DashboardOptions {
 export type DashboardRoutes = AdminRoutes & { close(): Promise<void> };
 
 /**
- * The admin queue dashboard: Bull Board over every target's delivery queue at {@link DASHBOARD_PATH}, where an
- * operator sees waiting, delayed and failed (dead-lettered) deliveries, reads each attempt's log, and retries or
- * removes jobs. Pass the result as `adminRoutes` to `createHttpServer`, which has already checked the admin token
+ * The admin queue dashboard: Bull Board over every target's delivery queue and the bot's outbound queue at
+ * {@link DASHBOARD_PATH}, where an operator sees waiting, delayed and failed (dead-lettered) deliveries and
+ * messages to QQ, reads each attempt's log, and retries or removes jobs. Pass the result as `adminRoutes` to `createHttpServer`, which has already checked the admin token
  * (Bearer header or login cookie) by the time a request gets here.
  *
  * Queues are opened on the first request, not here, so building the app does no Redis I/O.
@@ -42,12 +45,12 @@ export function createDashboard(options: DashboardOptions): DashboardRoutes {
   let app: express.Express | undefined;
 
   function build(): express.Express {
-    queues = options.targets.map((target) => {
-      const queue = deliveryQueue(target.id, options.prefix, options.connection);
-      // Errors reach the dashboard's API answers; without a listener BullMQ would also print them to the console.
-      queue.on('error', () => undefined);
-      return queue;
-    });
+    queues = [
+      ...options.targets.map((target) => deliveryQueue(target.id, options.prefix, options.connection)),
+      openOutboundQueue(options.appId, options.prefix, options.connection),
+    ];
+    // Errors reach the dashboard's API answers; without a listener BullMQ would also print them to the console.
+    for (const queue of queues) queue.on('error', () => undefined);
     const serverAdapter = new ExpressAdapter().setBasePath(DASHBOARD_PATH);
     createBullBoard({
       queues: queues.map((queue) => new BullMQAdapter(queue, { allowRetries: true })),

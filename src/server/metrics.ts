@@ -63,6 +63,8 @@ export interface BridgeMetrics {
    * `seconds`, the QQ call's latency when one was made, goes into `qqwb_outbound_send_seconds`.
    */
   outbound(outcome: OutboundOutcome, seconds?: number): void;
+  /** Counts `count` dead letters of the bot's outbound queue deleted by the retention of `delivery.dead_letter`. */
+  outboundDeadLettersTrimmed(reason: DeadLetterTrimReason, count: number): void;
   reconnect(shard: number, reason: ReconnectReason): void;
   /** Counts one failed save of a shard's session id and seq (a retry that fails counts again). */
   sessionSaveFailed(shard: number): void;
@@ -138,6 +140,15 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
     name: 'qqwb_dead_letters_trimmed_total',
     help: 'Dead letters deleted by retention (delivery.dead_letter), by target and reason (age, count).',
     labelNames: ['target', 'reason'] as const,
+    registers,
+  });
+  // Its own metric, not a `target` value: any value could also be the id of a target.
+  const outboundDeadLettersTrimmed = new Counter({
+    name: 'qqwb_outbound_dead_letters_trimmed_total',
+    help:
+      "Dead letters of the bot's outbound queue (failed replies and sends) deleted by retention " +
+      '(delivery.dead_letter), by reason (age, count).',
+    labelNames: ['reason'] as const,
     registers,
   });
   const duration = new Histogram({
@@ -268,6 +279,9 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
     outbound(outcome, seconds) {
       outbound.inc({ outcome });
       if (seconds !== undefined && Number.isFinite(seconds) && seconds >= 0) outboundSeconds.observe(seconds);
+    },
+    outboundDeadLettersTrimmed(reason, count) {
+      outboundDeadLettersTrimmed.inc({ reason }, count);
     },
     reconnect(shard, reason) {
       reconnects.inc({ shard: String(shard), reason });

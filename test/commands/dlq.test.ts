@@ -1,10 +1,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
-import { Command } from 'commander';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { registerDlqCommands } from '../../src/commands/dlq.js';
 import { isBridgeError } from '../../src/errors.js';
 import { listDeadLetters } from '../../src/queue/dlq.js';
 import { waitFor } from '../delivery/fixtures.js';
@@ -14,6 +11,7 @@ import {
   startDeadLetterWorld,
   type DeadLetterWorld,
 } from '../queue/dead-letter-fixtures.js';
+import { runDlq, type DlqRun } from './dlq-fixtures.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -27,52 +25,9 @@ afterEach(async () => {
   await world.close();
 });
 
-interface Run {
-  stdout: string;
-  stderr: string;
-  exitCode: number | undefined;
-  /** What the command threw; the CLI turns it into a message and an exit code. */
-  error: unknown;
-}
-
-/**
- * Runs `qq-webhook-bridge dlq <args> --target backend --config <world's file>` in this process, through the same
- * commander registration the CLI uses. `answer` is typed at the confirmation question once it appears on stderr;
- * `interactive` says whether stdin counts as a terminal.
- */
-async function dlq(args: string[], options: { interactive?: boolean; answer?: string } = {}): Promise<Run> {
-  const stdin = new PassThrough();
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: string[] = [];
-  const err: string[] = [];
-  let unanswered = options.answer;
-  stdout.on('data', (chunk: Buffer) => out.push(chunk.toString('utf8')));
-  stderr.on('data', (chunk: Buffer) => {
-    err.push(chunk.toString('utf8'));
-    if (unanswered !== undefined && err.join('').includes('[y/N]')) {
-      stdin.write(`${unanswered}\n`);
-      unanswered = undefined;
-    }
-  });
-  let exitCode: number | undefined;
-  const program = new Command('qq-webhook-bridge').exitOverride();
-  registerDlqCommands(
-    program,
-    (code) => {
-      exitCode = code;
-    },
-    { stdin, stdout, stderr, interactive: options.interactive ?? false },
-  );
-  let error: unknown;
-  try {
-    await program.parseAsync(['dlq', ...args, '--target', 'backend', '--config', world.configFile], {
-      from: 'user',
-    });
-  } catch (caught) {
-    error = caught;
-  }
-  return { stdout: out.join(''), stderr: err.join(''), exitCode, error };
+/** Runs `qq-webhook-bridge dlq <args> --target backend` against the world's config, in this process. */
+function dlq(args: string[], options: { interactive?: boolean; answer?: string } = {}): Promise<DlqRun> {
+  return runDlq(world.configFile, [...args, '--target', 'backend'], options);
 }
 
 async function failedIds(): Promise<string[]> {

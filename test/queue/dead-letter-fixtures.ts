@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { parseConfig, type BridgeConfig } from '../../src/config/index.js';
 import { startDeliveryWorkers, type DeliveryWorkers } from '../../src/delivery/worker.js';
@@ -46,26 +47,35 @@ export interface DeadLetterWorld {
 }
 
 /**
- * Moves a dead letter's failure time back to `failedAtMs`, as if it had failed then: the job's `finishedOn` and
+ * Moves a failed job's failure time back to `failedAtMs`, as if it had failed then: the job's `finishedOn` and
  * its score in the failed set, the two places BullMQ keeps that time. Waiting real days is not an option, and
  * BullMQ has no call that sets the time a job failed.
  */
-export async function backdateDeadLetter(
-  world: DeadLetterWorld,
-  eventId: string,
+export async function backdateFailedJob<T>(
+  admin: Redis,
+  queue: Queue<T>,
+  jobId: string,
   failedAtMs: number,
 ): Promise<void> {
-  const jobId = jobIdForEvent(eventId);
-  const results = await world.admin
+  const results = await admin
     .multi()
-    .hset(world.queue.toKey(jobId), 'finishedOn', String(failedAtMs))
-    .zadd(world.queue.toKey('failed'), 'XX', 'CH', failedAtMs, jobId)
+    .hset(queue.toKey(jobId), 'finishedOn', String(failedAtMs))
+    .zadd(queue.toKey('failed'), 'XX', 'CH', failedAtMs, jobId)
     .exec();
   const [hset, zadd] = results ?? [];
   const hsetError = hset?.[0] ?? null;
   const zaddError = zadd?.[0] ?? null;
   const changed = zadd?.[1];
-  if (hsetError || zaddError || changed !== 1) throw new Error(`could not backdate dead letter ${eventId}`);
+  if (hsetError || zaddError || changed !== 1) throw new Error(`could not backdate failed job ${jobId}`);
+}
+
+/** {@link backdateFailedJob} for the dead letter of `eventId` in the world's delivery queue. */
+export function backdateDeadLetter(
+  world: DeadLetterWorld,
+  eventId: string,
+  failedAtMs: number,
+): Promise<void> {
+  return backdateFailedJob(world.admin, world.queue, jobIdForEvent(eventId), failedAtMs);
 }
 
 /** Starts a {@link DeadLetterWorld}; `extraYaml` is appended to the config file (a `delivery:` section…). */

@@ -7,12 +7,15 @@ import {
   trimDeadLetters,
   type DeadLetterSweeper,
 } from '../../src/queue/dead-letter-retention.js';
+import { openOutboundQueue } from '../../src/outbound/send-queue.js';
 import { listDeadLetters } from '../../src/queue/dlq.js';
 import { createMetrics } from '../../src/server/metrics.js';
 import { waitFor } from '../delivery/fixtures.js';
+import { groupMessage, startOutboundDeadLetters } from '../outbound/dead-letter-fixtures.js';
 import { captureLogs } from './journal-fixtures.js';
 import {
   backdateDeadLetter,
+  backdateFailedJob,
   DAY_MS,
   startDeadLetterWorld,
   type DeadLetterWorld,
@@ -52,6 +55,34 @@ async function sixDeadLetters(): Promise<void> {
   await world.deadLetter(...days.map((d) => `GROUP_ADD_ROBOT:${d}d`));
   const now = Date.now();
   for (const d of days) await backdateDeadLetter(world, `GROUP_ADD_ROBOT:${d}d`, now - d * DAY_MS);
+}
+
+/**
+ * The bot's outbound queue with six dead letters (messages QQ refused), failed 40, 9, 8, 3, 2 and 1 days ago, and
+ * the stand-in outbound worker that failed them; `close()` stops it.
+ */
+async function sixOutboundDeadLetters(): Promise<{
+  ids: Record<number, string>;
+  failedIds: () => Promise<string[]>;
+  close: () => Promise<void>;
+}> {
+  const { appId } = world.config.qq;
+  const outbound = startOutboundDeadLetters({ prefix: world.prefix, appId, connection: world.admin });
+  const queue = openOutboundQueue(appId, world.prefix, world.admin);
+  const ids: Record<number, string> = {};
+  const now = Date.now();
+  for (const d of [40, 9, 8, 3, 2, 1]) {
+    ids[d] = await outbound.deadLetter(groupMessage(`${d}d`), ['refuse QQ_22009: message rejected']);
+    await backdateFailedJob(world.admin, queue, ids[d], now - d * DAY_MS);
+  }
+  return {
+    ids,
+    failedIds: async () => (await queue.getFailed(0, -1)).map((job) => job.id ?? '').sort(),
+    close: async () => {
+      await queue.close();
+      await outbound.close();
+    },
+  };
 }
 
 describe('trimDeadLetters', () => {
@@ -129,6 +160,55 @@ describe('startDeadLetterSweeper', () => {
     ]);
   });
 
+  it("trims the bot's outbound queue to the same retention, with its own metric and log lines", async () => {
+    await sixDeadLetters();
+    const outbound = await sixOutboundDeadLetters();
+    try {
+      const metrics = createMetrics();
+      const { logger, lines } = captureLogs();
+      sweepers.push(
+        startDeadLetterSweeper({
+          config: withRetention(7 * DAY_MS, 2),
+          connection: world.admin,
+          logger,
+          onTrimmed: (target, reason, count) => metrics.deadLettersTrimmed(target, reason, count),
+          onOutboundTrimmed: (reason, count) => metrics.outboundDeadLettersTrimmed(reason, count),
+        }),
+      );
+      await waitFor(async () => (await outbound.failedIds()).length === 2);
+      expect(await outbound.failedIds()).toEqual([outbound.ids[1], outbound.ids[2]].sort());
+      await waitFor(async () => (await world.queue.getFailedCount()) === 2);
+
+      const text = await metrics.render();
+      expect(text).toContain('qqwb_outbound_dead_letters_trimmed_total{reason="age"} 3');
+      expect(text).toContain('qqwb_outbound_dead_letters_trimmed_total{reason="count"} 1');
+      // Each queue counted apart: the targets' metric holds only the target's own letters.
+      expect(text).toContain('qqwb_dead_letters_trimmed_total{target="backend",reason="age"} 3');
+      expect(text).toContain('qqwb_dead_letters_trimmed_total{target="backend",reason="count"} 1');
+      const trims = lines.filter((line) => line['component'] === 'dead-letter-retention' && line['queue']);
+      expect(trims.map(({ queue, reason, deleted, msg }) => ({ queue, reason, deleted, msg }))).toEqual([
+        {
+          queue: 'outbound-102000000',
+          reason: 'age',
+          deleted: 3,
+          msg:
+            'deleted 3 dead letters of the outbound queue that failed more than 7d ago ' +
+            '(delivery.dead_letter.max_age); replay dead letters sooner or raise the setting to keep them longer',
+        },
+        {
+          queue: 'outbound-102000000',
+          reason: 'count',
+          deleted: 1,
+          msg:
+            'deleted the 1 oldest dead letters of the outbound queue, over the 2 it keeps ' +
+            "(delivery.dead_letter.max_count); QQ refuses the bot's replies and sends, see dlq list --outbound",
+        },
+      ]);
+    } finally {
+      await outbound.close();
+    }
+  });
+
   it('leaves a target another worker process trimmed within the interval alone', async () => {
     await sixDeadLetters();
     const { logger, lines } = captureLogs();
@@ -164,8 +244,9 @@ describe('startDeadLetterSweeper', () => {
 });
 
 describe('the worker role', () => {
-  it('runs the sweeper with the configured retention and exposes the metric', async () => {
+  it('runs the sweeper with the configured retention and exposes the metrics', async () => {
     await sixDeadLetters();
+    const outbound = await sixOutboundDeadLetters();
     const app = createApp({
       config: withRetention(30 * DAY_MS, 4),
       role: 'worker',
@@ -184,8 +265,14 @@ describe('the worker role', () => {
       const text = await app.metrics.render();
       expect(text).toContain('qqwb_dead_letters_trimmed_total{target="backend",reason="age"} 1');
       expect(text).toContain('qqwb_dead_letters_trimmed_total{target="backend",reason="count"} 1');
+      await waitFor(async () => (await outbound.failedIds()).length === 4);
+      expect(await outbound.failedIds()).toEqual([1, 2, 3, 8].map((d) => outbound.ids[d]).sort());
+      const after = await app.metrics.render();
+      expect(after).toContain('qqwb_outbound_dead_letters_trimmed_total{reason="age"} 1');
+      expect(after).toContain('qqwb_outbound_dead_letters_trimmed_total{reason="count"} 1');
     } finally {
       await app.stop();
+      await outbound.close();
     }
   });
 });

@@ -1,6 +1,7 @@
 /**
- * The queue dashboard in a real browser: log in with the admin token, see every target's queue, open a
- * dead-lettered delivery, press Retry, and check in Redis that the job left the failed set.
+ * The queue dashboard in a real browser: log in with the admin token, see every target's queue and the bot's
+ * outbound queue, open a dead-lettered delivery, press Retry, and check in Redis that the job left the failed
+ * set; open a failed reply and read QQ's reason and its attempt log.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -15,6 +16,7 @@ import { startDeliveryWorkers } from '../../src/delivery/worker.js';
 import { EVENT_CATALOG } from '../../src/events/catalog.js';
 import { normalize } from '../../src/events/normalize.js';
 import { silentLogger } from '../../src/log.js';
+import { outboundQueueName } from '../../src/outbound/send-queue.js';
 import { DeliveryProducer } from '../../src/queue/producer.js';
 import { deliveryQueueName, jobIdForEvent } from '../../src/queue/names.js';
 import { createDashboard, type DashboardRoutes } from '../../src/server/dashboard.js';
@@ -23,6 +25,7 @@ import { createMetrics } from '../../src/server/metrics.js';
 import { deliveryQueue } from '../../src/queue/delivery-queue.js';
 import { testConfig, testTarget } from '../helpers/config.js';
 import { eventually } from '../helpers/gateway.js';
+import { groupMessage, startOutboundDeadLetters } from '../outbound/dead-letter-fixtures.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { deletePrefix, freshPrefix, redisConnection } from '../helpers/redis.js';
 
@@ -32,6 +35,8 @@ const HAS_CHROMIUM = existsSync(CHROMIUM);
 const SCREENSHOT = fileURLToPath(new URL('../../docs/dashboard.png', import.meta.url));
 const TOKEN = 'dashboard-test-admin-token-7f3a';
 const FAILED_EVENT = 'GROUP_ADD_ROBOT:39ab91b8-36ee-44d6-80e9-4447a2f2c571';
+const APP_ID = '102000000';
+const OUTBOUND_QUEUE = outboundQueueName(APP_ID);
 
 /** Polls an async condition every 50 ms; fails naming `what` after `timeoutMs`. */
 async function until(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
@@ -51,6 +56,8 @@ describe.skipIf(!HAS_CHROMIUM)(
     let base = '';
     let profile = '';
     let context: BrowserContext;
+    /** The outbound id of a passive reply QQ refused as expired. */
+    let failedReply = '';
 
     beforeAll(async () => {
       redis = redisConnection();
@@ -96,8 +103,17 @@ describe.skipIf(!HAS_CHROMIUM)(
       await workers.close(1_000);
       await backend.close();
 
+      // A real failed reply in the bot's outbound queue, with its attempt log.
+      const outbound = startOutboundDeadLetters({ prefix, appId: APP_ID, connection: redis });
+      failedReply = await outbound.deadLetter(
+        groupMessage('hello group', { msgId: 'MSG_1', source: 'reply', deadline: Date.now() + 300_000 }),
+        ['refuse QQ_40034005: passive reply expired'],
+      );
+      await outbound.close();
+
       const dashboard: DashboardRoutes = createDashboard({
         targets: config.targets,
+        appId: APP_ID,
         prefix,
         connection: redis,
       });
@@ -163,6 +179,7 @@ describe.skipIf(!HAS_CHROMIUM)(
       });
       await page.getByText('deliver-backend').first().waitFor();
       await page.getByText('deliver-analytics').first().waitFor();
+      await page.getByText(OUTBOUND_QUEUE).first().waitFor();
 
       const jobId = jobIdForEvent(FAILED_EVENT);
       await page.goto(`${base}/admin/queues/queue/deliver-backend?status=failed`);
@@ -194,6 +211,21 @@ describe.skipIf(!HAS_CHROMIUM)(
       } finally {
         await backend.close();
       }
+      await page.close();
+    });
+
+    it("shows a failed reply in the bot's outbound queue with QQ's reason and its attempt log", async () => {
+      const page = await context.newPage();
+      await logIn(page);
+      await page.goto(`${base}/admin/queues/queue/${OUTBOUND_QUEUE}?status=failed`);
+      await page.getByText(failedReply).first().waitFor();
+      await page.getByText('QQ_40034005: passive reply expired').first().waitFor();
+      // The body sent to QQ, with the msg_seq the producer allocated.
+      await page.getByRole('tab', { name: 'Data' }).first().click();
+      await page.getByText('"hello group"').first().waitFor();
+      expect(await page.locator('body').innerText()).toContain('msg_seq:1');
+      await page.getByRole('tab', { name: 'Logs' }).first().click();
+      await page.getByText('"outcome":"failed"').first().waitFor();
       await page.close();
     });
   },
