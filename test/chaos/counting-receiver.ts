@@ -20,6 +20,11 @@ export interface CountingReceiver {
   comeBack(): Promise<void>;
   /** Delays every answer by this many ms (0 to stop), to keep deliveries in flight. */
   setDelay(ms: number): void;
+  /**
+   * Answers each delivery with the JSON `answer(body)` returns for its request body (undefined: the plain `ok`),
+   * as a backend that replies to events in its answer does.
+   */
+  setAnswer(answer: ((body: string) => unknown) | undefined): void;
   close(): Promise<void>;
 }
 
@@ -28,6 +33,7 @@ export async function startCountingReceiver(): Promise<CountingReceiver> {
   const firstAck = new Map<string, { arrivedAt: number; ackedAt: number }>();
   let requests = 0;
   let delayMs = 0;
+  let answerOf: ((body: string) => unknown) | undefined;
   let port = 0;
   let server: Server;
 
@@ -35,15 +41,18 @@ export async function startCountingReceiver(): Promise<CountingReceiver> {
     server = createServer((req, res) => {
       requests++;
       const arrivedAt = Date.now();
-      req.resume();
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
         const id = String(req.headers['webhook-id'] ?? '');
+        const reply = answerOf?.(Buffer.concat(chunks).toString('utf8'));
         const answer = (): void => {
           res.on('finish', () => {
             acknowledged.set(id, (acknowledged.get(id) ?? 0) + 1);
             if (!firstAck.has(id)) firstAck.set(id, { arrivedAt, ackedAt: Date.now() });
           });
-          res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+          if (reply === undefined) res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+          else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(reply));
         };
         if (delayMs > 0) setTimeout(answer, delayMs);
         else answer();
@@ -68,6 +77,9 @@ export async function startCountingReceiver(): Promise<CountingReceiver> {
     comeBack: listen,
     setDelay: (ms) => {
       delayMs = ms;
+    },
+    setAnswer: (answer) => {
+      answerOf = answer;
     },
     close: stop,
   };

@@ -90,10 +90,11 @@ ${extra}`,
     return path;
   }
 
-  start(slot: string, role: 'all' | 'gateway' | 'worker' = 'all'): BridgeProcess {
+  /** Starts a bridge process in `slot`; `extra` is YAML appended to its config (top-level keys). */
+  start(slot: string, role: 'all' | 'gateway' | 'worker' = 'all', extra = ''): BridgeProcess {
     const bridge = spawnBridge(
       slot,
-      ['run', '--config', this.configFor(slot), '--role', role],
+      ['run', '--config', this.configFor(slot, extra), '--role', role],
       this.logFile(slot),
     );
     this.bridges.push(bridge);
