@@ -1,8 +1,10 @@
 /**
  * The gateway side of the outbound hold: tells Redis, for each shard this process runs, whether it is READY, so
  * that an outbound worker on any machine sends only while the bot has a live session (docs/qq-protocol.md §7.1,
- * §9 item 9). A READY shard is written with a freshness of `leaseTtlMs` and rewritten every third of it; a process
- * that dies simply stops rewriting, and its shards stop counting as READY within `leaseTtlMs`.
+ * §9 item 9). A READY shard is written with a freshness of `leaseTtlMs`, at most {@link MAX_READY_FRESHNESS_MS},
+ * and rewritten every third of it; a process that dies simply stops rewriting, and its shards stop counting as
+ * READY within that freshness. Nothing outside a process killed with -9 sees its sockets close, so that freshness
+ * is the longest a dead gateway can be taken for READY (and QQ drop what is sent meanwhile): it is kept short.
  */
 import { describeError } from '../errors.js';
 import type { ShardStatus } from '../gateway/session.js';
@@ -10,10 +12,13 @@ import type { Logger } from '../log.js';
 import { HEALTHY_SHARD_STATUSES } from '../server/readiness.js';
 import type { GatewayReadiness } from './gateway-ready.js';
 
+/** The longest one READY mark counts, whatever the lease TTL: bounds how long a killed gateway looks READY. */
+export const MAX_READY_FRESHNESS_MS = 3_000;
+
 /** Options of {@link ReadinessWriter}. */
 export interface ReadinessWriterOptions {
   readonly readiness: Pick<GatewayReadiness, 'mark'>;
-  /** `gateway.lease_ttl`, ms: how long one READY mark counts. */
+  /** `gateway.lease_ttl`, ms: how long one READY mark counts, capped at {@link MAX_READY_FRESHNESS_MS}. */
   readonly leaseTtlMs: number;
   readonly logger: Logger;
 }
@@ -34,8 +39,11 @@ export class ReadinessWriter {
   #lastError = '';
   #stopped = false;
 
+  readonly #freshMs: number;
+
   constructor(private readonly options: ReadinessWriterOptions) {
     this.#log = options.logger.child({ component: 'gateway-readiness' });
+    this.#freshMs = Math.min(options.leaseTtlMs, MAX_READY_FRESHNESS_MS);
   }
 
   /**
@@ -59,7 +67,7 @@ export class ReadinessWriter {
       const current = state;
       current.refresh = setInterval(
         () => this.#write(current.shard, true),
-        Math.max(1, Math.floor(this.options.leaseTtlMs / 3)),
+        Math.max(1, Math.floor(this.#freshMs / 3)),
       );
       current.refresh.unref();
     }
@@ -89,7 +97,7 @@ export class ReadinessWriter {
 
   #write(shard: readonly [number, number], ready: boolean): void {
     this.#writes = this.#writes
-      .then(() => this.options.readiness.mark(shard, ready, this.options.leaseTtlMs))
+      .then(() => this.options.readiness.mark(shard, ready, this.#freshMs))
       .then(
         () => {
           if (this.#lastError !== '') this.#log.info('gateway readiness written to Redis again');

@@ -207,9 +207,9 @@ describe('chaos: every @-message answered exactly once at QQ', () => {
           await w.kill9(bridge);
         }
         if (i === 130) {
-          // A gateway killed with -9 cannot unmark itself: its READY mark counts until it runs out (lease_ttl).
+          // A gateway killed with -9 cannot unmark itself: its READY mark counts until it runs out (at most 3 s).
           // QQ drops what is sent meanwhile, and no process can see that the session is gone, so the restart
-          // waits for the mark to run out, as a restart that takes longer than lease_ttl does.
+          // waits for the mark to run out, as a restart that takes longer than that does.
           await until(
             w,
             'the killed gateway READY mark to run out',

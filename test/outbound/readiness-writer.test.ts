@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { GatewayReadiness, gatewayReadyKey } from '../../src/outbound/gateway-ready.js';
-import { ReadinessWriter } from '../../src/outbound/readiness-writer.js';
+import { MAX_READY_FRESHNESS_MS, ReadinessWriter } from '../../src/outbound/readiness-writer.js';
 import { waitFor } from '../delivery/fixtures.js';
 import { deletePrefix, freshPrefix, redisConnection } from '../helpers/redis.js';
 
@@ -92,6 +92,15 @@ describe('ReadinessWriter', () => {
     const count = marks.length;
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(marks.length).toBe(count);
+  });
+
+  it('keeps a READY mark short even with a long lease TTL, so a killed gateway soon stops counting as READY', async () => {
+    const w = writer(60_000);
+    const before = Date.now();
+    w.onStatus([0, 1], 'ready');
+    await waitFor(async () => (await field('0/1')) > 0);
+    expect(await field('0/1')).toBeLessThanOrEqual(Date.now() + MAX_READY_FRESHNESS_MS);
+    expect(await field('0/1')).toBeGreaterThanOrEqual(before + MAX_READY_FRESHNESS_MS);
   });
 
   it('stop() marks a shard still READY not ready and ignores later statuses', async () => {
