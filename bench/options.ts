@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { ReceiverMode } from './receiver-protocol.js';
+import type { OutageMode } from './receiver-protocol.js';
 
 /** The repository root (bench/..). */
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -31,7 +31,7 @@ export interface BenchOptions {
   concurrency: number;
   /** Extra node flags for every bridge process (tuning experiments). */
   bridgeNodeArgs: string[];
-  outage: Exclude<ReceiverMode, 'ok'>;
+  outage: OutageMode;
   keep: boolean;
   redisUrl: string;
   resultsDir: string;
@@ -59,6 +59,12 @@ export interface Plan {
   /** Offered load of the fan-out latency runs, as a share of that fan-out's measured max. */
   fanoutLoadShare: number;
   backlogDeliveries: number;
+  /** The replies phase's closed loop: events sent at most, and its time limit. */
+  replyEvents: number;
+  replyThroughputMs: number;
+  /** The replies phase's open loop: the offered rate and how long. */
+  replyLatencyRate: number;
+  replyLatencyMs: number;
   soakMs: number;
   soakRate: number;
   drainTimeoutMs: number;
@@ -81,6 +87,10 @@ export function planFor(options: BenchOptions): Plan {
     fanoutLatencyMs: quick ? 1_500 : 10_000,
     fanoutLoadShare: 0.5,
     backlogDeliveries: quick ? 2_000 : 50_000,
+    replyEvents: quick ? 3_000 : 20_000,
+    replyThroughputMs: quick ? 5_000 : 30_000,
+    replyLatencyRate: 200,
+    replyLatencyMs: quick ? 5_000 : 20_000,
     soakMs: options.soakMs,
     soakRate: 500,
     drainTimeoutMs: 60_000,

@@ -25,6 +25,17 @@ const MEMBER = '7D296480D464EC5C16714E74A43E5BC7';
 /** Messages made by this process; numbers each one's `d.id`. */
 let messages = 0;
 
+/** China Standard Time, the offset QQ writes its timestamps in. */
+const CST_OFFSET_MS = 8 * 3_600_000;
+
+/**
+ * `ms` as QQ writes an event's time, e.g. `2025-02-15T16:35:23+08:00`. The time must be the send time: the bridge
+ * computes a reply's deadline from it, and an old one would expire every reply before it is sent.
+ */
+function qqTimestamp(ms: number): string {
+  return `${new Date(ms + CST_OFFSET_MS).toISOString().slice(0, 19)}+08:00`;
+}
+
 /**
  * The `d` of benchmark event `seq`, sent at `sentMs`; about 600 bytes of JSON, like a short real message. Its
  * `d.id` is new on every call: the bridge dedupes messages on `d.id` (QQ pushes one message under two types), so
@@ -35,7 +46,7 @@ export function benchEventData(seq: number, sentMs: number): Record<string, unkn
   return {
     id: `ROBOT1.0_bench.${messages}.DPLMsS1ni5JdXvHqMSAbLhCWDXkR.ypJfF8MMAvV1o.nJ6EAnAE5kMg2FFFnMSNfcCPxLSoIMEz`,
     content: ` benchmark message ${seq}`,
-    timestamp: '2025-02-15T16:35:23+08:00',
+    timestamp: qqTimestamp(sentMs),
     author: { id: MEMBER, member_openid: MEMBER, union_openid: MEMBER },
     group_id: GROUP,
     group_openid: GROUP,
@@ -48,11 +59,17 @@ export function benchEventData(seq: number, sentMs: number): Record<string, unkn
 const SEQ_NEEDLE = `"${SEQ_FIELD}":`;
 const SENT_NEEDLE = `"${SENT_FIELD}":`;
 
+/** The benchmark's marks in one delivered body; either is NaN when absent. */
+export interface Marks {
+  seq: number;
+  sentMs: number;
+}
+
 /**
  * Reads the sequence number and send time out of a delivered body without parsing the JSON, which keeps the
  * receiver cheap (it must not be the bottleneck it measures). Either is NaN when absent.
  */
-export function readMarks(body: string): { seq: number; sentMs: number } {
+export function readMarks(body: string): Marks {
   const seqAt = body.indexOf(SEQ_NEEDLE);
   const sentAt = body.indexOf(SENT_NEEDLE);
   return {

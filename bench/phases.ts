@@ -6,6 +6,7 @@ import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { openOutboundQueue } from '../src/outbound/send-queue.js';
 import { startSimulator, type Simulator } from '../src/simulator/index.js';
 import { scrapeMemory, type BridgeMemory } from './bridge-metrics.js';
 import { runDirect } from './direct.js';
@@ -15,8 +16,9 @@ import { BENCH_EVENT_TYPE, benchEventData, nowMs } from './payload.js';
 import { SIM_APP_ID, SIM_SECRET, startBridge, startNaive, type BridgeSpec, type Pipe } from './pipes.js';
 import { ProcSampler, readProc, socketCount, type ProcSample } from './proc-stats.js';
 import { summarizeProfile, type ProfileSummary } from './profile.js';
+import { QqReplyCounter, tallyReplies, type ReplyTally } from './qq-replies.js';
 import type { ReceiverProcess } from './receiver-client.js';
-import type { ReceiverMode } from './receiver-protocol.js';
+import type { OutageMode } from './receiver-protocol.js';
 import { EnqueuedCounter, bridgeQueue, redisCpuSec } from './redis.js';
 import { round, slope, type LatencySummary } from './stats.js';
 
@@ -105,7 +107,8 @@ interface Session {
   warmedAtMs: number;
   /** The bridge's memory once started, before any event. */
   startMemory?: MemoryReport;
-  emit(seq: number): void;
+  /** Emits event `seq`; returns its send time (the `qqwb_bench_sent` it carries). */
+  emit(seq: number): number;
   /** Jobs waiting in the first target's queue. */
   waiting(): Promise<number>;
   queue(): Queue;
@@ -116,7 +119,7 @@ async function openSession(
   kind: 'e2e' | 'naive',
   name: string,
   targets: number,
-  bridge: Partial<Pick<BridgeSpec, 'nodeArgs' | 'role'>> = {},
+  bridge: Partial<Pick<BridgeSpec, 'nodeArgs' | 'role' | 'outboundRateLimit'>> = {},
 ): Promise<Session> {
   const sim = await startSimulator();
   const prefix = `${ctx.prefix}:${name}`;
@@ -137,6 +140,7 @@ async function openSession(
             retry: DEFAULT_RETRY,
             nodeArgs: [...ctx.options.bridgeNodeArgs, ...(bridge.nodeArgs ?? [])],
             ...(bridge.role ? { role: bridge.role } : {}),
+            ...(bridge.outboundRateLimit ? { outboundRateLimit: bridge.outboundRateLimit } : {}),
           })
         : await startNaive({
             name,
@@ -165,7 +169,11 @@ async function openSession(
     prefix,
     spawnedAtMs,
     warmedAtMs: Infinity,
-    emit: (seq) => void sim.emit(BENCH_EVENT_TYPE, benchEventData(seq, nowMs())),
+    emit: (seq) => {
+      const sentMs = nowMs();
+      sim.emit(BENCH_EVENT_TYPE, benchEventData(seq, sentMs));
+      return sentMs;
+    },
     waiting: () => queue.getWaitingCount(),
     queue: () => queue,
   };
@@ -195,8 +203,8 @@ function windowEvents(ctx: BenchContext, session: Session): number {
   return Math.ceil(deliveries / session.targets);
 }
 
-/** Closed-loop load (untracked, seq 0) for `warmupMs`, then waits for every delivery. */
-async function warmUp(ctx: BenchContext, session: Session): Promise<void> {
+/** Closed-loop load (untracked, seq 0) for `warmupMs`, then waits for every delivery; returns the events sent. */
+async function warmUp(ctx: BenchContext, session: Session): Promise<number> {
   const { receiver, plan } = ctx;
   const base = receiver.delivered;
   const run = await runWindowed({
@@ -213,6 +221,7 @@ async function warmUp(ctx: BenchContext, session: Session): Promise<void> {
     throw new Error(`warm-up: the pipe delivered ${receiver.delivered - base} of ${expected}`);
   }
   session.warmedAtMs = nowMs();
+  return run.emitted;
 }
 
 function cpuPer1k(from: ProcSample | undefined, to: ProcSample | undefined, events: number): number {
@@ -466,7 +475,7 @@ export async function fanoutPhase(ctx: BenchContext, targets: number): Promise<F
 
 export interface BacklogPhase {
   deliveries: number;
-  outage: Exclude<ReceiverMode, 'ok'>;
+  outage: OutageMode;
   /** Events enqueued per second while the target was down (the workers failing and retrying meanwhile). */
   enqueuePerSec: number;
   /** Attempts the receiver refused with 503 during the outage (0 in `refuse` mode: they never reach it). */
@@ -594,6 +603,217 @@ export async function ingestPhase(ctx: BenchContext): Promise<IngestPhase> {
   } finally {
     await enqueued.stop();
     await closeSession(session);
+  }
+}
+
+/**
+ * `outbound.rate_limit` of the replies phase's bridge. The default (20 per second) would be the figure; this is far
+ * above what one machine sends, so the limiter is still on the path (one Redis check per job) but never binds.
+ */
+export const BENCH_OUTBOUND_RATE_LIMIT = { max: 10_000, per: '1s' } as const;
+
+/** Every event answered with one reply, as fast as the bridge takes them (closed loop on replies at QQ). */
+export interface ReplyThroughputResult {
+  /** Replies stored at QQ per second, between the end of the ramp and the end of sending. */
+  repliesPerSec: number;
+  events: number;
+  /** Bridge CPU seconds per 1,000 events (each with its reply), from the first send until the last reply. */
+  cpuSecPer1kEvents: number;
+  /** Jobs waiting in the outbound queue when sending stopped: high means sending to QQ limits the pipe. */
+  outboundWaitingAtEnd: number;
+  /** Jobs waiting in the delivery queue when sending stopped. */
+  deliveryWaitingAtEnd: number;
+  /** The highest sampled RSS of the bridge during this run. */
+  peakRssMB: number;
+  lost: number;
+  duplicates: number;
+  rejected: number;
+}
+
+/** Every event answered with one reply, at a fixed offered rate: emit → reply stored at QQ. */
+export interface ReplyLatencyResult {
+  offeredPerSec: number;
+  achievedPerSec: number;
+  events: number;
+  latencyMs: LatencySummary;
+  generatorMaxLagMs: number;
+  /** Replies stored at QQ per second while sending; below the offered rate the pipe fell behind. */
+  repliedPerSecWhileSending: number;
+  cpuSecPer1kEvents: number;
+  lost: number;
+  duplicates: number;
+  rejected: number;
+}
+
+export interface RepliesPhase {
+  /** The bridge's `outbound.rate_limit` in this phase. */
+  rateLimit: { max: number; per: string };
+  throughput: ReplyThroughputResult;
+  latency: ReplyLatencyResult;
+  session: SessionSummary;
+}
+
+/** Waits for `count` replies at QQ; says so and resolves false when they do not all arrive in time. */
+async function drainReplies(
+  ctx: BenchContext,
+  replies: QqReplyCounter,
+  count: number,
+  what: string,
+): Promise<boolean> {
+  const arrived = await replies.waitFor(count, ctx.plan.drainTimeoutMs);
+  if (!arrived) {
+    console.error(
+      `  ! ${what}: ${replies.value} of ${count} replies reached QQ within ${ctx.plan.drainTimeoutMs} ms`,
+    );
+  }
+  return arrived;
+}
+
+/**
+ * Starts a run whose events are numbered from 1: fresh receiver statistics, an empty simulator log (so it holds
+ * this run's sends only) and a reply counter from zero. Returns the counter and where to note each send time.
+ */
+async function startReplyRun(
+  ctx: BenchContext,
+  session: Session,
+  events: number,
+): Promise<{ replies: QqReplyCounter; sentAtMs: Float64Array }> {
+  await ctx.receiver.reset(1, events);
+  session.sim.resetMessages();
+  return { replies: new QqReplyCounter(session.sim), sentAtMs: new Float64Array(events) };
+}
+
+function tallyOf(session: Session, sentAtMs: Float64Array, what: string): ReplyTally {
+  const tally = tallyReplies(session.sim.messages(), sentAtMs);
+  if (tally.untracked > 0)
+    console.error(`  ! ${what}: ${tally.untracked} replies at QQ named no event of the run`);
+  return tally;
+}
+
+async function measureReplyThroughput(ctx: BenchContext, session: Session): Promise<ReplyThroughputResult> {
+  const { plan } = ctx;
+  const { replies, sentAtMs } = await startReplyRun(ctx, session, plan.replyEvents);
+  const outbound = openOutboundQueue(SIM_APP_ID, session.prefix, ctx.redis);
+  try {
+    const cpuFrom = session.sampler.take();
+    const run = await runWindowed({
+      emit: (seq) => (sentAtMs[seq - 1] = session.emit(seq)),
+      completed: () => replies.value,
+      window: windowEvents(ctx, session),
+      durationMs: plan.replyThroughputMs,
+      maxEvents: plan.replyEvents,
+      rampMs: plan.rampMs,
+      firstSeq: 1,
+    });
+    const outboundWaitingAtEnd = await outbound.getWaitingCount();
+    const deliveryWaitingAtEnd = await session.waiting();
+    await drainReplies(ctx, replies, run.emitted, 'reply throughput');
+    const cpuTo = session.sampler.take();
+    const tally = tallyOf(session, sentAtMs.subarray(0, run.emitted), 'reply throughput');
+    return {
+      repliesPerSec: Math.round(run.perSec),
+      events: run.emitted,
+      cpuSecPer1kEvents: cpuPer1k(cpuFrom, cpuTo, run.emitted),
+      outboundWaitingAtEnd,
+      deliveryWaitingAtEnd,
+      peakRssMB: round(session.sampler.maxRssBetween(cpuFrom?.atMs ?? 0, cpuTo?.atMs ?? Infinity) / MB),
+      lost: tally.lost,
+      duplicates: tally.duplicates,
+      rejected: tally.rejected,
+    };
+  } finally {
+    replies.stop();
+    await outbound.close();
+  }
+}
+
+async function measureReplyLatency(ctx: BenchContext, session: Session): Promise<ReplyLatencyResult> {
+  const { plan } = ctx;
+  const ratePerSec = plan.replyLatencyRate;
+  const expected = Math.max(1, Math.round((ratePerSec * plan.replyLatencyMs) / 1000));
+  const { replies, sentAtMs } = await startReplyRun(ctx, session, expected);
+  try {
+    const cpuFrom = session.sampler.take();
+    const sendStartMs = nowMs();
+    const run = await runOpenLoop({
+      emit: (seq) => (sentAtMs[seq - 1] = session.emit(seq)),
+      ratePerSec,
+      durationMs: plan.replyLatencyMs,
+      firstSeq: 1,
+    });
+    const whileSending = (replies.value / (nowMs() - sendStartMs)) * 1000;
+    await drainReplies(ctx, replies, run.emitted, `reply latency at ${ratePerSec}/s`);
+    const cpuTo = session.sampler.take();
+    const tally = tallyOf(session, sentAtMs.subarray(0, run.emitted), `reply latency at ${ratePerSec}/s`);
+    const ms = (value: number): number => round(value, 2);
+    return {
+      offeredPerSec: ratePerSec,
+      achievedPerSec: Math.round(run.achievedPerSec),
+      events: run.emitted,
+      latencyMs: {
+        count: tally.latency.count,
+        p50: ms(tally.latency.p50),
+        p95: ms(tally.latency.p95),
+        p99: ms(tally.latency.p99),
+        max: ms(tally.latency.max),
+        mean: ms(tally.latency.mean),
+      },
+      generatorMaxLagMs: ms(run.maxLagMs),
+      repliedPerSecWhileSending: Math.round(whileSending),
+      cpuSecPer1kEvents: cpuPer1k(cpuFrom, cpuTo, run.emitted),
+      lost: tally.lost,
+      duplicates: tally.duplicates,
+      rejected: tally.rejected,
+    };
+  } finally {
+    replies.stop();
+  }
+}
+
+/**
+ * The whole outbound path: the receiver answers each @-message with one reply, which the bridge stores in its
+ * outbound queue and its outbound worker sends to the simulator's QQ API. A bridge of its own (its
+ * `outbound.rate_limit` raised), one target; the replies are counted and timed from the simulator's log.
+ */
+export async function repliesPhase(ctx: BenchContext): Promise<RepliesPhase> {
+  const { plan, receiver } = ctx;
+  step(
+    `replies: start (outbound.rate_limit ${BENCH_OUTBOUND_RATE_LIMIT.max}/${BENCH_OUTBOUND_RATE_LIMIT.per}), warm up`,
+  );
+  await receiver.setMode('reply');
+  try {
+    const session = await openSession(ctx, 'e2e', 'replies', 1, {
+      outboundRateLimit: BENCH_OUTBOUND_RATE_LIMIT,
+    });
+    try {
+      // The warm-up's replies (all "0") warm the outbound worker too; they must be at QQ before a run counts.
+      // None arriving means the outbound path is broken, and the runs would only wait out their timeouts.
+      const warmReplies = new QqReplyCounter(session.sim);
+      try {
+        if (!(await drainReplies(ctx, warmReplies, await warmUp(ctx, session), 'replies warm-up'))) {
+          throw new Error('replies warm-up: not every reply reached QQ; the bridge log says why');
+        }
+      } finally {
+        warmReplies.stop();
+      }
+      step(
+        `replies: max, closed loop, up to ${plan.replyEvents} events or ${plan.replyThroughputMs / 1000} s`,
+      );
+      const throughput = await measureReplyThroughput(ctx, session);
+      step(`replies: latency at ${plan.replyLatencyRate}/s, ${plan.replyLatencyMs / 1000} s`);
+      const latency = await measureReplyLatency(ctx, session);
+      return {
+        rateLimit: { ...BENCH_OUTBOUND_RATE_LIMIT },
+        throughput,
+        latency,
+        session: await closeSession(session),
+      };
+    } catch (err) {
+      await closeSession(session).catch(() => undefined);
+      throw err;
+    }
+  } finally {
+    await receiver.setMode('ok');
   }
 }
 

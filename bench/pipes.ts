@@ -48,6 +48,8 @@ export interface BridgeSpec {
   nodeArgs?: readonly string[];
   /** `--role`; default `all`. `gateway` enqueues without delivering. */
   role?: 'all' | 'gateway';
+  /** YAML `outbound.rate_limit`, e.g. `{ max: 10000, per: '1s' }`; the bridge's default when absent. */
+  outboundRateLimit?: { max: number; per: string };
 }
 
 /** Writes the bridge's YAML config: the documented defaults except what a benchmark must set. */
@@ -64,6 +66,7 @@ function writeBridgeConfig(spec: BridgeSpec): string {
     server: { listen: '127.0.0.1:0' },
     journal: { dir: join(spec.workDir, `${spec.name}-journal`) },
     delivery: { shutdown_grace: '5s' },
+    ...(spec.outboundRateLimit ? { outbound: { rate_limit: spec.outboundRateLimit } } : {}),
     log: { level: 'info' },
     targets: spec.targetUrls.map((url, index) => ({
       id: `t${index}`,

@@ -1,7 +1,13 @@
 import type { LatencySummary } from './stats.js';
 
-/** How the receiver answers: `ok` 200s every request, `503` refuses each with 503, `refuse` stops listening. */
-export type ReceiverMode = 'ok' | '503' | 'refuse';
+/**
+ * How the receiver answers: `ok` 200s every request with no body; `reply` 200s every request too, and answers each
+ * GROUP_AT_MESSAGE_CREATE with one reply, `{"reply": {"content": "<seq>"}}`, which the bridge sends to QQ;
+ * `503` refuses each with 503; `refuse` stops listening.
+ */
+export type ReceiverMode = 'ok' | 'reply' | '503' | 'refuse';
+/** The modes in which the target is down (the backlog phase's outage). */
+export type OutageMode = Extract<ReceiverMode, '503' | 'refuse'>;
 
 /** Bench → receiver. Every command is answered by a {@link ReceiverReply} with the same `id`. */
 export type ReceiverCommand =

@@ -1,18 +1,21 @@
 /**
  * The benchmark's HTTP receiver, run in its own process (forked by {@link ReceiverProcess}) so that its CPU is not
  * taken from the pipe it measures, nor the pipe's from it. A minimal `node:http` server: reads the body, notes the
- * arrival time, answers 200 with no body. It serves every target: target `i` POSTs to `/t/<i>`.
+ * arrival time, answers 200 with no body (in mode `reply`, an @-message is answered with one reply for the bridge
+ * to send). It serves every target: target `i` POSTs to `/t/<i>`.
  *
  * Every 10 ms it tells the bench how many 2xx deliveries it has made in total (the bench's closed-loop load
  * generators steer by it); per-phase statistics are kept here and sent on request.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { nowMs, readMarks } from './payload.js';
+import { BENCH_EVENT_TYPE, nowMs, readMarks, type Marks } from './payload.js';
 import type { PhaseStats, ReceiverCommand, ReceiverMessage, ReceiverMode } from './receiver-protocol.js';
 import { summarize } from './stats.js';
 
 const COUNT_INTERVAL_MS = 10;
+/** How an envelope of the benchmark's @-message reads, found without parsing the JSON (mode `reply`). */
+const REPLY_TO = `"qq_type":"${BENCH_EVENT_TYPE}"`;
 
 class Phase {
   delivered = 0;
@@ -32,8 +35,7 @@ class Phase {
     this.seen = new Uint8Array(targets * (maxSeq + 1));
   }
 
-  record(target: number, body: string, atMs: number): void {
-    const { seq, sentMs } = readMarks(body);
+  record(target: number, { seq, sentMs }: Marks, atMs: number): void {
     if (seq === 0) return; // warm-up traffic
     if (!(seq >= 1 && seq <= this.maxSeq) || target < 0 || target >= this.targets) {
       this.untracked++;
@@ -98,7 +100,15 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     }
     const atMs = nowMs();
     delivered++;
-    phase.record(targetOf(req.url), Buffer.concat(chunks).toString('utf8'), atMs);
+    const body = Buffer.concat(chunks).toString('utf8');
+    const marks = readMarks(body);
+    phase.record(targetOf(req.url), marks, atMs);
+    if (mode === 'reply' && body.includes(REPLY_TO)) {
+      const answer = `{"reply":{"content":"${marks.seq}"}}`;
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) });
+      res.end(answer);
+      return;
+    }
     res.writeHead(200, { 'content-length': '0' });
     res.end();
   });

@@ -11,6 +11,7 @@ import type {
   MemoryReport,
   PipePhase,
   ProfilePhase,
+  RepliesPhase,
   SoakPhase,
 } from './phases.js';
 import { round } from './stats.js';
@@ -55,7 +56,10 @@ export interface BenchResult {
   e2e: PipePhase;
   /** The bridge's gateway half alone (`--role gateway`). */
   ingest: IngestPhase;
-  ratios: { e2eOverNaive: number; e2eOverDirect: number };
+  /** Every @-message answered with one reply: the outbound path end to end. */
+  replies: RepliesPhase;
+  /** `repliesOverE2e`: replies/s with a reply per event ÷ the inbound-only e2e ev/s of the same run. */
+  ratios: { e2eOverNaive: number; e2eOverDirect: number; repliesOverE2e: number };
   fanout: FanoutRow[];
   backlog: BacklogPhase;
   /** The bridge over every run but the profiled one: the highest peak RSS, and CPU in the throughput run. */
@@ -78,8 +82,13 @@ export function buildResult(m: Measurements): BenchResult {
   const ratios = {
     e2eOverNaive: round(e2e / m.naive.throughput.eventsPerSec, 2),
     e2eOverDirect: round(e2e / m.direct.perSec, 2),
+    repliesOverE2e: round(m.replies.throughput.repliesPerSec / e2e, 2),
   };
-  const peaks = [m.e2e.session.peakRssMB, ...m.fanout.map((row) => row.processPeakRssMB)];
+  const peaks = [
+    m.e2e.session.peakRssMB,
+    m.replies.session.peakRssMB,
+    ...m.fanout.map((row) => row.processPeakRssMB),
+  ];
   if (m.soak) peaks.push(m.soak.peakRssMB);
   const bridge = { peakRssMB: Math.max(...peaks), cpuSecPer1kEvents: m.e2e.throughput.cpuSecPer1kEvents };
   const p99 = latencyAt(m.e2e, 1000)?.latencyMs.p99 ?? NaN;
@@ -120,9 +129,11 @@ export function buildResult(m: Measurements): BenchResult {
       pass: growth < TARGETS.soakSlopeMBPerMin,
     });
   }
+  const replyP99 = m.replies.latency.latencyMs.p99;
   const summary =
     `bench: e2e ${e2e} ev/s, naive ${m.naive.throughput.eventsPerSec} ev/s, direct ${m.direct.perSec} req/s, ` +
-    `e2e/naive ${ratios.e2eOverNaive.toFixed(2)}, p99@1000/s ${p99.toFixed(1)} ms, rss ${Math.round(bridge.peakRssMB)} MB`;
+    `e2e/naive ${ratios.e2eOverNaive.toFixed(2)}, p99@1000/s ${p99.toFixed(1)} ms, rss ${Math.round(bridge.peakRssMB)} MB, ` +
+    `replies ${m.replies.throughput.repliesPerSec}/s, reply p99@${m.replies.latency.offeredPerSec}/s ${replyP99.toFixed(1)} ms`;
   return { ...m, ratios, bridge, targets, summary };
 }
 
@@ -145,6 +156,77 @@ function table(title: string, header: string[], rows: (string | number)[][]): st
   const line = (row: string[]): string =>
     row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
   return [`\n${title}`, ...cells.map((row) => `  ${line(row)}`)].join('\n');
+}
+
+/** The replies phase's table and what its ratio to the inbound-only figure says. */
+function repliesTable(r: BenchResult): string[] {
+  const { rateLimit, throughput: t, latency: l } = r.replies;
+  const ratio = r.ratios.repliesOverE2e;
+  return [
+    table(
+      `replies — the receiver answers each @-message with one reply; event emitted → reply stored at QQ ` +
+        `(simulator log), ms; outbound.rate_limit ${rateLimit.max}/${rateLimit.per}`,
+      [
+        'run',
+        'events',
+        'offered/s',
+        'sent/s',
+        'replies/s',
+        'p50',
+        'p95',
+        'p99',
+        'max',
+        'gen lag',
+        'cpu s/1k ev',
+        'outbound waiting at end',
+        'delivery waiting at end',
+        'lost',
+        'dup',
+        'rejected',
+      ],
+      [
+        [
+          'max, closed loop',
+          t.events,
+          '–',
+          '–',
+          t.repliesPerSec,
+          '–',
+          '–',
+          '–',
+          '–',
+          '–',
+          t.cpuSecPer1kEvents,
+          t.outboundWaitingAtEnd,
+          t.deliveryWaitingAtEnd,
+          t.lost,
+          t.duplicates,
+          t.rejected,
+        ],
+        [
+          'open loop',
+          l.events,
+          l.offeredPerSec,
+          l.achievedPerSec,
+          l.repliedPerSecWhileSending,
+          l.latencyMs.p50,
+          l.latencyMs.p95,
+          l.latencyMs.p99,
+          l.latencyMs.max,
+          l.generatorMaxLagMs,
+          l.cpuSecPer1kEvents,
+          '–',
+          '–',
+          l.lost,
+          l.duplicates,
+          l.rejected,
+        ],
+      ],
+    ),
+    `  replies/e2e ${ratio.toFixed(2)}: answering every event with a reply keeps ${Math.round(ratio * 100)}% of ` +
+      `the inbound-only rate of this run (e2e ${r.e2e.throughput.eventsPerSec} ev/s); the rest is what the ` +
+      `outbound path (the answer, the outbound job, the call to QQ) costs the machine`,
+  ];
 }
 
 /** The human-readable report (everything is in the JSON too). */
@@ -315,6 +397,7 @@ export function formatTables(r: BenchResult): string {
       ],
     ),
   );
+  parts.push(...repliesTable(r));
   if (r.soak) {
     const s = r.soak;
     parts.push(

@@ -17,6 +17,7 @@ import {
   ingestPhase,
   pipePhase,
   profilePhase,
+  repliesPhase,
   soakPhase,
   type BenchContext,
   type FanoutRow,
@@ -141,6 +142,7 @@ async function main(): Promise<number> {
     const naive = await pipePhase(ctx, 'naive');
     const e2e = await pipePhase(ctx, 'e2e');
     const ingest = await ingestPhase(ctx);
+    const replies = await repliesPhase(ctx);
     const fanout: FanoutRow[] = [];
     for (const targets of plan.fanoutTargets) {
       fanout.push(
@@ -169,6 +171,7 @@ async function main(): Promise<number> {
       naive,
       e2e,
       ingest,
+      replies,
       fanout,
       backlog: e2e.backlog!,
       ...(soak ? { soak } : {}),
