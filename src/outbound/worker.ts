@@ -15,6 +15,7 @@ import type { Logger } from '../log.js';
 import type { QqTokenSource } from '../qq/rest-client.js';
 import type { OutboundJobData, OutboundSent } from './message.js';
 import { outboundQueueName, OUTBOUND_BACKOFF_TYPE } from './send-queue.js';
+import { QQ_DUPLICATE_MSG_SEQ } from './send-verdict.js';
 import { QqSender, type OutboundAttemptRecord, type SendAttempt } from './sender.js';
 import { failureReason } from './status.js';
 
@@ -67,6 +68,9 @@ export interface OutboundWorkerOptions {
   /** Source of randomness for backoff jitter and hold spacing; injectable for tests. Default `Math.random`. */
   readonly random?: () => number;
 }
+
+/** The error code of QQ's `40054005` (this `msg_id` + `msg_seq` was sent already). */
+const DUPLICATE_CODE = `QQ_${QQ_DUPLICATE_MSG_SEQ}`;
 
 /** A running outbound worker. */
 export interface OutboundWorker {
@@ -215,6 +219,15 @@ export function startOutboundWorker(options: OutboundWorkerOptions): OutboundWor
     return new UnrecoverableError(failureReason(result.error.code, result.error.message));
   };
 
+  /** True when the job's log holds an attempt record from before this attempt (which has not logged yet). */
+  const attemptedBefore = async (job: Job<OutboundJobData>): Promise<boolean> => {
+    try {
+      return (await connection.llen(`${config.redis.prefix}:${outboundQueueName(appId)}:${job.id}:logs`)) > 0;
+    } catch {
+      return false;
+    }
+  };
+
   const processor = async (job: Job<OutboundJobData>, token?: string): Promise<OutboundSent> => {
     const data = job.data;
     if (!isOutboundJobData(data)) {
@@ -243,7 +256,12 @@ export function startOutboundWorker(options: OutboundWorkerOptions): OutboundWor
     const attempt = attemptsMade + 1;
     // A job taken over after its worker died mid-send may be at QQ already although no attempt was counted.
     const repeated = attempt >= 2 || job.stalledCounter > 0;
-    const result = await sender.send(data, { attempt, repeated, signal: shutdown.signal });
+    let result = await sender.send(data, { attempt, repeated, signal: shutdown.signal });
+    if (!repeated && result.errorCode === DUPLICATE_CODE && (await attemptedBefore(job))) {
+      // A replayed dead letter counts its attempts from 1 again, but its log keeps the earlier rounds, one of which
+      // reached QQ: the message is there already. Checked only on this answer, so no send pays a read for it.
+      result = { ...result, outcome: 'sent', duplicate: true };
+    }
     try {
       await job.log(JSON.stringify(toRecord(result)));
     } catch (err) {

@@ -10,6 +10,7 @@ import { GatewayReadiness } from '../../src/outbound/gateway-ready.js';
 import type { OutboundSent } from '../../src/outbound/message.js';
 import { OutboundQueue } from '../../src/outbound/send-queue.js';
 import { readOutboundStatus } from '../../src/outbound/status.js';
+import { replayDeadLetters } from '../../src/queue/dlq.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { waitFor } from '../delivery/fixtures.js';
 import { testConfig } from '../helpers/config.js';
@@ -152,6 +153,38 @@ describe('outbound sends against the simulator', () => {
       status: 'sent',
       qq: { duplicate: true },
     });
+  });
+
+  it('a replayed dead letter that reached QQ is answered 40054005 and counted sent, not failed again', async () => {
+    const w = await world();
+    await ready(w);
+    inbound(w.sim, 'MSG-R');
+    w.sim.fault('send_stored_error');
+    // one attempt: the stored-but-500 send dead-letters at once
+    const redis = redisConnection();
+    cleanups.push(() => redis.quit());
+    const once = new OutboundQueue({
+      connection: redis,
+      prefix: w.config.redis.prefix,
+      appId: APP_ID,
+      attempts: 1,
+    });
+    cleanups.push(() => once.close());
+
+    const id = await once.enqueueMessage({
+      scene: 'group',
+      openid: GROUP,
+      body: { content: 'pong', msg_type: 0, msg_id: 'MSG-R' },
+      source: 'api',
+    });
+    await finished(w, id, 'failed');
+    expect(w.sim.delivered()).toHaveLength(1);
+
+    // what `dlq replay --outbound` does: attempts start from 1 again
+    expect(await replayDeadLetters(once.queue, { jobId: id })).toBe(1);
+    await finished(w, id, 'completed');
+    expect(w.sim.delivered()).toHaveLength(1);
+    expect((await once.queue.getJob(id))?.returnvalue).toEqual({ attempt: 1, duplicate: true });
   });
 
   it('fails a business error at once: a reply to a msg_id QQ does not know', async () => {
