@@ -5,6 +5,7 @@ import type { BridgeConfig, TargetConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { within } from '../util/within.js';
+import { closeWorkers, FORCE_CLOSE_MS } from './close-workers.js';
 import type { AttemptRecord, DeliveryJobData } from '../queue/job.js';
 import { BACKOFF_TYPE } from '../queue/job-options.js';
 import { deliveryQueueName, eventIdFromJobId } from '../queue/names.js';
@@ -57,8 +58,7 @@ export interface DeliveryWorkers {
   close(graceMs: number): Promise<void>;
 }
 
-/** How long the forced phase of `close()` waits for aborted deliveries to hand their jobs back. */
-export const FORCE_CLOSE_MS = 2000;
+export { FORCE_CLOSE_MS };
 
 /**
  * Thrown by the processor for a retryable outcome. It carries `Retry-After` to the backoff strategy, which
@@ -289,21 +289,10 @@ export function startDeliveryWorkers(options: DeliveryWorkersOptions): DeliveryW
 
   let closing: Promise<void> | undefined;
   const close = async (graceMs: number): Promise<void> => {
-    const graceful = Promise.all(running.map((worker) => worker.close())).then(
-      () => true,
-      (err: unknown) => {
-        log.warn({ err: describeError(err) }, 'error while closing delivery workers');
-        return true;
-      },
-    );
-    let finished = await within(graceful, graceMs);
-    if (!finished) {
-      log.warn({ graceMs }, 'in-flight deliveries outlived the grace period; aborting them');
-      shutdown.abort();
-      finished = await within(graceful, FORCE_CLOSE_MS);
-      if (!finished)
-        log.error('delivery workers did not stop; abandoning their jobs to the stalled-job check');
-    }
+    const finished = await closeWorkers(running, graceMs, shutdown, log, {
+      work: 'in-flight deliveries',
+      workers: 'delivery workers',
+    });
     if (finished) {
       await connection.quit().catch(() => connection.disconnect());
     } else {

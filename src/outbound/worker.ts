@@ -9,8 +9,8 @@ import type { Redis } from 'ioredis';
 import type { BridgeConfig } from '../config/types.js';
 import { retryDelayMs } from '../delivery/backoff.js';
 import { ABORTED_CODE } from '../delivery/classify.js';
+import { closeWorkers, FORCE_CLOSE_MS } from '../delivery/close-workers.js';
 import { describeError } from '../errors.js';
-import { within } from '../util/within.js';
 import type { Logger } from '../log.js';
 import type { QqTokenSource } from '../qq/rest-client.js';
 import type { OutboundJobData, OutboundSent } from './message.js';
@@ -83,8 +83,7 @@ export interface OutboundWorker {
   close(graceMs: number): Promise<void>;
 }
 
-/** How long the forced phase of `close()` waits for aborted sends to let go of their jobs. */
-export const FORCE_CLOSE_MS = 2000;
+export { FORCE_CLOSE_MS };
 
 /** A held message is looked at again after HOLD_MIN_MS plus up to HOLD_SPREAD_MS, spread so they do not bunch. */
 export const HOLD_MIN_MS = 250;
@@ -336,20 +335,10 @@ export function startOutboundWorker(options: OutboundWorkerOptions): OutboundWor
 
   let closing: Promise<void> | undefined;
   const close = async (graceMs: number): Promise<void> => {
-    const graceful = worker.close().then(
-      () => true,
-      (err: unknown) => {
-        log.warn({ err: describeError(err) }, 'error while closing the outbound worker');
-        return true;
-      },
-    );
-    let finished = await within(graceful, graceMs);
-    if (!finished) {
-      log.warn({ graceMs }, 'outbound sends outlived the grace period; aborting them');
-      shutdown.abort();
-      finished = await within(graceful, FORCE_CLOSE_MS);
-      if (!finished) log.error('outbound worker did not stop; leaving its jobs to the stalled-job check');
-    }
+    await closeWorkers([worker], graceMs, shutdown, log, {
+      work: 'outbound sends',
+      workers: 'the outbound worker',
+    });
     log.info('outbound worker stopped');
   };
   return {
