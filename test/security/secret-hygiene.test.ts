@@ -267,7 +267,7 @@ describe('secret hygiene', () => {
     expect(leaks(outputs, { ...STATIC_SECRETS, ...tokens })).toEqual([]);
   });
 
-  it('keeps a Redis URL password out of config errors and the config check summary', () => {
+  it('keeps a Redis URL password and the API tokens out of config errors and the config check summary', () => {
     const env = { QQWB_REDIS_URL: `redis://:${REDIS_PASSWORD}@127.0.0.1:6379/0` };
     const valid = [
       'qq:',
@@ -277,6 +277,7 @@ describe('secret hygiene', () => {
       '  url: "${QQWB_REDIS_URL}"',
       'server:',
       `  admin_token: "${ADMIN_TOKEN}"`,
+      `  api_tokens: ["${API_TOKEN}"]`,
       'targets:',
       '  - id: backend',
       `    url: "https://user:${URL_PASSWORD}@hooks.example.com/qq?token=${QUERY_TOKEN}"`,
