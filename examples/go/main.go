@@ -6,6 +6,10 @@
 // webhook-id (the bridge retries with the same id when it saw no 2xx), process, answer 200. The dedupe set is an
 // in-memory LRU; a real service keeps processed ids where its side effects are (a unique key in its database).
 // Several secrets (during a rotation) go space-separated in WEBHOOK_SECRET.
+//
+// With REPLY=1 it also answers each @-message (group.message.at) and direct message (c2c.message.created) with
+// {"reply": {"content": "echo: <their text>", "msg_type": 0}}: the bridge sends that to QQ as a reply to the
+// message, with its own token, msg_id and msg_seq.
 package main
 
 import (
@@ -124,7 +128,28 @@ func process(e envelope) error {
 	return nil
 }
 
-func answer(w http.ResponseWriter, status int, payload map[string]string) {
+// replyTo is the reply to send for this event, or nil. Derived from the event alone, so a redelivery of the same
+// webhook-id gets the same answer: the bridge stores each reply once, however often it is answered.
+func replyTo(e envelope, enabled bool) map[string]any {
+	if !enabled || (e.Type != "group.message.at" && e.Type != "c2c.message.created") {
+		return nil
+	}
+	message, _ := e.Data["message"].(map[string]any)
+	content, _ := message["content"].(string)
+	return map[string]any{"content": "echo: " + strings.TrimSpace(content), "msg_type": 0}
+}
+
+// answerEvent writes the 2xx body: {"reply": ...} makes the bridge send a message back; anything else only
+// acknowledges.
+func answerEvent(w http.ResponseWriter, e envelope, reply bool, status string) {
+	if r := replyTo(e, reply); r != nil {
+		answer(w, http.StatusOK, map[string]any{"reply": r})
+		return
+	}
+	answer(w, http.StatusOK, map[string]string{"status": status})
+}
+
+func answer(w http.ResponseWriter, status int, payload any) {
 	w.Header().Set("content-type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(payload)
@@ -145,6 +170,7 @@ func main() {
 		log.Fatal("set WEBHOOK_SECRET to the target's secret (whsec_...)")
 	}
 	seen := newLRU()
+	reply := os.Getenv("REPLY") == "1"
 
 	http.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		answer(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -173,7 +199,7 @@ func main() {
 		}
 		if !seen.claim(id) {
 			fmt.Printf("duplicate %s: already processed\n", id)
-			answer(w, http.StatusOK, map[string]string{"status": "duplicate"})
+			answerEvent(w, e, reply, "duplicate") // the same reply again: the bridge sends it once
 			return
 		}
 		if err := process(e); err != nil {
@@ -181,7 +207,7 @@ func main() {
 			answer(w, http.StatusInternalServerError, map[string]string{"error": "processing_failed"})
 			return
 		}
-		answer(w, http.StatusOK, map[string]string{"status": "ok"})
+		answerEvent(w, e, reply, "ok")
 	})
 	log.Printf("listening on http://%s", *addr)
 	log.Fatal(http.ListenAndServe(*addr, nil))

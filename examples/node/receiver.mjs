@@ -6,6 +6,10 @@
 // For each POST: verify the signature and timestamp over the raw body (401 when they do not hold), dedupe on
 // webhook-id (the bridge retries with the same id when it saw no 2xx), process, answer 200. The dedupe set is an
 // in-memory LRU; a real service keeps processed ids where its side effects are (a unique key in its database).
+//
+// With REPLY=1 it also answers each @-message (group.message.at) and direct message (c2c.message.created) with
+// {"reply": {"content": "echo: <their text>", "msg_type": 0}}: the bridge sends that to QQ as a reply to the
+// message, with its own token, msg_id and msg_seq.
 import { createServer } from 'node:http';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 
@@ -19,6 +23,8 @@ const webhook = new Webhook(secret);
 const MAX_BODY_BYTES = 1024 * 1024;
 const SEEN_IDS = 10_000;
 const seen = new Map(); // insertion-ordered: the first key is the least recently used
+const REPLY = process.env.REPLY === '1';
+const ANSWERED_TYPES = new Set(['group.message.at', 'c2c.message.created']);
 
 function claim(id) {
   if (seen.has(id)) {
@@ -35,6 +41,19 @@ function processEvent(event) {
   // Your business logic goes here.
   const who = event.data?.group_openid ?? event.data?.user_openid ?? '-';
   console.log(`event ${event.id} ${event.type} ${who}`);
+}
+
+// The reply to send for this event, or undefined. Derived from the event alone, so a redelivery of the same
+// webhook-id gets the same answer: the bridge stores each reply once, however often it is answered.
+function replyTo(event) {
+  if (!REPLY || !ANSWERED_TYPES.has(event.type)) return undefined;
+  return { content: `echo: ${String(event.data?.message?.content ?? '').trim()}`, msg_type: 0 };
+}
+
+// The 2xx body: {"reply": ...} makes the bridge send a message back; anything else only acknowledges.
+function answerEvent(res, event, status) {
+  const reply = replyTo(event);
+  return answer(res, 200, reply === undefined ? { status } : { reply });
 }
 
 function answer(res, status, payload) {
@@ -67,7 +86,7 @@ const server = createServer(async (req, res) => {
   }
   if (!claim(id)) {
     console.log(`duplicate ${id}: already processed`);
-    return answer(res, 200, { status: 'duplicate' });
+    return answerEvent(res, event, 'duplicate'); // the same reply again: the bridge sends it once
   }
   try {
     processEvent(event);
@@ -76,7 +95,7 @@ const server = createServer(async (req, res) => {
     console.log(`failed ${id}: ${err.message}`);
     return answer(res, 500, { error: 'processing_failed' });
   }
-  return answer(res, 200, { status: 'ok' });
+  return answerEvent(res, event, 'ok');
 });
 
 const port = Number(process.env.PORT ?? 8000);

@@ -8,6 +8,10 @@
 // 2xx), process, answer 200. PHP keeps nothing between requests, so the bounded list of processed ids lives in a
 // file guarded by flock(); a real service keeps processed ids where its side effects are (a unique key in its
 // database). Several secrets (during a rotation) go space-separated in WEBHOOK_SECRET.
+//
+// With REPLY=1 it also answers each @-message (group.message.at) and direct message (c2c.message.created) with
+// {"reply": {"content": "echo: <their text>", "msg_type": 0}}: the bridge sends that to QQ as a reply to the
+// message, with its own token, msg_id and msg_seq.
 
 const TOLERANCE_SECONDS = 300;
 const MAX_BODY_BYTES = 1048576;
@@ -71,6 +75,26 @@ function claim(string $id): bool
     }
 }
 
+/**
+ * The reply to send for this event, or null. Derived from the event alone, so a redelivery of the same
+ * webhook-id gets the same answer: the bridge stores each reply once, however often it is answered.
+ */
+function reply_to(array $event): ?array
+{
+    if (getenv('REPLY') !== '1' || !in_array($event['type'] ?? '', ['group.message.at', 'c2c.message.created'], true)) {
+        return null;
+    }
+    $text = trim((string) ($event['data']['message']['content'] ?? ''));
+    return ['content' => "echo: $text", 'msg_type' => 0];
+}
+
+/** The 2xx body: {"reply": ...} makes the bridge send a message back; anything else only acknowledges. */
+function answer_event(array $event, string $status): void
+{
+    $reply = reply_to($event);
+    answer(200, $reply === null ? ['status' => $status] : ['reply' => $reply]);
+}
+
 /** Your business logic goes here. */
 function process(array $event): void
 {
@@ -110,8 +134,8 @@ if (!is_array($event)) {
 }
 if (!claim($id)) {
     error_log("duplicate $id: already processed");
-    answer(200, ['status' => 'duplicate']);
+    answer_event($event, 'duplicate'); // the same reply again: the bridge sends it once
     return;
 }
 process($event);
-answer(200, ['status' => 'ok']);
+answer_event($event, 'ok');

@@ -13,6 +13,10 @@ it:
    in memory in a bounded LRU; a real service keeps them where its side effects are (a unique key in its database);
 3. processes the event -- here it prints one line -- and answers 200.
 
+With ``REPLY=1`` it also answers each @-message (``group.message.at``) and direct message
+(``c2c.message.created``) with ``{"reply": {"content": "echo: <their text>", "msg_type": 0}}``: the bridge sends
+that to QQ as a reply to the message, with its own token, ``msg_id`` and ``msg_seq``.
+
 Several secrets (during a rotation) go space-separated in WEBHOOK_SECRET. ``GET /healthz`` answers 200.
 """
 
@@ -29,6 +33,8 @@ from verify import VerificationError, verify  # noqa: E402  (the file next to th
 
 MAX_BODY_BYTES = 1024 * 1024
 SEEN_IDS = 10_000
+REPLY = os.environ.get("REPLY") == "1"
+ANSWERED_TYPES = ("group.message.at", "c2c.message.created")
 
 
 class SeenIds:
@@ -61,6 +67,21 @@ def process(event):
     data = event.get("data") or {}
     who = data.get("group_openid") or data.get("user_openid") or "-"
     print(f"event {event.get('id')} {event.get('type')} {who}", flush=True)
+
+
+def reply_to(event):
+    """The reply to send for this event, or None. Derived from the event alone, so a redelivery of the same
+    webhook-id gets the same answer: the bridge stores each reply once, however often it is answered."""
+    if not REPLY or event.get("type") not in ANSWERED_TYPES:
+        return None
+    message = (event.get("data") or {}).get("message") or {}
+    return {"content": f"echo: {str(message.get('content') or '').strip()}", "msg_type": 0}
+
+
+def answer(event, status):
+    """The 2xx body: {"reply": ...} makes the bridge send a message back; anything else only acknowledges."""
+    reply = reply_to(event)
+    return {"reply": reply} if reply is not None else {"status": status}
 
 
 def make_handler(secrets, seen):
@@ -97,11 +118,13 @@ def make_handler(secrets, seen):
             try:
                 event = json.loads(body)
             except ValueError:
+                event = None
+            if not isinstance(event, dict):
                 self._answer(400, {"error": "invalid_json"})
                 return
             if not seen.claim(msg_id):
                 print(f"duplicate {msg_id}: already processed", flush=True)
-                self._answer(200, {"status": "duplicate"})
+                self._answer(200, answer(event, "duplicate"))  # the same reply again: the bridge sends it once
                 return
             try:
                 process(event)
@@ -110,7 +133,7 @@ def make_handler(secrets, seen):
                 print(f"failed {msg_id}: {err}", flush=True)
                 self._answer(500, {"error": "processing_failed"})
                 return
-            self._answer(200, {"status": "ok"})
+            self._answer(200, answer(event, "ok"))
 
         def log_message(self, format, *args):  # noqa: A002  (signature set by BaseHTTPRequestHandler)
             pass  # one line per event from process() is enough

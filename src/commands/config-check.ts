@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import type { BridgeConfig, TargetConfig } from '../config/types.js';
 import { privateAddressKind } from '../delivery/ssrf-guard.js';
 import { describeIntents } from '../qq/intents.js';
+import { formatDuration } from '../util/duration.js';
 
 /**
  * What the URL's host is known to be without resolving it: the kind of a private IP literal (`loopback`,
@@ -60,9 +61,27 @@ export function configWarnings(config: BridgeConfig): string[] {
   return config.targets.flatMap(targetWarnings);
 }
 
+/** The outbound worker's settings, as the YAML writes them: `concurrency 8  timeout 10s  rate 20 per 1s  …`. */
+function outboundLine(config: BridgeConfig): string {
+  const { concurrency, timeoutMs, rateLimit, retry } = config.outbound;
+  return (
+    `concurrency ${concurrency}  timeout ${formatDuration(timeoutMs)}  ` +
+    `rate limit ${rateLimit.max} per ${formatDuration(rateLimit.perMs)}  ` +
+    `retry ${retry.attempts}× from ${formatDuration(retry.baseMs)} to ${formatDuration(retry.maxMs)}`
+  );
+}
+
+/** Whether the send API is on, and with how many tokens; never the tokens themselves. */
+function sendApiLine(config: BridgeConfig): string {
+  const count = config.server.apiTokens.length;
+  if (count === 0) return 'off (server.api_tokens is empty)';
+  return `on, /v1 with ${count} token${count === 1 ? '' : 's'}`;
+}
+
 /**
- * A human summary of a valid config: where it connects, which intents, each target's filters, and a `warnings`
- * section ({@link configWarnings}). Target URLs are shown without credentials or query string.
+ * A human summary of a valid config: where it connects, which intents, the outbound settings and whether the send
+ * API is on, each target's filters, and a `warnings` section ({@link configWarnings}). Target URLs are shown
+ * without credentials or query string, and tokens only as a count.
  */
 export function summarizeConfig(config: BridgeConfig): string {
   const shards =
@@ -77,6 +96,8 @@ export function summarizeConfig(config: BridgeConfig): string {
     `  api        ${config.qq.apiBase}  token ${config.qq.tokenUrl}`,
     `  redis      prefix ${config.redis.prefix}`,
     `  server     ${config.server.host}:${config.server.port}  admin ${config.server.adminToken ? 'on' : 'off'}`,
+    `  send api   ${sendApiLine(config)}`,
+    `  outbound   ${outboundLine(config)}`,
     `  targets    ${config.targets.length}`,
   ];
   const rows = config.targets.map((t) => [

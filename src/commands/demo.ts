@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createApp, type App } from '../app.js';
 import { demoConfig } from '../demo/config.js';
-import { demoEvents } from '../demo/events.js';
+import { ANSWERED_EVENT, demoEvents, SAMPLE_DATA } from '../demo/events.js';
+import { watchQqMessages, type QqMessageWatch } from '../demo/qq-messages.js';
 import { startSampleReceiver, type SampleReceiver } from '../demo/receiver.js';
 import { assertRedisAnswers, deleteKeysWithPrefix, resolveDemoRedis } from '../demo/redis.js';
 import { describeError } from '../errors.js';
@@ -32,10 +33,11 @@ const HEARTBEAT_INTERVAL_MS = 5_000;
 
 /**
  * `qq-webhook-bridge demo`: the whole flow on one machine — the QQ simulator, the bridge (gateway and workers,
- * role `all`), and a sample receiver that verifies every signature and prints each event. Emits the seed's four
+ * role `all`), and a sample receiver that verifies every signature, prints each event and answers the @-message
+ * with a reply, which the bridge sends back to the simulator (printed as it arrives there). Emits the seed's four
  * group events, one of every other catalog event and one unknown event. Everything it creates (Redis keys under
  * a prefix of its own, a journal directory, a redis-server it had to start) is removed at the end.
- * Resolves with the exit code: 0 when every event arrived and verified.
+ * Resolves with the exit code: 0 when every event arrived and verified and the reply reached QQ.
  */
 export async function runDemo(options: DemoOptions): Promise<number> {
   const { print } = options;
@@ -75,17 +77,22 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     const app = createApp({ config, role: 'all', logger: createLogger({ level: 'warn', pretty: false }) });
     cleanups.push(() => app.stop());
 
-    print('qq-webhook-bridge demo: QQ simulator → bridge → Redis → signed webhook → sample receiver');
+    print(
+      'qq-webhook-bridge demo: QQ simulator → bridge → Redis → signed webhook → sample receiver, ' +
+        'and its reply back to QQ',
+    );
     print(`  redis      ${redis.origin}, keys under ${prefix}`);
     print(`  simulator  ${sim.origin}`);
-    print(`  receiver   ${receiver.url} (verifies every signature)`);
+    print(`  receiver   ${receiver.url} (verifies every signature, answers the @-message with a reply)`);
     await app.start();
     const http = app.httpAddress();
     if (http) print(`  bridge     http://${http.host}:${http.port}/healthz, /readyz, /metrics`);
     print('');
 
+    const qq = watchQqMessages(sim, print);
+    cleanups.push(() => Promise.resolve(qq.stop()));
     const ids = demoEvents(Object.keys(EVENT_CATALOG)).map(({ t, d }) => sim.emit(t, d).id);
-    const ok = await awaitDeliveries(receiver, ids, options, signal);
+    const ok = await awaitDeliveries(receiver, qq, ids, options, signal);
     if (options.once || signal.received()) return ok ? 0 : 1;
     printHowToEmitMore(print, sim, http, adminToken);
     await signal.promise;
@@ -103,34 +110,63 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   }
 }
 
-/** Waits up to `timeoutMs` for every emitted event to arrive and verify, then prints the summary. */
+/** The `d.id` of the @-message the sample receiver answers: what its reply names as `msg_id`. */
+const ANSWERED_MSG_ID = SAMPLE_DATA[ANSWERED_EVENT]?.['id'];
+
+/** The replies to the @-message that QQ stored. */
+function repliesAtQq(qq: QqMessageWatch): number {
+  return qq.seen.filter(
+    (m) =>
+      m.outcome === 'delivered' && (m.body as Record<string, unknown> | null)?.['msg_id'] === ANSWERED_MSG_ID,
+  ).length;
+}
+
+/**
+ * Waits up to `timeoutMs` for every emitted event to arrive and verify and for the receiver's reply to reach QQ,
+ * then prints the summary.
+ */
 async function awaitDeliveries(
   receiver: SampleReceiver,
+  qq: QqMessageWatch,
   ids: readonly string[],
   options: DemoOptions,
   signal: SignalWatch,
 ): Promise<boolean> {
   const deadline = Date.now() + options.timeoutMs;
-  while (!ids.every((id) => receiver.verified.has(id)) && Date.now() < deadline && !signal.received()) {
+  const done = (): boolean => ids.every((id) => receiver.verified.has(id)) && repliesAtQq(qq) > 0;
+  while (!done() && Date.now() < deadline && !signal.received()) {
     await new Promise((resolve) => setTimeout(resolve, 50));
+    qq.poll();
   }
   options.print('');
-  const ok = summarize(receiver, ids, options.print);
+  const ok = summarize(receiver, qq, ids, options.print);
   if (!ok) {
     options.print(
-      `not every event arrived and verified within ${Math.round(options.timeoutMs / 1000)} s ` +
-        '(run without --once, or raise --timeout, to look closer)',
+      `not every event arrived and verified, or the reply did not reach QQ, within ` +
+        `${Math.round(options.timeoutMs / 1000)} s (run without --once, or raise --timeout, to look closer)`,
     );
   }
   return ok;
 }
 
-/** Prints `N delivered, N verified`; true when every emitted event was delivered and verified. */
-function summarize(receiver: SampleReceiver, ids: readonly string[], print: (line: string) => void): boolean {
+/**
+ * Prints `N delivered, N verified, 1 reply at QQ`; true when every emitted event was delivered and verified and
+ * the reply to the @-message reached QQ.
+ */
+function summarize(
+  receiver: SampleReceiver,
+  qq: QqMessageWatch,
+  ids: readonly string[],
+  print: (line: string) => void,
+): boolean {
   const verified = ids.filter((id) => receiver.verified.has(id)).length;
   const delivered = verified + receiver.rejected();
-  print(`${delivered} delivered, ${verified} verified (${ids.length} events emitted)`);
-  return verified === ids.length && receiver.rejected() === 0;
+  const replies = repliesAtQq(qq);
+  print(
+    `${delivered} delivered, ${verified} verified, ${replies} ${replies === 1 ? 'reply' : 'replies'} at QQ ` +
+      `(${ids.length} events emitted)`,
+  );
+  return verified === ids.length && receiver.rejected() === 0 && replies > 0;
 }
 
 function printHowToEmitMore(
@@ -153,6 +189,10 @@ function printHowToEmitMore(
   print(`    -d '${event}'`);
   print(
     `Any "t" works; unknown ones arrive as qq.unknown. Faults: POST ${sim.origin}/_sim/fault {"kind":"reconnect"}`,
+  );
+  print(
+    `A GROUP_AT_MESSAGE_CREATE (its "timestamp" within the last 5 minutes) is answered, and its reply printed ↩; ` +
+      `everything QQ got: GET ${sim.origin}/_sim/messages`,
   );
   if (http) {
     print(`Queue dashboard: http://${http.host}:${http.port}/admin/login (admin token ${adminToken})`);

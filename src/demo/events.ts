@@ -1,7 +1,8 @@
 /**
  * What `demo` makes the simulator push: the seed's four group events with docs/qq-protocol.md §5.4's exact `d`, then one
  * of every other event in the catalog with a `d` shaped like the real captures in docs/qq-protocol.md §5, then one event
- * the catalog does not know (delivered as `qq.unknown`).
+ * the catalog does not know (delivered as `qq.unknown`). The sample receiver answers the @-message with a reply,
+ * which the bridge sends back to the simulator.
  */
 
 /** One dispatch to emit: QQ's event name and its `d`. */
@@ -101,16 +102,22 @@ export const UNKNOWN_EVENT: DemoEvent = {
   },
 };
 
+/** The event the sample receiver answers with a reply: the @-message, whose `d.id` the reply names as `msg_id`. */
+export const ANSWERED_EVENT = 'GROUP_AT_MESSAGE_CREATE';
+
 /**
  * Every event the demo emits, in order: the seed, then the rest of `catalogOrder` (the catalog's `t` values) that
  * have sample data, then {@link UNKNOWN_EVENT}. The demo's test checks that no catalog event lacks sample data.
+ * The {@link ANSWERED_EVENT} is stamped `now`: QQ's reply window (5 minutes in a group) runs from the message's
+ * time, and a reply to the capture's 2025 timestamp would be refused as expired.
  */
-export function demoEvents(catalogOrder: readonly string[]): DemoEvent[] {
+export function demoEvents(catalogOrder: readonly string[], now: Date = new Date()): DemoEvent[] {
   const seed = new Set(SEED_EVENTS.map((event) => event.t));
   const rest: DemoEvent[] = [];
   for (const t of catalogOrder) {
     const d = SAMPLE_DATA[t];
-    if (!seed.has(t) && d !== undefined) rest.push({ t, d });
+    if (seed.has(t) || d === undefined) continue;
+    rest.push({ t, d: t === ANSWERED_EVENT ? { ...d, timestamp: now.toISOString() } : d });
   }
   return [...SEED_EVENTS, ...rest, UNKNOWN_EVENT];
 }

@@ -1,4 +1,5 @@
-/** What the demo's receiver prints for each event: one line a person can scan. */
+/** What the demo prints for each event its receiver gets and each message QQ gets back: one line a person can scan. */
+import type { SentMessage } from '../simulator/index.js';
 
 /** `data` fields worth a glance, by label, in print order; dotted paths reach into nested objects. */
 const FIELDS: readonly (readonly [label: string, path: string])[] = [
@@ -66,4 +67,34 @@ export function formatEventLine(envelope: Readonly<Record<string, unknown>>): st
   }
   if (Array.isArray(envelope['malformed'])) parts.push(`malformed=${JSON.stringify(envelope['malformed'])}`);
   return `✓ ${type.padEnd(22)} ${shortEventId(id).padEnd(34)} ${parts.join(' ')}`.trimEnd();
+}
+
+/** `ROBOT1.0_kKRmSBhzt8Ml8ub3…` → `ROBOT1.0_kKRmSBhz…`: enough of QQ's message id to tell two apart. */
+function shortMessageId(id: string | null): string {
+  if (id === null) return '-';
+  return id.length <= 18 ? id : `${id.slice(0, 17)}…`;
+}
+
+/**
+ * One line per message the bridge sent to QQ (the simulator's message log), for example
+ * `↩ reply at QQ            ROBOT1.0_kKRmSBhz…                 group=C9F7… msg_seq=1 "echo: 今天天气怎么样"`;
+ * `✗` and why when QQ refused or dropped it.
+ */
+export function formatQqMessageLine(message: Readonly<SentMessage>): string {
+  const body =
+    typeof message.body === 'object' && message.body !== null
+      ? (message.body as Record<string, unknown>)
+      : {};
+  const passive = body['msg_id'] !== undefined || body['event_id'] !== undefined;
+  const parts = [`${message.scene === 'group' ? 'group' : 'user'}=${short(message.openid)}`];
+  if (typeof body['msg_seq'] === 'number') parts.push(`msg_seq=${body['msg_seq']}`);
+  if (typeof body['content'] === 'string' && body['content'] !== '') {
+    const text = body['content'];
+    parts.push(JSON.stringify(text.length > CONTENT_CHARS ? `${text.slice(0, CONTENT_CHARS)}…` : text));
+  }
+  if (message.outcome === 'rejected') parts.push(`refused: QQ code ${message.code ?? message.status}`);
+  if (message.outcome === 'dropped') parts.push('dropped: no gateway session was READY');
+  const mark = message.outcome === 'delivered' ? '↩' : '✗';
+  const label = `${passive ? 'reply' : 'message'} at QQ`;
+  return `${mark} ${label.padEnd(22)} ${shortMessageId(message.id).padEnd(34)} ${parts.join(' ')}`.trimEnd();
 }

@@ -32,9 +32,25 @@ function header(req: IncomingMessage, name: string): string | undefined {
 }
 
 /**
+ * The reply the sample receiver sends to an @-message: `{"reply": {"content": "echo: <text>", "msg_type": 0}}`,
+ * which the bridge sends to the group as a passive reply (README, "Replying"). Undefined for every other event,
+ * which is acknowledged with an empty 204.
+ */
+export function sampleReply(envelope: Readonly<Record<string, unknown>>): { reply: object } | undefined {
+  if (envelope['type'] !== 'group.message.at') return undefined;
+  const data = envelope['data'];
+  const message =
+    typeof data === 'object' && data !== null ? (data as Record<string, unknown>)['message'] : undefined;
+  const content =
+    typeof message === 'object' && message !== null ? (message as Record<string, unknown>)['content'] : '';
+  return { reply: { content: `echo: ${typeof content === 'string' ? content.trim() : ''}`, msg_type: 0 } };
+}
+
+/**
  * What a webhook receiver does, in about fifty lines: read the raw body, verify the signature and timestamp
  * before parsing anything, answer 401 when they do not hold, dedupe on `webhook-id` (a retry of a delivery
- * already handled is answered 200 and not processed again), then handle the event — here, print one line.
+ * already handled is answered 200 and not processed again), then handle the event — here, print one line — and
+ * answer an @-message with a reply ({@link sampleReply}). A retry gets the same reply: the bridge sends it once.
  */
 export async function startSampleReceiver(options: SampleReceiverOptions): Promise<SampleReceiver> {
   const verified = new Set<string>();
@@ -73,11 +89,14 @@ export async function startSampleReceiver(options: SampleReceiverOptions): Promi
         res.writeHead(401).end();
         return;
       }
+      const event = envelope as Record<string, unknown>;
       if (!verified.has(id)) {
         verified.add(id);
-        options.print(formatEventLine(envelope as Record<string, unknown>));
+        options.print(formatEventLine(event));
       }
-      res.writeHead(204).end();
+      const reply = sampleReply(event);
+      if (reply === undefined) res.writeHead(204).end();
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(reply));
     })().catch(() => res.destroy());
   });
   await new Promise<void>((resolve, reject) => {

@@ -78,3 +78,32 @@ describe('config check warnings', () => {
     expect(loud).not.toContain('querytoken123');
   });
 });
+
+describe('config check summary', () => {
+  it('prints the outbound settings and whether the send API is on, counting its tokens without showing them', () => {
+    const base = config(testTarget({ id: 'ok', url: 'https://hooks.example.com/qq' }));
+    const off = summarizeConfig(base).split('\n');
+    expect(off).toContain('  send api   off (server.api_tokens is empty)');
+    expect(off).toContain(
+      '  outbound   concurrency 8  timeout 10s  rate limit 20 per 1s  retry 10× from 1s to 5m',
+    );
+
+    const on = summarizeConfig({
+      ...base,
+      server: { ...base.server, apiTokens: ['api-token-one-secret', 'api-token-two-secret'] },
+      outbound: {
+        concurrency: 2,
+        timeoutMs: 1500,
+        rateLimit: { max: 5, perMs: 60_000 },
+        retry: { attempts: 3, baseMs: 500, maxMs: 3_600_000 },
+      },
+    });
+    const lines = on.split('\n');
+    expect(lines).toContain('  send api   on, /v1 with 2 tokens');
+    expect(lines).toContain(
+      '  outbound   concurrency 2  timeout 1500ms  rate limit 5 per 1m  retry 3× from 500ms to 1h',
+    );
+    expect(on).not.toContain('api-token-one-secret');
+    expect(on).not.toContain('api-token-two-secret');
+  });
+});

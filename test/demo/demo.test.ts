@@ -5,7 +5,7 @@ import { EVENT_CATALOG } from '../../src/events/catalog.js';
 import { keysUnder, REDIS_URL } from '../helpers/redis.js';
 
 describe('qq-webhook-bridge demo --once', () => {
-  it('delivers and verifies one of every event type, prints a line each, and leaves nothing behind', async () => {
+  it('delivers and verifies one of every event type, prints a line each, shows the reply reaching QQ, and leaves nothing behind', async () => {
     const lines: string[] = [];
     const code = await runDemo({
       once: true,
@@ -21,7 +21,17 @@ describe('qq-webhook-bridge demo --once', () => {
     expect(new Set(types)).toEqual(
       new Set([...Object.values(EVENT_CATALOG).map((e) => e.type), 'qq.unknown']),
     );
-    expect(lines).toContain(`${expected} delivered, ${expected} verified (${expected} events emitted)`);
+    const replies = lines.filter((line) => line.startsWith('↩ '));
+    expect(replies).toHaveLength(1);
+    expect(replies[0]).toMatch(
+      /^↩ reply at QQ +ROBOT1\.0_\S+… +group=C9F7… msg_seq=1 "echo: 今天天气怎么样"$/,
+    );
+    expect(lines.indexOf(replies[0]!)).toBeGreaterThan(
+      lines.findIndex((l) => l.startsWith('✓ group.message.at ')),
+    );
+    expect(lines).toContain(
+      `${expected} delivered, ${expected} verified, 1 reply at QQ (${expected} events emitted)`,
+    );
 
     const prefix = /keys under (\{qqwb-demo-[0-9a-f]+\})/.exec(lines.join('\n'))?.[1];
     if (!prefix) throw new Error(`the demo did not say which key prefix it used:\n${lines.join('\n')}`);

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { demoEvents, SAMPLE_DATA, SEED_EVENTS, UNKNOWN_EVENT } from '../../src/demo/events.js';
+import {
+  ANSWERED_EVENT,
+  demoEvents,
+  SAMPLE_DATA,
+  SEED_EVENTS,
+  UNKNOWN_EVENT,
+} from '../../src/demo/events.js';
 import { EVENT_CATALOG, UNKNOWN_EVENT_TYPE } from '../../src/events/catalog.js';
 import { normalize } from '../../src/events/normalize.js';
 
@@ -32,6 +38,14 @@ describe('the demo events', () => {
       );
     }
     expect(Object.hasOwn(EVENT_CATALOG, UNKNOWN_EVENT.t)).toBe(false);
+  });
+
+  it("stamp the @-message the receiver answers with the given time, so its reply is inside QQ's window", () => {
+    const now = new Date('2026-11-25T12:00:00.000Z');
+    const at = demoEvents(CATALOG, now).find((e) => e.t === ANSWERED_EVENT);
+    expect(at?.d).toEqual({ ...SAMPLE_DATA[ANSWERED_EVENT], timestamp: '2026-11-25T12:00:00.000Z' });
+    const others = demoEvents(CATALOG, now).filter((e) => e.t !== ANSWERED_EVENT && SAMPLE_DATA[e.t]);
+    for (const { t, d } of others) expect(d, t).toBe(SAMPLE_DATA[t]);
   });
 
   it('are well-formed: each normalizes to its catalog type without a malformed note', () => {

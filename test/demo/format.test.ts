@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatEventLine, shortEventId } from '../../src/demo/format.js';
+import { formatEventLine, formatQqMessageLine, shortEventId } from '../../src/demo/format.js';
+import type { SentMessage } from '../../src/simulator/index.js';
 
 describe('formatEventLine', () => {
   it('prints the type, a short event id and the openids worth a glance', () => {
@@ -47,5 +48,34 @@ describe('shortEventId', () => {
     ['no-colon-but-long-id', 'no-colon…'],
   ])('%s → %s', (id, expected) => {
     expect(shortEventId(id)).toBe(expected);
+  });
+});
+
+describe('formatQqMessageLine', () => {
+  const sent: SentMessage = {
+    id: 'ROBOT1.0_kKRmSBhzt8Ml8ub3dNlMfg',
+    scene: 'group',
+    openid: 'C9F778FE6ADF9D1D1DBE395BF744A33A',
+    body: { content: 'echo: 今天天气怎么样', msg_type: 0, msg_id: 'ROBOT1.0_m', msg_seq: 1 },
+    at: 0,
+    outcome: 'delivered',
+    status: 200,
+  };
+
+  it('prints a reply QQ stored with its id, group, msg_seq and text', () => {
+    expect(formatQqMessageLine(sent)).toMatch(
+      /^↩ reply at QQ +ROBOT1\.0_kKRmSBhz… +group=C9F7… msg_seq=1 "echo: 今天天气怎么样"$/,
+    );
+  });
+
+  it('marks an active message, a refusal with its code and a dropped send', () => {
+    const active = { ...sent, scene: 'c2c' as const, body: { content: 'hi', msg_type: 0 } };
+    expect(formatQqMessageLine(active)).toMatch(/^↩ message at QQ +ROBOT1\.0_kKRmSBhz… +user=C9F7… "hi"$/);
+    expect(
+      formatQqMessageLine({ ...sent, id: null, outcome: 'rejected', status: 400, code: 40034005 }),
+    ).toMatch(/^✗ reply at QQ +- +group=C9F7… msg_seq=1 "echo: 今天天气怎么样" refused: QQ code 40034005$/);
+    expect(formatQqMessageLine({ ...sent, outcome: 'dropped' })).toContain(
+      'dropped: no gateway session was READY',
+    );
   });
 });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebhookDeliverer } from '../../src/delivery/deliver.js';
-import { startSampleReceiver, type SampleReceiver } from '../../src/demo/receiver.js';
+import { sampleReply, startSampleReceiver, type SampleReceiver } from '../../src/demo/receiver.js';
 import { testTarget } from '../helpers/config.js';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
@@ -35,6 +35,31 @@ describe('the demo sample receiver', () => {
     expect([...receiver.verified]).toEqual(['GROUP_ADD_ROBOT:39ab91b8']);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^✓ group\.bot\.added .* group=C9F7… operator=E4F4…$/);
+  });
+
+  it('answers an @-message with {"reply"}, a retry with the same reply, and other events with an empty 204', async () => {
+    receiver = await startSampleReceiver({ secrets: [SECRET], print: () => undefined });
+    deliverer = new WebhookDeliverer();
+    const target = testTarget({ id: 'demo', url: receiver.url, secrets: [SECRET] });
+    const at = JSON.stringify({
+      id: 'GROUP_AT_MESSAGE_CREATE:1',
+      type: 'group.message.at',
+      data: {
+        group_openid: 'C9F778FE6ADF9D1D1DBE395BF744A33A',
+        message: { id: 'M1', content: ' 今天天气怎么样' },
+      },
+    });
+    const input = { eventId: 'GROUP_AT_MESSAGE_CREATE:1', body: at, attempt: 1 };
+    const first = await deliverer.deliver(target, input);
+    const retry = await deliverer.deliver(target, { ...input, attempt: 2 });
+    const reply = { reply: { content: 'echo: 今天天气怎么样', msg_type: 0 } };
+    expect([first.status, retry.status]).toEqual([200, 200]);
+    expect(JSON.parse(first.answer?.text ?? '')).toEqual(reply);
+    expect(JSON.parse(retry.answer?.text ?? '')).toEqual(reply);
+    expect(sampleReply(JSON.parse(envelope) as Record<string, unknown>)).toBeUndefined();
+    expect(sampleReply({ type: 'group.message.at', data: { message: { content: 42 } } })).toEqual({
+      reply: { content: 'echo: ', msg_type: 0 },
+    });
   });
 
   it('refuses a delivery signed with another secret, with 401 and a ✗ line', async () => {

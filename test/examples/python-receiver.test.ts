@@ -9,6 +9,7 @@ import { WebhookDeliverer } from '../../src/delivery/deliver.js';
 import { testTarget } from '../helpers/config.js';
 import { eventually } from '../helpers/gateway.js';
 import { startReceiver } from '../helpers/receiver.js';
+import { emitAtMessage, GROUP, repliesAtQq, startExampleBridge, type ExampleBridge } from './bridge.js';
 
 const RECEIVER_PY = fileURLToPath(new URL('../../examples/python/receiver.py', import.meta.url));
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
@@ -34,20 +35,32 @@ function envelope(id: string): string {
 
 const lines = (prefix: string): string[] => stdout.split('\n').filter((line) => line.startsWith(prefix));
 
-beforeAll(async () => {
-  child = spawn('python3', [RECEIVER_PY, '--host', '127.0.0.1', '--port', '0'], {
-    env: { ...process.env, WEBHOOK_SECRET: SECRET, PYTHONDONTWRITEBYTECODE: '1' },
+/** receiver.py as a process with `env` added; resolves once it listens, with its webhook URL. */
+async function startReceiverPy(
+  env: Record<string, string>,
+  onStdout: (text: string) => void,
+): Promise<{ child: ChildProcessWithoutNullStreams; url: string }> {
+  const started = spawn('python3', [RECEIVER_PY, '--host', '127.0.0.1', '--port', '0'], {
+    env: { ...process.env, WEBHOOK_SECRET: SECRET, PYTHONDONTWRITEBYTECODE: '1', ...env },
   });
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  let output = '';
+  started.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+    onStdout(chunk.toString('utf8'));
+  });
   let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  started.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   await eventually(
-    () => /listening on http:\/\/[\d.]+:\d+/.test(stdout) || child.exitCode !== null,
+    () => /listening on http:\/\/[\d.]+:\d+/.test(output) || started.exitCode !== null,
     'receiver.py',
   );
-  const origin = /listening on (http:\/\/[\d.]+:\d+)/.exec(stdout)?.[1];
-  if (origin === undefined) throw new Error(`receiver.py did not start:\n${stdout}${stderr}`);
-  url = `${origin}/webhook`;
+  const origin = /listening on (http:\/\/[\d.]+:\d+)/.exec(output)?.[1];
+  if (origin === undefined) throw new Error(`receiver.py did not start:\n${output}${stderr}`);
+  return { child: started, url: `${origin}/webhook` };
+}
+
+beforeAll(async () => {
+  ({ child, url } = await startReceiverPy({}, (text) => (stdout += text)));
 });
 
 afterAll(async () => {
@@ -159,5 +172,49 @@ describe('examples/python/receiver.py', () => {
     } finally {
       await stale.close();
     }
+  });
+});
+
+describe('examples/python/receiver.py with REPLY=1', () => {
+  let replying: ChildProcessWithoutNullStreams | undefined;
+  let replyingUrl = '';
+  let bridge: ExampleBridge | undefined;
+  beforeAll(async () => {
+    ({ child: replying, url: replyingUrl } = await startReceiverPy({ REPLY: '1' }, () => undefined));
+  });
+  afterAll(async () => {
+    await bridge?.close();
+    replying?.kill('SIGTERM');
+  });
+
+  it('answers an @-message with the documented {"reply"} body, and a redelivery with the same one', async () => {
+    const id = 'GROUP_AT_MESSAGE_CREATE:reply-0008';
+    const body = JSON.stringify({
+      id,
+      type: 'group.message.at',
+      qq_type: 'GROUP_AT_MESSAGE_CREATE',
+      data: { group_openid: GROUP, message: { id: 'ROBOT1.0_m1', content: ' 今天天气怎么样' } },
+      v: 1,
+    });
+    const target = testTarget({ id: 'py', url: replyingUrl, secrets: [SECRET] });
+    const first = await deliverer.deliver(target, { eventId: id, body, attempt: 1 });
+    const again = await deliverer.deliver(target, { eventId: id, body, attempt: 2 });
+    const reply = { reply: { content: 'echo: 今天天气怎么样', msg_type: 0 } };
+    expect([first.status, again.status]).toEqual([200, 200]);
+    expect(JSON.parse(first.answer?.text ?? '')).toEqual(reply);
+    expect(JSON.parse(again.answer?.text ?? '')).toEqual(reply);
+
+    const notice = 'GROUP_ADD_ROBOT:reply-0009';
+    const plain = await deliverer.deliver(target, { eventId: notice, body: envelope(notice), attempt: 1 });
+    expect(JSON.parse(plain.answer?.text ?? '')).toEqual({ status: 'ok' });
+  });
+
+  it('through a real bridge: its reply reaches QQ as a passive reply to the @-message', async () => {
+    bridge = await startExampleBridge(replyingUrl);
+    const msgId = emitAtMessage(bridge.sim, ' 今天天气怎么样');
+    const [sent, ...more] = await repliesAtQq(bridge.sim, msgId);
+    expect(more).toEqual([]);
+    expect(sent).toMatchObject({ scene: 'group', openid: GROUP, outcome: 'delivered' });
+    expect(sent!.body).toEqual({ content: 'echo: 今天天气怎么样', msg_type: 0, msg_id: msgId, msg_seq: 1 });
   });
 });

@@ -249,6 +249,7 @@ describe('secret hygiene', () => {
 
     // The run did what it should, so the search below is not vacuous.
     expect(outputs['/metrics']).toMatch(allCounted);
+    // Accepted and queued: without ?wait the API answers at once.
     expect(outputs['/v1 send (right token)']).toMatch(/^202 /);
     expect(outputs['/v1 send (wrong token)']).toMatch(/^401 /);
     expect(outputs['/v1 pass-through']).toMatch(/^200 /);
@@ -267,7 +268,7 @@ describe('secret hygiene', () => {
     expect(leaks(outputs, { ...STATIC_SECRETS, ...tokens })).toEqual([]);
   });
 
-  it('keeps a Redis URL password out of config errors and the config check summary', () => {
+  it('keeps a Redis URL password and the API tokens out of config errors and the config check summary', () => {
     const env = { QQWB_REDIS_URL: `redis://:${REDIS_PASSWORD}@127.0.0.1:6379/0` };
     const valid = [
       'qq:',
@@ -277,6 +278,7 @@ describe('secret hygiene', () => {
       '  url: "${QQWB_REDIS_URL}"',
       'server:',
       `  admin_token: "${ADMIN_TOKEN}"`,
+      `  api_tokens: ["${API_TOKEN}"]`,
       'targets:',
       '  - id: backend',
       `    url: "https://user:${URL_PASSWORD}@hooks.example.com/qq?token=${QUERY_TOKEN}"`,
