@@ -5,7 +5,6 @@ import { BridgeError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { createLoginRoutes, LOGIN_PATH, LOGOUT_PATH, loginRequiredPage } from './admin-login.js';
 import { adminSession } from './admin-session.js';
-import { isApiPath } from './api/routes.js';
 import { bearerCheck } from './bearer.js';
 import { isLoopbackHost } from './loopback.js';
 import type { BridgeMetrics } from './metrics.js';
@@ -13,6 +12,7 @@ import { evaluateReadiness, type HealthReport } from './readiness.js';
 import { send, sendJson } from './respond.js';
 import {
   isAdminPath,
+  isApiPath,
   isReservedServerPath,
   isServerReadPath,
   type ServerReadPath,

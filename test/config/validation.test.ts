@@ -76,11 +76,15 @@ const INVALID: readonly (readonly [string, string])[] = [
   ],
   [
     `${MINIMAL}  webhook: { path: /metrics }\n`,
-    "4:20 qq.webhook.path: the path /metrics is one of the server's own routes (/healthz, /readyz, /metrics, /admin/*); choose another, like /qq/callback",
+    "4:20 qq.webhook.path: the path /metrics is one of the server's own routes (/healthz, /readyz, /metrics, /admin/*, /v1/*); choose another, like /qq/callback",
   ],
   [
     `${MINIMAL}  webhook: { path: /admin/qq }\n`,
-    "4:20 qq.webhook.path: the path /admin/qq is one of the server's own routes (/healthz, /readyz, /metrics, /admin/*); choose another, like /qq/callback",
+    "4:20 qq.webhook.path: the path /admin/qq is one of the server's own routes (/healthz, /readyz, /metrics, /admin/*, /v1/*); choose another, like /qq/callback",
+  ],
+  [
+    `${MINIMAL}  webhook: { path: /v1/qq }\n`,
+    "4:20 qq.webhook.path: the path /v1/qq is one of the server's own routes (/healthz, /readyz, /metrics, /admin/*, /v1/*); choose another, like /qq/callback",
   ],
   [
     `${MINIMAL}  webhook: { max_body_bytes: 0 }\n`,

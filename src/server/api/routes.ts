@@ -5,9 +5,6 @@
 import { QQ_METHODS, type QqMethod } from './qq-caller.js';
 import type { PathSegment } from './request-path.js';
 
-/** Every send-API path is below this prefix. */
-export const API_PREFIX = '/v1';
-
 /** What a route does; the handlers are chosen by it. */
 export type ApiRouteName = 'send-group' | 'send-user' | 'status' | 'recall-group' | 'recall-user' | 'openapi';
 
@@ -39,9 +36,6 @@ export interface RouteMatch {
 }
 
 /** Whether the server hands `path` (normalized) to the send API. */
-export function isApiPath(path: string): boolean {
-  return path === API_PREFIX || path.startsWith(`${API_PREFIX}/`);
-}
 
 /** The route whose template matches `segments` (the path below the root), whatever the method; else undefined. */
 export function matchApiRoute(segments: readonly PathSegment[]): RouteMatch | undefined {
