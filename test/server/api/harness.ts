@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { silentLogger } from '../../../src/log.js';
 import type { OutboundJobData, OutboundSent } from '../../../src/outbound/message.js';
-import { outboundQueueName } from '../../../src/outbound/send-queue.js';
+import { openOutboundQueue, outboundQueueName } from '../../../src/outbound/send-queue.js';
 import { failureReason } from '../../../src/outbound/status.js';
 import { AccessTokenManager } from '../../../src/qq/access-token.js';
 import { QqRestClient } from '../../../src/qq/rest-client.js';
@@ -110,10 +110,7 @@ export async function startApi(sim: Simulator, options: HarnessOptions = {}): Pr
   const { host, port } = await server.listen();
   const base = `http://${host}:${port}`;
   const queueConnection = redisConnection();
-  const queue = new Queue<OutboundJobData>(outboundQueueName(APP_ID), {
-    connection: queueConnection,
-    prefix,
-  });
+  const queue = openOutboundQueue(APP_ID, prefix, queueConnection);
 
   async function call(
     method: string,

@@ -1,8 +1,6 @@
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { OutboundJobData } from '../../../src/outbound/message.js';
-import { outboundQueueName } from '../../../src/outbound/send-queue.js';
+import { openOutboundQueue } from '../../../src/outbound/send-queue.js';
 import { startSimulator, type Simulator } from '../../../src/simulator/index.js';
 import { startRedisServer, type RedisServer } from '../../helpers/redis-server.js';
 import { APP_ID, GROUP, appLikeRedis, startApi, type ApiHarness } from './harness.js';
@@ -54,7 +52,7 @@ describe('send API while Redis is down', () => {
     // Back up with its data (AOF): only the message sent before the outage is there.
     await server.start();
     const connection = new Redis(server.url);
-    const queue = new Queue<OutboundJobData>(outboundQueueName(APP_ID), { connection, prefix: api.prefix });
+    const queue = openOutboundQueue(APP_ID, api.prefix, connection);
     try {
       expect(await queue.getJobCounts('waiting')).toEqual({ waiting: 1 });
     } finally {
