@@ -1,7 +1,14 @@
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { BridgeError } from '../errors.js';
-import type { AccessTokenManager } from './access-token.js';
-import { isTokenRejection } from './rest-client.js';
+import { TokenError, type AccessTokenManager } from './access-token.js';
+import {
+  parseJsonText,
+  qqErrorBody,
+  QqRestClient,
+  QqUnreachableError,
+  traceIdOf,
+  type QqResponse,
+} from './rest-client.js';
 
 export interface GatewayBotInfo {
   url: string;
@@ -14,15 +21,23 @@ export interface GatewayBotInfo {
  * `Authorization: QQBot <token>` and `X-Union-Appid`; a 401 or a token error code refreshes the token once.
  */
 export class QqOpenApi {
-  constructor(
-    private readonly options: {
-      apiBase: string;
-      appId: string;
-      tokens: AccessTokenManager;
-      dispatcher?: Dispatcher;
-      timeoutMs?: number;
-    },
-  ) {}
+  private readonly client: QqRestClient;
+
+  constructor(options: {
+    apiBase: string;
+    appId: string;
+    tokens: AccessTokenManager;
+    dispatcher?: Dispatcher;
+    timeoutMs?: number;
+  }) {
+    this.client = new QqRestClient({
+      apiBase: options.apiBase,
+      appId: options.appId,
+      tokens: options.tokens,
+      timeoutMs: options.timeoutMs ?? 10_000,
+      ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+    });
+  }
 
   async gatewayBot(): Promise<GatewayBotInfo> {
     const body = await this.get('/gateway/bot');
@@ -51,51 +66,32 @@ export class QqOpenApi {
     return url;
   }
 
-  private async get(path: string, retried = false): Promise<Record<string, unknown>> {
-    const token = await this.options.tokens.get();
-    const url = `${this.options.apiBase.replace(/\/+$/, '')}${path}`;
-    let status: number;
-    let text: string;
-    let trace: string | undefined;
+  /**
+   * GETs `path` through the one authorized REST client (token, `X-Union-Appid`, one token refetch on a refusal)
+   * and returns QQ's JSON object. A token the bridge cannot get at all is rethrown as the token manager's own
+   * error, so a permanent refusal of the credentials stays recognisable (boot-discovery.ts).
+   */
+  private async get(path: string): Promise<Record<string, unknown>> {
+    let answer: QqResponse;
     try {
-      const response = await request(url, {
-        method: 'GET',
-        headers: { authorization: `QQBot ${token}`, 'x-union-appid': this.options.appId },
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
-        ...(this.options.dispatcher ? { dispatcher: this.options.dispatcher } : {}),
-      });
-      status = response.statusCode;
-      const traceHeader = response.headers['x-tps-trace-id'];
-      trace = typeof traceHeader === 'string' ? traceHeader : undefined;
-      text = await response.body.text();
+      answer = await this.client.request('GET', path);
     } catch (err) {
-      throw new BridgeError(
-        'BRIDGE_ERR_QQ_API',
-        `GET ${path} failed: ${err instanceof Error ? err.message : String(err)}`,
-        {
-          cause: err,
-        },
-      );
+      if (err instanceof QqUnreachableError && err.cause instanceof TokenError) throw err.cause;
+      throw err;
     }
-    let body: Record<string, unknown> = {};
-    try {
-      const parsed = JSON.parse(text) as unknown;
-      if (typeof parsed === 'object' && parsed !== null) body = parsed as Record<string, unknown>;
-    } catch {
-      // handled below: a non-JSON answer is an API error
-    }
-    const code = typeof body['code'] === 'number' ? body['code'] : undefined;
-    if (isTokenRejection(status, code) && !retried) {
-      this.options.tokens.invalidate();
-      await this.options.tokens.refresh();
-      return this.get(path, true);
-    }
+    const parsed = parseJsonText(answer.body);
+    const body =
+      typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+        ? (parsed as Record<string, unknown>)
+        : {};
+    const { code, message } = qqErrorBody(parsed);
     // QQ reports failures with HTTP 200 and a `code` too: check the body, not only the status.
-    if (status >= 400 || (code !== undefined && code !== 0)) {
-      const message = typeof body['message'] === 'string' ? body['message'] : text.slice(0, 200);
+    if (answer.status >= 400 || (code !== undefined && code !== 0)) {
+      const trace = traceIdOf(answer.headers);
       throw new BridgeError(
         'BRIDGE_ERR_QQ_API',
-        `GET ${path} → HTTP ${status}${code === undefined ? '' : ` code ${code}`}: ${message}${trace ? ` (trace ${trace})` : ''}`,
+        `GET ${path} → HTTP ${answer.status}${code === undefined ? '' : ` code ${code}`}: ` +
+          `${message ?? answer.body.slice(0, 200)}${trace ? ` (trace ${trace})` : ''}`,
       );
     }
     return body;
