@@ -5,12 +5,10 @@
  * what is malformed is described in `problems` and never fails the delivery (the event was received).
  */
 import type { QqMessageBody } from './message.js';
+import { checkMessageBody } from './message-body.js';
 
 /** The fields the bridge sets on every reply itself; a value the answer gives for them is replaced. */
 const BRIDGE_FIELDS = ['msg_id', 'event_id', 'msg_seq'] as const;
-
-/** At least one of these makes a message QQ can show (docs/qq-protocol.md §8.1). */
-const PAYLOAD_FIELDS = ['content', 'markdown', 'keyboard', 'ark', 'media', 'embed'] as const;
 
 /** QQ's interaction acknowledgement codes (docs/qq-protocol.md §5.7). */
 const INTERACTION_CODES = new Set([0, 1, 2, 3, 4, 5]);
@@ -38,25 +36,20 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Checks one message; returns it without the bridge's fields, or what is wrong with it. */
+/**
+ * Checks one message with the send API's rules ({@link checkMessageBody}); returns it without the bridge's fields
+ * (which the bridge sets itself, so a value the answer gives for them is neither checked nor used), or what is
+ * wrong with it.
+ */
 function readMessage(value: unknown, where: string): QqMessageBody | string {
   if (!isObject(value)) return `${where} is not a JSON object (a QQ message body like {"content": "hi"})`;
-  if (!PAYLOAD_FIELDS.some((field) => value[field] !== undefined)) {
-    return `${where} has none of ${PAYLOAD_FIELDS.join(', ')}; QQ needs one of them`;
-  }
-  if (value['content'] !== undefined && typeof value['content'] !== 'string') {
-    return `${where}.content must be a string`;
-  }
-  const msgType = value['msg_type'];
-  if (
-    msgType !== undefined &&
-    !(Number.isInteger(msgType) && (msgType as number) >= 0 && (msgType as number) <= 7)
-  ) {
-    return `${where}.msg_type must be an integer 0–7 (0 text, 2 markdown, 3 ark, 4 embed, 7 media)`;
-  }
-  const message: QqMessageBody = Object.fromEntries(
+  const own = Object.fromEntries(
     Object.entries(value).filter(([key]) => !(BRIDGE_FIELDS as readonly string[]).includes(key)),
   );
+  const checked = checkMessageBody(own);
+  // The check's message names the field itself.
+  if (!checked.ok) return `${where}: ${checked.message}`;
+  const message: QqMessageBody = { ...checked.body };
   message['msg_type'] ??= 0;
   return message;
 }

@@ -346,7 +346,7 @@ describe('replies in a target answer', () => {
     expect(failed.map((f) => f.outcome)).toEqual(['malformed', 'malformed', 'malformed']);
     expect(failed.map((f) => f.reason)).toEqual([
       expect.stringContaining('replies[1] is not a JSON object'),
-      expect.stringContaining('replies[2] has none of content'),
+      expect.stringContaining('replies[2]: the message has nothing to send'),
       expect.stringContaining('"interaction" acknowledges only INTERACTION_CREATE events'),
     ]);
     const reports = await failuresArrived(w.results, 3);

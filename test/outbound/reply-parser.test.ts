@@ -40,10 +40,17 @@ describe('parseAnswer', () => {
     expect(parsed.messages).toEqual([{ content: 'ok', msg_type: 0 }]);
     expect(parsed.problems).toEqual([
       'replies[1] is not a JSON object (a QQ message body like {"content": "hi"})',
-      'replies[2] has none of content, markdown, keyboard, ark, media, embed; QQ needs one of them',
-      'replies[3].content must be a string',
-      'replies[4].msg_type must be an integer 0–7 (0 text, 2 markdown, 3 ark, 4 embed, 7 media)',
+      'replies[2]: the message has nothing to send: give at least one of content, markdown, keyboard, ark, media, embed, input_notify',
+      'replies[3]: content must be a string, not a number',
+      'replies[4]: msg_type must be an integer from 0 to 7 (0 text, 2 markdown, 3 ark, 4 embed, 7 media), not 9',
     ]);
+  });
+
+  it('checks a reply with the send API rules: an object field that is not an object is reported', () => {
+    expect(parse('{"reply": {"content": "x", "markdown": "**bold**"}}')).toEqual({
+      messages: [],
+      problems: ['reply: markdown must be a JSON object, not a string'],
+    });
   });
 
   it('reports replies that are not a list, and reply beside replies', () => {

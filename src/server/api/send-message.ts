@@ -15,7 +15,7 @@ import {
   readIdempotencyKey,
   sendFingerprint,
 } from './idempotency.js';
-import { checkMessageBody } from './message-body.js';
+import { checkMessageBody } from '../../outbound/message-body.js';
 import { readJsonBody } from './read-json.js';
 import { storeCall, StoreUnavailableError } from './store-call.js';
 import { waitForFinal, readWait } from './wait.js';
@@ -52,7 +52,9 @@ export async function sendMessage(
   const waitMs = readWait(target.search);
   const parsed = await readJsonBody(req, MAX_MESSAGE_BODY_BYTES);
   if (parsed === undefined) throw invalid('body', "the body is empty; send QQ's message body as JSON");
-  const body = checkMessageBody(parsed);
+  const checked = checkMessageBody(parsed);
+  if (!checked.ok) throw invalid(checked.field, checked.message);
+  const body = checked.body;
 
   let repeated = false;
   let id: string;

@@ -1,10 +1,10 @@
 /**
- * Checks a send request's body: QQ's message body (docs/qq-protocol.md §8.1, §8.2). The fields the bridge knows
- * must have QQ's types, so a mistake is answered at once with its field instead of failing at QQ later; fields it
- * does not know are passed on unchanged (QQ adds fields over time).
+ * The one check of QQ's message body (docs/qq-protocol.md §8.1, §8.2), for send-API requests and for replies in a
+ * target's answer alike. The fields the bridge knows must have QQ's types, so a mistake is reported at once with
+ * its field instead of failing at QQ later; fields it does not know are passed on unchanged (QQ adds fields over
+ * time). Pure.
  */
-import type { QqMessageBody } from '../../outbound/message.js';
-import { invalid } from './api-error.js';
+import type { QqMessageBody } from './message.js';
 
 /** `msg_type` values QQ defines: 0 text, 1 mixed, 2 markdown, 3 ark, 4 embed, 6 input notify, 7 media. */
 const MSG_TYPE_MAX = 7;
@@ -35,10 +35,39 @@ function kindOf(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-/**
- * The body as QQ's message body; throws the 400 naming the first field that is wrong. `parsed` is the request's JSON.
- */
-export function checkMessageBody(parsed: unknown): QqMessageBody {
+/** What is wrong with a message body: the field (`body` for the whole) and how to fix it. */
+export interface MessageBodyProblem {
+  readonly field: string;
+  readonly message: string;
+}
+
+/** The body as QQ's message body, or the first field that is wrong. `parsed` is JSON as received. */
+export function checkMessageBody(
+  parsed: unknown,
+): { readonly ok: true; readonly body: QqMessageBody } | ({ readonly ok: false } & MessageBodyProblem) {
+  try {
+    return { ok: true, body: checked(parsed) };
+  } catch (err) {
+    if (err instanceof BodyProblem) return { ok: false, field: err.field, message: err.message };
+    throw err;
+  }
+}
+
+/** Thrown inside the check only, so each rule reads as one early exit. */
+class BodyProblem extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function invalid(field: string, message: string): BodyProblem {
+  return new BodyProblem(field, message);
+}
+
+function checked(parsed: unknown): QqMessageBody {
   if (!isObject(parsed)) {
     throw invalid('body', `the body must be a JSON object (QQ's message body), not ${kindOf(parsed)}`);
   }
