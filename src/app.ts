@@ -19,6 +19,7 @@ import { QqRestClient } from './qq/rest-client.js';
 import { QqOpenApi } from './qq/openapi.js';
 import { startDeadLetterSweeper } from './queue/dead-letter-retention.js';
 import type { DurableSink } from './queue/durable-sink.js';
+import { Journal } from './queue/journal.js';
 import { deliveryQueue } from './queue/delivery-queue.js';
 import { DeliveryProducer } from './queue/producer.js';
 import type { DashboardRoutes } from './server/dashboard.js';
@@ -208,8 +209,25 @@ export function createApp(options: AppOptions): App {
     });
   }
 
-  async function startGateway(signal: AbortSignal | undefined): Promise<void> {
-    const pipeline = await startIngestPipeline({ config, redis, metrics, logger });
+  /**
+   * Opens the gateway's journal first thing, before waiting for Redis or binding a port: a second process on the
+   * same journal directory refuses to start at once, naming the holder. Closed after the pipeline stopped (stops
+   * run in reverse), which releases the directory's lock.
+   */
+  async function openJournal(): Promise<Journal> {
+    const opened = await Journal.open({
+      dir: config.journal.dir,
+      maxBytes: config.journal.maxBytes,
+      logger: logger.child({ component: 'journal' }),
+      // Another process may be writing the same journal: stop rather than lose events between the two of them.
+      onLockLost: (err) => options.onFatal?.(err.message),
+    });
+    stops.push(() => opened.close());
+    return opened;
+  }
+
+  async function startGateway(journal: Journal, signal: AbortSignal | undefined): Promise<void> {
+    const pipeline = startIngestPipeline({ config, redis, journal, metrics, logger });
     sink = pipeline.sink;
     stops.push(() => pipeline.stop());
     if (webhookMode) {
@@ -347,6 +365,7 @@ export function createApp(options: AppOptions): App {
         if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
         else redis.disconnect();
       });
+      const journal = runsGateway ? await openJournal() : undefined;
       await connectRedis(redis, logger, signal);
       watchQueueDepths();
       stops.push(async () => {
@@ -361,7 +380,7 @@ export function createApp(options: AppOptions): App {
       }
       if (runsWorkers) startWorkers();
       if (runsWorkers) startOutbound();
-      if (runsGateway) await startGateway(signal);
+      if (journal) await startGateway(journal, signal);
       // The gateway returns early, without error, once aborted: the start as a whole did not happen.
       if (signal?.aborted) {
         throw new BridgeError('BRIDGE_ERR_ABORTED', 'start interrupted while starting the gateway');

@@ -13,6 +13,10 @@ export type BridgeErrorCode =
   | 'BRIDGE_ERR_SSRF_BLOCKED'
   | 'BRIDGE_ERR_NOT_FOUND'
   | 'BRIDGE_ERR_JOURNAL_FULL'
+  /** Another process holds the journal directory: one directory, one process. */
+  | 'BRIDGE_ERR_JOURNAL_LOCKED'
+  /** The journal's lock was found taken over or gone while this process held it: it stops using the journal. */
+  | 'BRIDGE_ERR_JOURNAL_LOCK_LOST'
   | 'BRIDGE_ERR_ABORTED'
   /** A passive reply past QQ's reply window (group 5 min, C2C 60 min after the inbound event). */
   | 'BRIDGE_ERR_REPLY_EXPIRED'

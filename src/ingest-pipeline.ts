@@ -3,7 +3,7 @@ import type { BridgeConfig } from './config/types.js';
 import type { DispatchFrame } from './events/envelope.js';
 import type { Logger } from './log.js';
 import { DurableSink, enqueueEntryWith } from './queue/durable-sink.js';
-import { Journal } from './queue/journal.js';
+import type { Journal } from './queue/journal.js';
 import { DeliveryProducer } from './queue/producer.js';
 import type { BridgeMetrics } from './server/metrics.js';
 
@@ -12,28 +12,27 @@ export interface IngestPipeline {
   /** Resolves once the events are durable: enqueued in Redis, or fsynced to the local journal while Redis is away. */
   accept(frames: readonly DispatchFrame[], shard: [number, number]): Promise<void>;
   sink: DurableSink;
-  /** Stops the drain loop and closes the journal and the producer's queues. */
+  /** Stops the drain loop and closes the producer's queues; the journal stays open for its owner to close. */
   stop(): Promise<void>;
 }
 
-/** Builds producer → durable sink (journal fallback) and starts draining any journal a previous run left. */
-export async function startIngestPipeline(options: {
+/**
+ * Builds producer → durable sink (falling back to `journal`, opened and locked by the caller) and starts draining
+ * whatever a previous run left in the journal.
+ */
+export function startIngestPipeline(options: {
   config: BridgeConfig;
   redis: Redis;
+  journal: Journal;
   metrics: BridgeMetrics;
   logger: Logger;
-}): Promise<IngestPipeline> {
-  const { config, redis, metrics, logger } = options;
+}): IngestPipeline {
+  const { config, redis, journal, metrics, logger } = options;
   const producer = new DeliveryProducer({
     connection: redis,
     prefix: config.redis.prefix,
     targets: config.targets,
     dedupeWindowMs: config.delivery.dedupeWindowMs,
-  });
-  const journal = await Journal.open({
-    dir: config.journal.dir,
-    maxBytes: config.journal.maxBytes,
-    logger: logger.child({ component: 'journal' }),
   });
   const sink = new DurableSink({
     journal,
@@ -59,7 +58,6 @@ export async function startIngestPipeline(options: {
     },
     async stop() {
       await sink.stop();
-      await journal.close();
       await producer.close();
     },
   };

@@ -9,6 +9,7 @@ import { BridgeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { encodeJournalEntries, parseJournalEntry, type JournalEntry } from './journal-entry.js';
 import { byteAt, CursorFile, DurableAppendFile, readLines, syncDirectory } from './journal-file.js';
+import { JournalLock } from './journal-lock.js';
 
 export type { JournalEntry } from './journal-entry.js';
 
@@ -34,11 +35,18 @@ export interface DrainOptions {
 }
 
 export interface JournalOptions {
-  /** Directory of the journal; created when missing. One process per directory. */
+  /** Directory of the journal; created when missing. Locked while open: one process per directory. */
   dir: string;
   /** Largest size of the journal file in bytes; an append that would pass it is refused. */
   maxBytes: number;
   logger: Logger;
+  /**
+   * Called once if the directory's lock is found lost while open (see {@link JournalLock}); the journal then
+   * refuses every write, and the process should stop.
+   */
+  onLockLost?: (err: BridgeError) => void;
+  /** Lock timing (tests); defaults in journal-lock.ts. */
+  lock?: { staleMs?: number; refreshMs?: number };
 }
 
 function mebibytes(bytes: number): string {
@@ -54,9 +62,12 @@ export class Journal {
   private tail: Promise<void> = Promise.resolve();
   private draining = false;
   private closed = false;
+  /** Set when the directory's lock was lost: another process may own the files now, so nothing is written. */
+  private lockLost: BridgeError | undefined;
 
   private constructor(
     private readonly options: JournalOptions,
+    private readonly lock: JournalLock,
     private readonly file: DurableAppendFile,
     private readonly cursorFile: CursorFile,
     /** Size of the file: every byte before it belongs to a completed append. */
@@ -68,21 +79,36 @@ export class Journal {
   ) {}
 
   /**
-   * Opens (or creates) the journal in `dir` and reads what a previous process left. A torn last line — a crash in
-   * the middle of an append, whose caller was therefore never told the event was durable — is cut off with a
-   * warning; a corrupted line elsewhere is skipped with a warning. Neither stops the process.
+   * Locks `dir` (created when missing), then opens (or creates) the journal in it and reads what a previous
+   * process left. Rejects with BRIDGE_ERR_JOURNAL_LOCKED, naming the holder, while another process has it open.
+   * A torn last line — a crash in the middle of an append, whose caller was therefore never told the event was
+   * durable — is cut off with a warning; a corrupted line elsewhere is skipped with a warning. Neither stops the
+   * process.
    */
   static async open(options: JournalOptions): Promise<Journal> {
     await mkdir(options.dir, { recursive: true });
-    const file = new DurableAppendFile(await open(join(options.dir, JOURNAL_FILE), 'a+'));
+    let journal: Journal | undefined;
+    const lock = await JournalLock.acquire({
+      dir: options.dir,
+      logger: options.logger,
+      ...options.lock,
+      onLost: (err) => {
+        journal?.refuseWrites(err);
+        options.onLockLost?.(err);
+      },
+    });
+    let file: DurableAppendFile | undefined;
     let cursorFile: CursorFile | undefined;
     try {
+      file = new DurableAppendFile(await open(join(options.dir, JOURNAL_FILE), 'a+'));
       cursorFile = await CursorFile.open(join(options.dir, CURSOR_FILE));
       await syncDirectory(options.dir);
-      return await Journal.recover(options, file, cursorFile);
+      journal = await Journal.recover(options, lock, file, cursorFile);
+      return journal;
     } catch (err) {
       await cursorFile?.close().catch(() => undefined);
-      await file.close().catch(() => undefined);
+      await file?.close().catch(() => undefined);
+      await lock.release().catch(() => undefined);
       throw err;
     }
   }
@@ -90,6 +116,7 @@ export class Journal {
   /** Reads the state a previous process left: where its drain stopped, how many entries follow, a torn tail. */
   private static async recover(
     options: JournalOptions,
+    lock: JournalLock,
     file: DurableAppendFile,
     cursorFile: CursorFile,
   ): Promise<Journal> {
@@ -125,7 +152,7 @@ export class Journal {
       size = end;
     }
 
-    const journal = new Journal(options, file, cursorFile, size, cursor, pending);
+    const journal = new Journal(options, lock, file, cursorFile, size, cursor, pending);
     if (pending === 0 && size > 0) await journal.reset(); // a drain finished but died before truncating
     if (pending > 0) {
       log.info(
@@ -156,6 +183,7 @@ export class Journal {
     const buffer = encodeJournalEntries(entries);
     return this.serial(async () => {
       if (this.closed) throw new Error(`journal at ${this.options.dir} is closed`);
+      this.assertLocked();
       const { maxBytes, dir } = this.options;
       if (this.size + buffer.length > maxBytes) {
         throw new BridgeError(
@@ -203,6 +231,7 @@ export class Journal {
         handled += batch.length;
         this.pending -= batch.length;
       }
+      this.assertLocked();
       this.cursor = batchEnd;
       await this.cursorFile.write(this.cursor);
       batch = [];
@@ -242,18 +271,35 @@ export class Journal {
     }
   }
 
-  /** Waits for queued appends, then closes the files. Entries stay on disk for the next process. */
+  /**
+   * Waits for queued appends, then closes the files and releases the directory's lock, so the next process can
+   * open it at once. Entries stay on disk for it.
+   */
   async close(): Promise<void> {
     await this.serial(async () => {
       if (this.closed) return;
       this.closed = true;
-      await this.file.close();
-      await this.cursorFile.close();
+      try {
+        await this.file.close();
+        await this.cursorFile.close();
+      } finally {
+        await this.lock.release();
+      }
     });
+  }
+
+  /** Called by the lock's `onLost`: from now on every write is refused. */
+  private refuseWrites(err: BridgeError): void {
+    this.lockLost ??= err;
+  }
+
+  private assertLocked(): void {
+    if (this.lockLost) throw this.lockLost;
   }
 
   /** Empties the journal. The cursor goes to 0 durably first: see {@link CursorFile}. */
   private async reset(): Promise<void> {
+    this.assertLocked();
     await this.cursorFile.write(0, { sync: true });
     await this.file.truncate(0);
     this.size = 0;

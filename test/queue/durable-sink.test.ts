@@ -376,6 +376,8 @@ describe('DurableSink with a real producer', () => {
     // The dead process: its journal holds events 1–5 and it never closed anything.
     const dead = await openJournal();
     await dead.append(range(1, 5).map((n) => journalEntry(n, tag)));
+    // Its exit released the directory's lock; closing writes nothing (the appends are on disk).
+    await dead.close();
 
     const producer = await realProducer(REDIS_URL, prefix);
     const journal = await openJournal();

@@ -33,6 +33,15 @@ async function openJournal(options: { maxBytes?: number; logger?: ReturnType<typ
   return journal;
 }
 
+/**
+ * The next process on the directory: closes the journals still open here first — closing writes nothing (every
+ * append is already on disk), it only releases the directory's lock, as the exit of a process would.
+ */
+async function reopenJournal(options: Parameters<typeof openJournal>[0] = {}) {
+  for (const journal of opened.splice(0)) await journal.close();
+  return openJournal(options);
+}
+
 const seqOf = (entry: JournalEntry): number => entry.frame.s ?? -1;
 
 async function drainAll(journal: Journal): Promise<number[]> {
@@ -74,8 +83,8 @@ describe('Journal', () => {
     await first.append([journalEntry(3)]);
     expect(first.entries).toBe(3);
     expect(first.bytes).toBe(await fileSize());
-    // No close: the next process finds what an abrupt exit left.
-    const second = await openJournal();
+    // No drain, no truncation: the next process finds what an abrupt exit left.
+    const second = await reopenJournal();
     expect(second.entries).toBe(3);
     expect(second.bytes).toBe(first.bytes);
 
@@ -90,7 +99,7 @@ describe('Journal', () => {
     expect(second.entries).toBe(0);
     expect(second.bytes).toBe(0);
     expect(await fileSize()).toBe(0);
-    expect((await openJournal()).entries).toBe(0);
+    expect((await reopenJournal()).entries).toBe(0);
   });
 
   it('creates a missing directory', async () => {
@@ -126,14 +135,14 @@ describe('Journal', () => {
     await appendFile(join(dir, 'journal.jsonl'), JSON.stringify(journalEntry(3)).slice(0, 40));
 
     const logs = captureLogs();
-    const second = await openJournal({ logger: logs.logger });
+    const second = await reopenJournal({ logger: logs.logger });
     expect(second.entries).toBe(2);
     expect(second.bytes).toBe(intact);
     expect(await fileSize()).toBe(intact);
     expect(logs.lines.find((line) => line.msg.includes('torn line'))).toMatchObject({ level: 40, bytes: 40 });
 
     await second.append([journalEntry(4)]);
-    expect(await drainAll(await openJournal())).toEqual([1, 2, 4]);
+    expect(await drainAll(await reopenJournal())).toEqual([1, 2, 4]);
   });
 
   it('skips a corrupted line in the middle with a warning and drains the rest', async () => {
@@ -141,7 +150,7 @@ describe('Journal', () => {
     await journal.append([journalEntry(1)]);
     await appendFile(join(dir, 'journal.jsonl'), '{"not":"an entry"}\n');
     const logs = captureLogs();
-    const reopened = await openJournal({ logger: logs.logger });
+    const reopened = await reopenJournal({ logger: logs.logger });
     await reopened.append([journalEntry(2)]);
     expect(reopened.entries).toBe(2);
     expect(await drainAll(reopened)).toEqual([1, 2]);
@@ -165,7 +174,7 @@ describe('Journal', () => {
     expect(await fileSize()).toBe(before);
 
     await journal.append([journalEntry(3)]); // what still fits is accepted
-    expect(await drainAll(await openJournal())).toEqual([1, 2, 3]);
+    expect(await drainAll(await reopenJournal())).toEqual([1, 2, 3]);
   });
 
   it('hands entries over in batches of DRAIN_BATCH_ENTRIES, in order', async () => {
@@ -226,8 +235,8 @@ describe('Journal', () => {
     expect(firstRun).toEqual([1, 2, 3]);
     expect(journal.entries).toBe(7);
 
-    // No close: as if the process died right after the failure. The failed batch [4, 5, 6] is not skipped.
-    const next = await openJournal();
+    // As if the process died right after the failure. The failed batch [4, 5, 6] is not skipped.
+    const next = await reopenJournal();
     expect(next.entries).toBe(7);
     expect(await drainAll(next)).toEqual(range(4, 10));
     expect(next.entries).toBe(0);
@@ -324,7 +333,7 @@ describe('Journal', () => {
     );
     await writeFile(join(dir, 'journal.cursor'), 'garbage');
     const logs = captureLogs();
-    const reopened = await openJournal({ logger: logs.logger });
+    const reopened = await reopenJournal({ logger: logs.logger });
     expect(logs.lines.some((line) => line.level === 40 && line.msg.includes('cursor'))).toBe(true);
     expect(await drainAll(reopened)).toEqual([1, 2, 3, 4]);
   });

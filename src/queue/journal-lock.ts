@@ -1,0 +1,347 @@
+/**
+ * One journal directory, one process. Two processes appending to and truncating one journal would lose events,
+ * so the journal holds this lock from open to close and a second process refuses to start.
+ *
+ * The lock is a directory `journal.lock.<generation>` holding the owner record and the holder's Unix socket. It is
+ * prepared under a scratch name and renamed into place: a rename onto an existing lock fails, so of two processes
+ * claiming the same generation exactly one wins, and a lock in place always names its holder. Taking over a dead
+ * holder's lock claims the next generation instead of deleting the dead one first, so two processes that both judge
+ * it dead cannot both win (deleting then creating one path could hand it to both).
+ *
+ * Whether a holder lives: on the same machine, its socket answers (the kernel closes it when the process dies,
+ * `kill -9` included, so a restart takes the lock at once), else its pid is checked within our own pid namespace.
+ * A holder on another machine (a volume shared across hosts) cannot be checked: it refreshes the record's mtime
+ * every `refreshMs`, and its lock is taken over once it has gone `staleMs` without a refresh.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:net';
+import { join } from 'node:path';
+import { BridgeError, describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { formatDuration } from '../util/duration.js';
+import { closeHolderSocket, fitsSocketPath, listenHolderSocket, probeHolderSocket } from './holder-socket.js';
+import {
+  currentIdentity,
+  describeOwner,
+  newOwner,
+  parseOwner,
+  pidVerdict,
+  sameMachine,
+  type LockOwner,
+  type ProcessIdentity,
+} from './journal-lock-owner.js';
+
+/** A holder on another machine is presumed dead after this long without a refresh. */
+export const LOCK_STALE_MS = 30_000;
+/** How often the holder refreshes its record (and checks that the lock is still its own). */
+export const LOCK_REFRESH_MS = 5_000;
+
+const GENERATION = /^journal\.lock\.(\d+)$/;
+const SCRATCH = /^journal\.lock\.t[0-9a-f]{8}$/;
+const OWNER_FILE = 'owner.json';
+const SOCKET_FILE = 'sock';
+/** Claims lost to another process before giving up; each loss is a process that now holds the lock. */
+const MAX_CLAIMS = 5;
+
+const WHAT_TO_DO =
+  'A journal directory belongs to one process: give each gateway its own journal.dir (with docker compose, its ' +
+  'own volume: do not --scale the gateway service on one volume; add a second service with its own volume).';
+
+/** Ids of the locks this process holds: a record with our pid is ours only if its id is here. */
+const heldHere = new Set<string>();
+
+export interface JournalLockOptions {
+  dir: string;
+  logger: Logger;
+  /** Default {@link LOCK_STALE_MS}. */
+  staleMs?: number;
+  /** Default {@link LOCK_REFRESH_MS}. */
+  refreshMs?: number;
+  /** Called once when the lock is found lost; the caller must stop using the directory. */
+  onLost?: (err: BridgeError) => void;
+}
+
+interface FoundHolder {
+  /** Undefined when the record is unreadable (damaged by hand, or a disk that lost it). */
+  owner: LockOwner | undefined;
+  /** Time since the holder's last refresh. */
+  ageMs: number;
+}
+
+function generationPath(dir: string, generation: number): string {
+  return join(dir, `journal.lock.${generation}`);
+}
+
+function scratchPath(dir: string): string {
+  return join(dir, `journal.lock.t${randomBytes(4).toString('hex')}`);
+}
+
+async function listGenerations(dir: string): Promise<number[]> {
+  const names = await readdir(dir);
+  return names
+    .map((name) => GENERATION.exec(name)?.[1])
+    .filter((digits): digits is string => digits !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b);
+}
+
+/** The record of a lock in place; undefined when it went away meanwhile (its holder released it). */
+async function readHolder(path: string): Promise<FoundHolder | undefined> {
+  try {
+    const { mtimeMs } = await stat(join(path, OWNER_FILE));
+    const owner = parseOwner(await readFile(join(path, OWNER_FILE), 'utf8'));
+    return { owner, ageMs: Date.now() - mtimeMs };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Moves a lock directory out of the way under a scratch name, then deletes it: a lock in place is never half gone. */
+async function removeLockDir(dir: string, path: string): Promise<void> {
+  const trash = scratchPath(dir);
+  try {
+    await rename(path, trash);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  await rm(trash, { recursive: true, force: true });
+}
+
+export class JournalLock {
+  private timer: NodeJS.Timeout | undefined;
+  private lastRefreshAt = Date.now();
+  private state: 'held' | 'lost' | 'released' = 'held';
+
+  private constructor(
+    private readonly options: JournalLockOptions & { staleMs: number; refreshMs: number },
+    private readonly generation: number,
+    readonly owner: LockOwner,
+    private readonly server: Server | undefined,
+  ) {
+    heldHere.add(owner.id);
+    this.schedule();
+  }
+
+  /** Path of the lock directory, for logs and tests. */
+  get path(): string {
+    return generationPath(this.options.dir, this.generation);
+  }
+
+  /** False once the lock was lost or released. */
+  get held(): boolean {
+    return this.state === 'held';
+  }
+
+  /**
+   * Takes the lock of `dir` (which must exist), taking over the lock of a holder that is gone. Rejects with
+   * BRIDGE_ERR_JOURNAL_LOCKED, naming the holder, when another process holds it.
+   */
+  static async acquire(input: JournalLockOptions): Promise<JournalLock> {
+    const options = {
+      ...input,
+      staleMs: input.staleMs ?? LOCK_STALE_MS,
+      refreshMs: input.refreshMs ?? LOCK_REFRESH_MS,
+    };
+    const { dir, logger } = options;
+    const self = await currentIdentity();
+    for (let claims = 0; claims < MAX_CLAIMS; ) {
+      const top = (await listGenerations(dir)).at(-1) ?? 0;
+      if (top > 0) {
+        const holder = await readHolder(generationPath(dir, top));
+        if (!holder) continue; // released meanwhile: look again
+        const verdict = await judge(holder, generationPath(dir, top), self, options.staleMs);
+        if (verdict.held) throw lockedError(dir, holder, verdict.reason, self, options.staleMs);
+        logger.warn(
+          { dir, holder: holder.owner ?? 'unreadable', reason: verdict.reason },
+          `taking over the journal lock of a process that is gone (${verdict.reason}); it did not stop cleanly`,
+        );
+      }
+      const lock = await JournalLock.claim(options, top + 1, self);
+      if (lock) {
+        await lock.removeOlder();
+        return lock;
+      }
+      claims += 1;
+    }
+    throw new BridgeError(
+      'BRIDGE_ERR_JOURNAL_LOCKED',
+      `journal directory ${dir} changed hands ${MAX_CLAIMS} times while this process tried to lock it: several ` +
+        `processes are starting on it. ${WHAT_TO_DO}`,
+    );
+  }
+
+  /** Prepares generation `generation` under a scratch name and renames it into place; undefined if another won. */
+  private static async claim(
+    options: JournalLockOptions & { staleMs: number; refreshMs: number },
+    generation: number,
+    self: ProcessIdentity,
+  ): Promise<JournalLock | undefined> {
+    const { dir } = options;
+    const scratch = scratchPath(dir);
+    await mkdir(scratch);
+    // Listening before the rename: a lock in place that says it has a socket always answers while its holder lives.
+    const socketPath = join(scratch, SOCKET_FILE);
+    const server = fitsSocketPath(socketPath) ? await listenHolderSocket(socketPath) : undefined;
+    const owner = newOwner(self, server !== undefined);
+    try {
+      await writeFile(join(scratch, OWNER_FILE), `${JSON.stringify(owner)}\n`, { flag: 'wx' });
+      await rename(scratch, generationPath(dir, generation));
+    } catch (err) {
+      await closeHolderSocket(server);
+      await rm(scratch, { recursive: true, force: true });
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' || code === 'ENOTEMPTY') return undefined;
+      throw err;
+    }
+    const lock = new JournalLock(options, generation, owner, server);
+    // A claim from a listing that a concurrent takeover had already outdated: the higher generation wins.
+    if ((await listGenerations(dir)).some((g) => g > generation)) {
+      await lock.release();
+      return undefined;
+    }
+    return lock;
+  }
+
+  /** Removes the locks of earlier holders (all gone: this one was claimed over them) and abandoned scratch dirs. */
+  private async removeOlder(): Promise<void> {
+    const { dir, staleMs } = this.options;
+    for (const generation of await listGenerations(dir)) {
+      if (generation < this.generation) await removeLockDir(dir, generationPath(dir, generation));
+    }
+    for (const name of await readdir(dir)) {
+      if (!SCRATCH.test(name)) continue;
+      const path = join(dir, name);
+      const age = await stat(path).then(
+        ({ mtimeMs }) => Date.now() - mtimeMs,
+        () => 0,
+      );
+      if (age > staleMs) await rm(path, { recursive: true, force: true });
+    }
+  }
+
+  /** Gives the lock up: the next process takes it at once. Call after the journal's files are closed. */
+  async release(): Promise<void> {
+    if (this.state === 'released') return;
+    const wasHeld = this.state === 'held';
+    this.state = 'released';
+    clearTimeout(this.timer);
+    heldHere.delete(this.owner.id);
+    if (wasHeld) {
+      // Only our own record: a lock lost to another process is theirs now.
+      const holder = await readHolder(this.path).catch(() => undefined);
+      if (holder?.owner?.id === this.owner.id) await removeLockDir(this.options.dir, this.path);
+    }
+    await closeHolderSocket(this.server);
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(() => void this.refresh(), this.options.refreshMs);
+    this.timer.unref();
+  }
+
+  /** Touches the record, so a process on another machine sees the lock is fresh, and checks it is still ours. */
+  private async refresh(): Promise<void> {
+    if (this.state !== 'held') return;
+    const { dir, staleMs, logger } = this.options;
+    const ownerPath = join(this.path, OWNER_FILE);
+    try {
+      const now = new Date();
+      await utimes(ownerPath, now, now);
+      const owner = parseOwner(await readFile(ownerPath, 'utf8'));
+      if (owner?.id !== this.owner.id) {
+        return this.lose(`${this.path} now holds another record (${owner ? describeOwner(owner) : 'unreadable'})`);
+      }
+      const newer = (await listGenerations(dir)).filter((g) => g > this.generation);
+      if (newer.length > 0) {
+        return this.lose(
+          `another process took the lock over (${generationPath(dir, newer.at(-1) ?? 0)}), judging this one gone ` +
+            `after ${formatDuration(staleMs)} without a refresh`,
+        );
+      }
+      this.lastRefreshAt = Date.now();
+    } catch (err) {
+      if (this.state !== 'held') return;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        return this.lose(`${this.path} vanished (deleted, or the journal directory's volume went away)`);
+      }
+      const failingMs = Date.now() - this.lastRefreshAt;
+      if (failingMs >= staleMs) {
+        return this.lose(
+          `it could not be refreshed for ${(failingMs / 1000).toFixed(1)}s (${describeError(err)}), so a process on ` +
+            'another machine may have taken it over',
+        );
+      }
+      logger.warn(
+        { dir, lock: this.path, err: describeError(err) },
+        `could not refresh the journal lock; retrying. Check the disk of ${dir}: after ${formatDuration(staleMs)} ` +
+          'without a refresh the lock counts as lost and the gateway stops',
+      );
+    }
+    if (this.state === 'held') this.schedule();
+  }
+
+  private lose(reason: string): void {
+    if (this.state !== 'held') return;
+    this.state = 'lost';
+    clearTimeout(this.timer);
+    heldHere.delete(this.owner.id);
+    void closeHolderSocket(this.server);
+    const err = new BridgeError(
+      'BRIDGE_ERR_JOURNAL_LOCK_LOST',
+      `lost the lock of journal directory ${this.options.dir}: ${reason}. Another process may be using the same ` +
+        `journal; this one stops writing to it and stops. ${WHAT_TO_DO}`,
+    );
+    this.options.logger.error({ dir: this.options.dir, lock: this.path, code: err.code }, err.message);
+    this.options.onLost?.(err);
+  }
+}
+
+/** Whether the holder of a lock in place still holds it, and why we think so. */
+async function judge(
+  holder: FoundHolder,
+  path: string,
+  self: ProcessIdentity,
+  staleMs: number,
+): Promise<{ held: boolean; reason: string }> {
+  const { owner, ageMs } = holder;
+  if (owner && sameMachine(owner, self)) {
+    if (owner.socket) {
+      const probe = await probeHolderSocket(join(path, SOCKET_FILE));
+      if (probe === 'listening') return { held: true, reason: 'it is running on this machine' };
+      if (probe === 'gone') return { held: false, reason: 'nothing listens on its lock socket any more' };
+    }
+    const pid = await pidVerdict(owner, self, (id) => heldHere.has(id));
+    if (pid === 'alive') return { held: true, reason: 'its pid is running on this machine' };
+    if (pid === 'dead') return { held: false, reason: 'its pid no longer runs' };
+  }
+  const age = `${(Math.max(0, ageMs) / 1000).toFixed(1)}s`;
+  if (ageMs > staleMs) return { held: false, reason: `not refreshed for ${age}` };
+  const where = !owner
+    ? 'its owner record is unreadable'
+    : sameMachine(owner, self)
+      ? 'it runs on this machine but in another pid namespace'
+      : 'it runs on another machine';
+  return { held: true, reason: `${where}; last refreshed ${age} ago` };
+}
+
+function lockedError(
+  dir: string,
+  holder: FoundHolder,
+  reason: string,
+  self: ProcessIdentity,
+  staleMs: number,
+): BridgeError {
+  const who = holder.owner ? describeOwner(holder.owner) : 'a process whose owner record is unreadable';
+  const elsewhere = !holder.owner || !sameMachine(holder.owner, self);
+  return new BridgeError(
+    'BRIDGE_ERR_JOURNAL_LOCKED',
+    `journal directory ${dir} is in use by ${who} (${reason}); not starting. ${WHAT_TO_DO}` +
+      (elsewhere
+        ? ` If that process is gone, its lock is taken over once it has gone ${formatDuration(staleMs)} without ` +
+          'a refresh.'
+        : ''),
+  );
+}
