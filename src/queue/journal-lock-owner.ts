@@ -107,15 +107,16 @@ export function sameMachine(owner: ProcessIdentity, self: ProcessIdentity): bool
 /**
  * Whether the holder's pid still names the holder, when the holder ran in our own pid namespace (else a pid means
  * nothing here: `unknown`). `heldHere` says whether this process holds the lock with that id: the recorded pid
- * being ours otherwise means a predecessor had it — a container restarted, its process given the same pid again.
+ * being ours otherwise means a predecessor had it (`predecessor`) — a container restarted, its process given the
+ * same pid again. `reused`: the pid runs, but started at another time than the holder.
  */
 export async function pidVerdict(
   owner: LockOwner,
   self: ProcessIdentity,
   heldHere: (id: string) => boolean,
-): Promise<'alive' | 'dead' | 'unknown'> {
+): Promise<'alive' | 'dead' | 'predecessor' | 'reused' | 'unknown'> {
   if (!sameMachine(owner, self) || owner.pidNamespace !== self.pidNamespace) return 'unknown';
-  if (owner.pid === self.pid) return heldHere(owner.id) ? 'alive' : 'dead';
+  if (owner.pid === self.pid) return heldHere(owner.id) ? 'alive' : 'predecessor';
   try {
     process.kill(owner.pid, 0);
   } catch (err) {
@@ -124,6 +125,6 @@ export async function pidVerdict(
   }
   if (owner.startTicks === undefined) return 'alive';
   const ticks = await startTicksOf(owner.pid);
-  // Gone between the two checks, or the pid was given to a later process.
-  return ticks === owner.startTicks ? 'alive' : 'dead';
+  if (ticks === undefined) return 'dead'; // exited between the two checks
+  return ticks === owner.startTicks ? 'alive' : 'reused';
 }

@@ -316,6 +316,10 @@ async function judge(
     const pid = await pidVerdict(owner, self, (id) => heldHere.has(id));
     if (pid === 'alive') return { held: true, reason: 'its pid is running on this machine' };
     if (pid === 'dead') return { held: false, reason: 'its pid no longer runs' };
+    if (pid === 'reused') return { held: false, reason: 'its pid now names a process started later' };
+    if (pid === 'predecessor') {
+      return { held: false, reason: 'it had the pid this process has now (the same container, restarted)' };
+    }
   }
   const age = `${(Math.max(0, ageMs) / 1000).toFixed(1)}s`;
   if (ageMs > staleMs) return { held: false, reason: `not refreshed for ${age}` };

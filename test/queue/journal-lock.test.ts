@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BridgeError, isBridgeError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { Journal } from '../../src/queue/journal.js';
+import { currentIdentity } from '../../src/queue/journal-lock-owner.js';
 import { captureLogs, journalEntry, tempDir } from './journal-fixtures.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -171,6 +173,40 @@ describe('journal directory lock', () => {
     const logs = captureLogs();
     await openJournal({ dir: deep, logger: logs.logger, lock: { staleMs: STALE_NEVER_MS } });
     expect(takeovers(logs)[0]).toMatchObject({ reason: 'its pid no longer runs', holder: { pid: child.pid } });
+  });
+
+  // The holder's pid namespace and start time come from /proc: Linux only.
+  it.runIf(existsSync('/proc/self/ns/pid')).each([
+    [
+      'a predecessor with the pid this process has now, as in a restarted container',
+      () => process.pid,
+      (ticks: number | undefined) => ticks,
+      'it had the pid this process has now (the same container, restarted)',
+    ],
+    [
+      'a pid that now names a process started later',
+      () => process.ppid,
+      (ticks: number | undefined) => (ticks ?? 0) + 12_345,
+      'its pid now names a process started later',
+    ],
+  ])('takes over at once from %s', async (_what, pidOf, startTicksOf, reason) => {
+    const self = await currentIdentity();
+    const lock = join(dir, 'journal.lock.3');
+    await mkdir(lock);
+    await writeFile(
+      join(lock, 'owner.json'),
+      JSON.stringify({
+        ...self,
+        pid: pidOf(),
+        startTicks: startTicksOf(self.startTicks),
+        id: 'fedcba9876543210',
+        since: new Date().toISOString(),
+        socket: false,
+      }),
+    );
+    const logs = captureLogs();
+    await openJournal({ logger: logs.logger, lock: { staleMs: STALE_NEVER_MS } });
+    expect(takeovers(logs)[0]).toMatchObject({ reason });
   });
 
   it('honours a lock held from another machine while it is fresh, and takes it over once stale', async () => {
