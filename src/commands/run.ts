@@ -8,7 +8,7 @@ import type { Logger } from '../log.js';
  * in-flight deliveries finish (bounded by delivery.shutdown_grace); a second signal forces exit. A signal that
  * arrives while the start still waits (for Redis, for QQ) abandons the start and exits cleanly too: the handlers
  * are installed before anything starts. Resolves with the process exit code: 0 after a signal, 1 after a fatal
- * gateway close.
+ * gateway close or a lost journal lock, which also end a start still under way.
  */
 export async function runBridge(config: BridgeConfig, role: Role, logger: Logger): Promise<number> {
   let fatal: string | undefined;
@@ -24,6 +24,8 @@ export async function runBridge(config: BridgeConfig, role: Role, logger: Logger
     onFatal: (message) => {
       fatal = message;
       wake?.();
+      // Also during a start still waiting (for Redis, for QQ): a fatal condition ends it rather than waiting on.
+      shutdown.abort();
     },
   });
   let signals = 0;
@@ -47,7 +49,7 @@ export async function runBridge(config: BridgeConfig, role: Role, logger: Logger
     await stopped;
   } catch (err) {
     if (!shutdown.signal.aborted || !isBridgeError(err, 'BRIDGE_ERR_ABORTED')) throw err;
-    logger.info(`shutdown signal during start: ${err.message}`);
+    logger.info(`${fatal ? 'fatal error' : 'shutdown signal'} during start: ${err.message}`);
   } finally {
     await app.stop();
     process.off('SIGTERM', onSignal);

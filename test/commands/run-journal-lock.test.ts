@@ -144,4 +144,20 @@ describe('qq-webhook-bridge run --role gateway: one journal directory, one proce
     await fourth.logged('waiting for Redis');
     expect(fourth.lines.filter((line) => line.msg.startsWith('taking over'))).toEqual([]);
   }, 120_000);
+
+  it('stops with exit code 1 when its lock is lost, even while its start still waits for Redis', async () => {
+    const { file, journalDir } = await sharedConfig();
+    const gateway = runGateway(file);
+    await gateway.logged('waiting for Redis');
+    // As if the directory were cleaned by hand, or another machine had taken the lock over.
+    for (const name of readdirSync(journalDir).filter((n) => n.startsWith('journal.lock.'))) {
+      rmSync(join(journalDir, name), { recursive: true });
+    }
+    // Noticed at the next refresh (every 5 s); the deadline only bounds a hung process.
+    expect(await gateway.exited).toBe(1);
+    const lost = gateway.lines.find((line) => line.code === 'BRIDGE_ERR_JOURNAL_LOCK_LOST');
+    expect(lost).toMatchObject({ level: 50, component: 'journal', dir: journalDir });
+    expect(lost!.msg).toContain(`lost the lock of journal directory ${journalDir}`);
+    expect(gateway.lines.some((line) => line.level === 60 && line.msg === lost!.msg)).toBe(true);
+  }, 60_000);
 });
