@@ -147,7 +147,7 @@ export class JournalLock {
     };
     const { dir, logger } = options;
     const self = await currentIdentity();
-    for (let claims = 0; claims < MAX_CLAIMS; ) {
+    for (let claims = 0; claims < MAX_CLAIMS;) {
       const top = (await listGenerations(dir)).at(-1) ?? 0;
       if (top > 0) {
         const holder = await readHolder(generationPath(dir, top));
@@ -252,7 +252,9 @@ export class JournalLock {
       await utimes(ownerPath, now, now);
       const owner = parseOwner(await readFile(ownerPath, 'utf8'));
       if (owner?.id !== this.owner.id) {
-        return this.lose(`${this.path} now holds another record (${owner ? describeOwner(owner) : 'unreadable'})`);
+        return this.lose(
+          `${this.path} now holds another record (${owner ? describeOwner(owner) : 'unreadable'})`,
+        );
       }
       const newer = (await listGenerations(dir)).filter((g) => g > this.generation);
       if (newer.length > 0) {

@@ -121,7 +121,9 @@ describe('qq-webhook-bridge run --role gateway: one journal directory, one proce
 
     const second = runGateway(file);
     expect(await second.exited).toBe(1);
-    expect(second.stderr()).toContain(`error: journal directory ${journalDir} is in use by pid ${first.child.pid}`);
+    expect(second.stderr()).toContain(
+      `error: journal directory ${journalDir} is in use by pid ${first.child.pid}`,
+    );
     expect(second.stderr()).toMatch(/give each gateway its own journal\.dir/);
 
     // kill -9: the next start takes the lock over at once, on the socket, not by waiting for staleness.

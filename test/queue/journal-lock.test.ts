@@ -73,11 +73,11 @@ async function holder(on = dir): Promise<{ child: ChildProcess; exited: Promise<
   children.push(child);
   let stdout = '';
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`holder did not start: ${stderr}`)), CHILD_DEADLINE_MS);
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString('utf8');
       if (stdout.includes('"ready":true')) {
         clearTimeout(timer);
@@ -172,7 +172,10 @@ describe('journal directory lock', () => {
 
     const logs = captureLogs();
     await openJournal({ dir: deep, logger: logs.logger, lock: { staleMs: STALE_NEVER_MS } });
-    expect(takeovers(logs)[0]).toMatchObject({ reason: 'its pid no longer runs', holder: { pid: child.pid } });
+    expect(takeovers(logs)[0]).toMatchObject({
+      reason: 'its pid no longer runs',
+      holder: { pid: child.pid },
+    });
   });
 
   // The holder's pid namespace and start time come from /proc: Linux only.
@@ -237,7 +240,9 @@ describe('journal directory lock', () => {
     await utimes(join(foreign, 'owner.json'), old, old);
     const logs = captureLogs();
     await openJournal({ logger: logs.logger, lock: { staleMs } });
-    expect(takeovers(logs)[0]).toMatchObject({ reason: expect.stringMatching(/^not refreshed for \d+\.\ds$/) });
+    expect(takeovers(logs)[0]).toMatchObject({
+      reason: expect.stringMatching(/^not refreshed for \d+\.\ds$/),
+    });
     expect((await lockState()).locks).toEqual(['journal.lock.8']);
   });
 
