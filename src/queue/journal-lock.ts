@@ -41,8 +41,8 @@ const GENERATION = /^journal\.lock\.(\d+)$/;
 const SCRATCH = /^journal\.lock\.t[0-9a-f]{8}$/;
 const OWNER_FILE = 'owner.json';
 const SOCKET_FILE = 'sock';
-/** Claims lost to another process before giving up; each loss is a process that now holds the lock. */
-const MAX_CLAIMS = 5;
+/** Looks at the lock before giving up; each extra look follows a lock that changed hands meanwhile. */
+const MAX_ATTEMPTS = 8;
 
 const WHAT_TO_DO =
   'A journal directory belongs to one process: give each gateway its own journal.dir (with docker compose, its ' +
@@ -86,14 +86,25 @@ async function listGenerations(dir: string): Promise<number[]> {
     .sort((a, b) => a - b);
 }
 
-/** The record of a lock in place; undefined when it went away meanwhile (its holder released it). */
+const isMissing = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT';
+
+/**
+ * The record of a lock in place; undefined when the lock went away meanwhile (its holder released it). A lock
+ * directory without a readable record (emptied by hand) is judged by its own age.
+ */
 async function readHolder(path: string): Promise<FoundHolder | undefined> {
   try {
     const { mtimeMs } = await stat(join(path, OWNER_FILE));
     const owner = parseOwner(await readFile(join(path, OWNER_FILE), 'utf8'));
     return { owner, ageMs: Date.now() - mtimeMs };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (!isMissing(err)) throw err;
+  }
+  try {
+    const { mtimeMs } = await stat(path);
+    return { owner: undefined, ageMs: Date.now() - mtimeMs };
+  } catch (err) {
+    if (isMissing(err)) return undefined;
     throw err;
   }
 }
@@ -130,11 +141,6 @@ export class JournalLock {
     return generationPath(this.options.dir, this.generation);
   }
 
-  /** False once the lock was lost or released. */
-  get held(): boolean {
-    return this.state === 'held';
-  }
-
   /**
    * Takes the lock of `dir` (which must exist), taking over the lock of a holder that is gone. Rejects with
    * BRIDGE_ERR_JOURNAL_LOCKED, naming the holder, when another process holds it.
@@ -147,7 +153,8 @@ export class JournalLock {
     };
     const { dir, logger } = options;
     const self = await currentIdentity();
-    for (let claims = 0; claims < MAX_CLAIMS;) {
+    let withSocket = true;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const top = (await listGenerations(dir)).at(-1) ?? 0;
       if (top > 0) {
         const holder = await readHolder(generationPath(dir, top));
@@ -159,32 +166,45 @@ export class JournalLock {
           `taking over the journal lock of a process that is gone (${verdict.reason}); it did not stop cleanly`,
         );
       }
-      const lock = await JournalLock.claim(options, top + 1, self);
-      if (lock) {
-        await lock.removeOlder();
-        return lock;
+      const claimed = await JournalLock.claim(options, top + 1, self, withSocket);
+      if (claimed instanceof JournalLock) {
+        await claimed.removeOlder();
+        return claimed;
       }
-      claims += 1;
+      if (claimed === 'socket-unusable') {
+        logger.warn(
+          { dir },
+          `the journal lock's Unix socket cannot be reached on this filesystem; locking by pid instead, so a ` +
+            `crashed holder in another container is taken over only after ${formatDuration(options.staleMs)}`,
+        );
+        withSocket = false;
+      }
     }
     throw new BridgeError(
       'BRIDGE_ERR_JOURNAL_LOCKED',
-      `journal directory ${dir} changed hands ${MAX_CLAIMS} times while this process tried to lock it: several ` +
+      `journal directory ${dir} changed hands ${MAX_ATTEMPTS} times while this process tried to lock it: several ` +
         `processes are starting on it. ${WHAT_TO_DO}`,
     );
   }
 
-  /** Prepares generation `generation` under a scratch name and renames it into place; undefined if another won. */
+  /**
+   * Prepares generation `generation` under a scratch name and renames it into place. `taken` when another process
+   * won it; `socket-unusable` when the socket did not answer at its place (a filesystem without working sockets),
+   * so the lock must do without: others would otherwise take a live holder for dead.
+   */
   private static async claim(
     options: JournalLockOptions & { staleMs: number; refreshMs: number },
     generation: number,
     self: ProcessIdentity,
-  ): Promise<JournalLock | undefined> {
+    withSocket: boolean,
+  ): Promise<JournalLock | 'taken' | 'socket-unusable'> {
     const { dir } = options;
     const scratch = scratchPath(dir);
     await mkdir(scratch);
     // Listening before the rename: a lock in place that says it has a socket always answers while its holder lives.
     const socketPath = join(scratch, SOCKET_FILE);
-    const server = fitsSocketPath(socketPath) ? await listenHolderSocket(socketPath) : undefined;
+    const server =
+      withSocket && fitsSocketPath(socketPath) ? await listenHolderSocket(socketPath) : undefined;
     const owner = newOwner(self, server !== undefined);
     try {
       await writeFile(join(scratch, OWNER_FILE), `${JSON.stringify(owner)}\n`, { flag: 'wx' });
@@ -193,14 +213,18 @@ export class JournalLock {
       await closeHolderSocket(server);
       await rm(scratch, { recursive: true, force: true });
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST' || code === 'ENOTEMPTY') return undefined;
+      if (code === 'EEXIST' || code === 'ENOTEMPTY') return 'taken';
       throw err;
     }
     const lock = new JournalLock(options, generation, owner, server);
+    if (server && (await probeHolderSocket(join(lock.path, SOCKET_FILE))) !== 'listening') {
+      await lock.release();
+      return 'socket-unusable';
+    }
     // A claim from a listing that a concurrent takeover had already outdated: the higher generation wins.
     if ((await listGenerations(dir)).some((g) => g > generation)) {
       await lock.release();
-      return undefined;
+      return 'taken';
     }
     return lock;
   }

@@ -88,12 +88,14 @@ export class Journal {
   static async open(options: JournalOptions): Promise<Journal> {
     await mkdir(options.dir, { recursive: true });
     let journal: Journal | undefined;
+    let lostWhileOpening: BridgeError | undefined;
     const lock = await JournalLock.acquire({
       dir: options.dir,
       logger: options.logger,
       ...options.lock,
       onLost: (err) => {
-        journal?.refuseWrites(err);
+        if (journal) journal.refuseWrites(err);
+        else lostWhileOpening = err;
         options.onLockLost?.(err);
       },
     });
@@ -104,6 +106,7 @@ export class Journal {
       cursorFile = await CursorFile.open(join(options.dir, CURSOR_FILE));
       await syncDirectory(options.dir);
       journal = await Journal.recover(options, lock, file, cursorFile);
+      if (lostWhileOpening) journal.refuseWrites(lostWhileOpening);
       return journal;
     } catch (err) {
       await cursorFile?.close().catch(() => undefined);

@@ -246,6 +246,22 @@ describe('journal directory lock', () => {
     expect((await lockState()).locks).toEqual(['journal.lock.8']);
   });
 
+  it('judges a lock directory without a readable record by its age: refused while fresh, taken over once stale', async () => {
+    const staleMs = 60_000;
+    const emptied = join(dir, 'journal.lock.4');
+    await mkdir(emptied);
+    const err = await openError({ lock: { staleMs } });
+    expect(err.code).toBe('BRIDGE_ERR_JOURNAL_LOCKED');
+    expect(err.message).toContain('in use by a process whose owner record is unreadable');
+
+    const old = new Date(Date.now() - staleMs - 5_000);
+    await utimes(emptied, old, old);
+    const logs = captureLogs();
+    await openJournal({ logger: logs.logger, lock: { staleMs } });
+    expect(takeovers(logs)[0]).toMatchObject({ holder: 'unreadable' });
+    expect((await lockState()).locks).toEqual(['journal.lock.5']);
+  });
+
   it('keeps its lock fresh for other machines by refreshing the record', async () => {
     await openJournal({ lock: { refreshMs: 20 } });
     const [lock] = (await lockState()).locks;
