@@ -159,6 +159,26 @@ describe('journal directory lock', () => {
     expect(now.locks).not.toEqual(dead.locks);
   });
 
+  it('lets exactly one of several processes started together take over a dead holder', async () => {
+    const { child, exited } = await holder();
+    child.kill('SIGKILL');
+    await exited;
+    const starters = [0, 1, 2].map(() =>
+      holder().then(
+        () => 'holds' as const,
+        (err: Error) => err.message,
+      ),
+    );
+    const outcomes = await Promise.all(starters);
+    expect(outcomes.filter((outcome) => outcome === 'holds')).toHaveLength(1);
+    for (const outcome of outcomes.filter((o) => o !== 'holds')) {
+      expect(outcome).toMatch(
+        /exited before holding the lock: .*BRIDGE_ERR_JOURNAL_LOCKED|is in use by pid/s,
+      );
+    }
+    expect((await lockState()).locks).toHaveLength(1);
+  });
+
   it('is taken over at once after kill -9 where no socket fits the path: the holder pid no longer runs', async () => {
     // Past the Unix socket path limit (about 100 bytes): the lock does without a socket.
     const deep = join(dir, 'x'.repeat(60), 'y'.repeat(60));
