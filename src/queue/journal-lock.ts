@@ -13,8 +13,7 @@
  * A holder on another machine (a volume shared across hosts) cannot be checked: it refreshes the record's mtime
  * every `refreshMs`, and its lock is taken over once it has gone `staleMs` without a refresh.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { BridgeError, describeError } from '../errors.js';
@@ -22,31 +21,32 @@ import type { Logger } from '../log.js';
 import { formatDuration } from '../util/duration.js';
 import { closeHolderSocket, fitsSocketPath, listenHolderSocket, probeHolderSocket } from './holder-socket.js';
 import {
+  generationPath,
+  listGenerations,
+  OWNER_FILE,
+  readHolder,
+  removeAbandonedScratch,
+  removeLockDir,
+  scratchPath,
+  SOCKET_FILE,
+} from './journal-lock-dir.js';
+import {
   currentIdentity,
   describeOwner,
   newOwner,
   parseOwner,
-  pidVerdict,
-  sameMachine,
   type LockOwner,
   type ProcessIdentity,
 } from './journal-lock-owner.js';
+import { judge, lockedError, WHAT_TO_DO } from './journal-lock-verdict.js';
 
 /** A holder on another machine is presumed dead after this long without a refresh. */
 export const LOCK_STALE_MS = 30_000;
 /** How often the holder refreshes its record (and checks that the lock is still its own). */
 export const LOCK_REFRESH_MS = 5_000;
 
-const GENERATION = /^journal\.lock\.(\d+)$/;
-const SCRATCH = /^journal\.lock\.t[0-9a-f]{8}$/;
-const OWNER_FILE = 'owner.json';
-const SOCKET_FILE = 'sock';
 /** Looks at the lock before giving up; each extra look follows a lock that changed hands meanwhile. */
 const MAX_ATTEMPTS = 8;
-
-const WHAT_TO_DO =
-  'A journal directory belongs to one process: give each gateway its own journal.dir (with docker compose, its ' +
-  'own volume: do not --scale the gateway service on one volume; add a second service with its own volume).';
 
 /** Ids of the locks this process holds: a record with our pid is ours only if its id is here. */
 const heldHere = new Set<string>();
@@ -60,65 +60,6 @@ export interface JournalLockOptions {
   refreshMs?: number;
   /** Called once when the lock is found lost; the caller must stop using the directory. */
   onLost?: (err: BridgeError) => void;
-}
-
-interface FoundHolder {
-  /** Undefined when the record is unreadable (damaged by hand, or a disk that lost it). */
-  owner: LockOwner | undefined;
-  /** Time since the holder's last refresh. */
-  ageMs: number;
-}
-
-function generationPath(dir: string, generation: number): string {
-  return join(dir, `journal.lock.${generation}`);
-}
-
-function scratchPath(dir: string): string {
-  return join(dir, `journal.lock.t${randomBytes(4).toString('hex')}`);
-}
-
-async function listGenerations(dir: string): Promise<number[]> {
-  const names = await readdir(dir);
-  return names
-    .map((name) => GENERATION.exec(name)?.[1])
-    .filter((digits): digits is string => digits !== undefined)
-    .map(Number)
-    .sort((a, b) => a - b);
-}
-
-const isMissing = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT';
-
-/**
- * The record of a lock in place; undefined when the lock went away meanwhile (its holder released it). A lock
- * directory without a readable record (emptied by hand) is judged by its own age.
- */
-async function readHolder(path: string): Promise<FoundHolder | undefined> {
-  try {
-    const { mtimeMs } = await stat(join(path, OWNER_FILE));
-    const owner = parseOwner(await readFile(join(path, OWNER_FILE), 'utf8'));
-    return { owner, ageMs: Date.now() - mtimeMs };
-  } catch (err) {
-    if (!isMissing(err)) throw err;
-  }
-  try {
-    const { mtimeMs } = await stat(path);
-    return { owner: undefined, ageMs: Date.now() - mtimeMs };
-  } catch (err) {
-    if (isMissing(err)) return undefined;
-    throw err;
-  }
-}
-
-/** Moves a lock directory out of the way under a scratch name, then deletes it: a lock in place is never half gone. */
-async function removeLockDir(dir: string, path: string): Promise<void> {
-  const trash = scratchPath(dir);
-  try {
-    await rename(path, trash);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw err;
-  }
-  await rm(trash, { recursive: true, force: true });
 }
 
 export class JournalLock {
@@ -159,7 +100,9 @@ export class JournalLock {
       if (top > 0) {
         const holder = await readHolder(generationPath(dir, top));
         if (!holder) continue; // released meanwhile: look again
-        const verdict = await judge(holder, generationPath(dir, top), self, options.staleMs);
+        const verdict = await judge(holder, generationPath(dir, top), self, options.staleMs, (id) =>
+          heldHere.has(id),
+        );
         if (verdict.held) throw lockedError(dir, holder, verdict.reason, self, options.staleMs);
         logger.warn(
           { dir, holder: holder.owner ?? 'unreadable', reason: verdict.reason },
@@ -235,15 +178,7 @@ export class JournalLock {
     for (const generation of await listGenerations(dir)) {
       if (generation < this.generation) await removeLockDir(dir, generationPath(dir, generation));
     }
-    for (const name of await readdir(dir)) {
-      if (!SCRATCH.test(name)) continue;
-      const path = join(dir, name);
-      const age = await stat(path).then(
-        ({ mtimeMs }) => Date.now() - mtimeMs,
-        () => 0,
-      );
-      if (age > staleMs) await rm(path, { recursive: true, force: true });
-    }
+    await removeAbandonedScratch(dir, staleMs);
   }
 
   /** Gives the lock up: the next process takes it at once. Call after the journal's files are closed. */
@@ -318,60 +253,9 @@ export class JournalLock {
     const err = new BridgeError(
       'BRIDGE_ERR_JOURNAL_LOCK_LOST',
       `lost the lock of journal directory ${this.options.dir}: ${reason}. Another process may be using the same ` +
-        `journal; this one stops writing to it and stops. ${WHAT_TO_DO}`,
+        `journal; this process stops writing to it and exits. ${WHAT_TO_DO}`,
     );
     this.options.logger.error({ dir: this.options.dir, lock: this.path, code: err.code }, err.message);
     this.options.onLost?.(err);
   }
-}
-
-/** Whether the holder of a lock in place still holds it, and why we think so. */
-async function judge(
-  holder: FoundHolder,
-  path: string,
-  self: ProcessIdentity,
-  staleMs: number,
-): Promise<{ held: boolean; reason: string }> {
-  const { owner, ageMs } = holder;
-  if (owner && sameMachine(owner, self)) {
-    if (owner.socket) {
-      const probe = await probeHolderSocket(join(path, SOCKET_FILE));
-      if (probe === 'listening') return { held: true, reason: 'it is running on this machine' };
-      if (probe === 'gone') return { held: false, reason: 'nothing listens on its lock socket any more' };
-    }
-    const pid = await pidVerdict(owner, self, (id) => heldHere.has(id));
-    if (pid === 'alive') return { held: true, reason: 'its pid is running on this machine' };
-    if (pid === 'dead') return { held: false, reason: 'its pid no longer runs' };
-    if (pid === 'reused') return { held: false, reason: 'its pid now names a process started later' };
-    if (pid === 'predecessor') {
-      return { held: false, reason: 'it had the pid this process has now (the same container, restarted)' };
-    }
-  }
-  const age = `${(Math.max(0, ageMs) / 1000).toFixed(1)}s`;
-  if (ageMs > staleMs) return { held: false, reason: `not refreshed for ${age}` };
-  const where = !owner
-    ? 'its owner record is unreadable'
-    : sameMachine(owner, self)
-      ? 'it runs on this machine but in another pid namespace'
-      : 'it runs on another machine';
-  return { held: true, reason: `${where}; last refreshed ${age} ago` };
-}
-
-function lockedError(
-  dir: string,
-  holder: FoundHolder,
-  reason: string,
-  self: ProcessIdentity,
-  staleMs: number,
-): BridgeError {
-  const who = holder.owner ? describeOwner(holder.owner) : 'a process whose owner record is unreadable';
-  const elsewhere = !holder.owner || !sameMachine(holder.owner, self);
-  return new BridgeError(
-    'BRIDGE_ERR_JOURNAL_LOCKED',
-    `journal directory ${dir} is in use by ${who} (${reason}); not starting. ${WHAT_TO_DO}` +
-      (elsewhere
-        ? ` If that process is gone, its lock is taken over once it has gone ${formatDuration(staleMs)} without ` +
-          'a refresh.'
-        : ''),
-  );
 }
