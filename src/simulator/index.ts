@@ -41,7 +41,7 @@ export {
   type DarkTime,
   type DarkTimeStart,
 } from './dark-time.js';
-export type { FaultKind, FaultablePath } from './commands.js';
+export type { FaultKind, FaultablePath, SocketFaultKind } from './commands.js';
 export { FAULT_KINDS } from './commands.js';
 export type { SendFaultKind } from './send-faults.js';
 export type { SendOptions } from './send-options.js';
