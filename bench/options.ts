@@ -67,6 +67,8 @@ export interface Plan {
   replyLatencyMs: number;
   soakMs: number;
   soakRate: number;
+  /** Measurements of gateway dark time per fault kind; the median is reported. */
+  darkTimeRepeats: number;
   drainTimeoutMs: number;
   backlogTimeoutMs: number;
 }
@@ -93,6 +95,7 @@ export function planFor(options: BenchOptions): Plan {
     replyLatencyMs: quick ? 5_000 : 20_000,
     soakMs: options.soakMs,
     soakRate: 500,
+    darkTimeRepeats: quick ? 3 : 5,
     drainTimeoutMs: 60_000,
     backlogTimeoutMs: quick ? 60_000 : 240_000,
   };
