@@ -9,7 +9,7 @@ export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export const USAGE = `usage: npm run bench -- [--quick] [--soak] [--profile] [options]
 
-  --quick             reduced run, under 60 s (smaller backlog, shorter phases)
+  --quick             reduced run, about a minute (smaller backlog, shorter phases, 3 dark-time samples)
   --soak              add a 2-minute soak at a fixed rate: bridge RSS before/after and its trend
   --soak-seconds N    the soak's length (default 120)
   --profile           add a throughput run of the bridge under node --cpu-prof and summarize the hot spots
