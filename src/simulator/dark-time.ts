@@ -90,8 +90,9 @@ export interface DarkInterval {
  * Every span of [from, to] in which no connection of `shard` was serving: a connection serves from its READY or
  * RESUMED until it closes, or until a `half_dead` or `invalid_session` fault stops the simulator sending it events.
  * This counts a seamless switch (a new session READY before the old socket closes) as no dark time at all, which
- * "fault → next READY" cannot tell. What serves at `from` is worked out from the entries before it, so the timeline
- * must still hold the shard's last READY/RESUMED before the window.
+ * "fault → next READY" cannot tell. What serves at `from` is worked out from the entries up to and including that
+ * millisecond (a READY and a fault within one ms of `from` are both already applied), so the timeline must still
+ * hold the shard's last READY/RESUMED before the window.
  */
 export function darkIntervals(
   timeline: readonly TimelineEntry[],
@@ -110,7 +111,7 @@ export function darkIntervals(
     if (entry.shard !== window.shard || entry.connection === null) continue;
     const change = servingChange(entry);
     if (change === undefined) continue;
-    if (!started && entry.at >= window.from) begin();
+    if (!started && entry.at > window.from) begin();
     if (change === 'up') serving.add(entry.connection);
     else serving.delete(entry.connection);
     if (!started) continue;

@@ -134,6 +134,17 @@ describe('darkIntervals', () => {
     ]);
   });
 
+  it('what happened in the millisecond the window opens at counts as before it', () => {
+    const sameMs = timeline([
+      [1_000, 'ready_sent', 1],
+      [1_000, 'fault', 1, { fault: 'half_dead' }],
+      [1_400, 'resumed_sent', 2],
+    ]);
+    expect(darkIntervals(sameMs, { shard: 0, from: 1_000, to: 2_000 })).toEqual([
+      { from: 1_000, to: 1_400, open: false },
+    ]);
+  });
+
   it('a shard dark when the window opens, and one still dark when it ends, are clipped to the window', () => {
     const down = timeline([
       [1_000, 'ready_sent', 1],
