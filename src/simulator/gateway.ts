@@ -27,6 +27,7 @@ import type { SessionRegistry } from './session-registry.js';
 import type { SessionStartLimit } from './start-limit.js';
 import type { Counters } from './state.js';
 import type { Timeline } from './timeline.js';
+import { TimelineRecorder } from './timeline-recorder.js';
 import type { TokenIssuer } from './token-issuer.js';
 import { parseRequestTarget } from '../util/request-target.js';
 
@@ -63,11 +64,13 @@ export class Gateway {
   readonly #connections = new Set<Connection>();
   readonly #handshake: HandshakeContext;
   readonly #log: Logger;
+  readonly #timeline: TimelineRecorder;
   #nextConnectionId = 1;
   #stopped = false;
 
   constructor(private readonly deps: GatewayDeps) {
     this.#log = deps.logger;
+    this.#timeline = new TimelineRecorder(deps.timeline, deps.sessions);
     this.#handshake = {
       isTokenValid: (token) => deps.tokens.isValid(token),
       grantedIntents: deps.options.grantedIntents,
@@ -128,25 +131,17 @@ export class Gateway {
       for (const session of this.deps.sessions.live()) {
         if (session.socket || !inScope(session)) continue;
         this.deps.sessions.discard(session);
-        this.deps.timeline.record({
-          event: 'fault',
-          shard: session.shard[0],
-          connection: null,
-          fault: command.kind,
-          session_id: session.id,
-        });
+        this.#timeline.faultOnSession(session, command.kind);
         hit++;
       }
     }
     for (const connection of targets) {
       this.#log.info({ kind: command.kind, connectionId: connection.connectionId }, 'fault injected');
-      this.deps.timeline.record({
-        event: 'fault',
-        shard: connection.shardId ?? null,
-        connection: connection.connectionId,
-        fault: command.kind,
-        ...(command.kind === 'close' ? { code: command.code ?? CLOSE.SESSION_TIMED_OUT } : {}),
-      });
+      this.#timeline.fault(
+        connection,
+        command.kind,
+        command.kind === 'close' ? (command.code ?? CLOSE.SESSION_TIMED_OUT) : undefined,
+      );
       switch (command.kind) {
         case 'reconnect':
           connection.send(RECONNECT_FRAME);
@@ -235,13 +230,9 @@ export class Gateway {
   }
 
   #onIdentify(connection: Connection, d: unknown): void {
-    const { sessions, counters, startLimit, timeline } = this.deps;
+    const { sessions, counters, startLimit } = this.deps;
     counters.identifies++;
-    timeline.record({
-      event: 'identify_received',
-      shard: identifiedShard(d),
-      connection: connection.connectionId,
-    });
+    this.#timeline.identifyReceived(connection, d);
     if (connection.session) {
       this.#close(connection, CLOSE.ALREADY_AUTHENTICATED, 'already authenticated');
       return;
@@ -263,12 +254,7 @@ export class Gateway {
     startLimit.consume();
     this.#attach(connection, session);
     connection.send(readyFrame(session.nextSeq(), session.id, session.shard));
-    timeline.record({
-      event: 'ready_sent',
-      shard: shardId,
-      connection: connection.connectionId,
-      session_id: session.id,
-    });
+    this.#timeline.sent('ready_sent', connection, session);
     this.#log.info({ connectionId: connection.connectionId, sessionId: session.id, shardId }, 'READY');
     for (const pending of sessions.takePending(shardId)) {
       this.#sendEvent(connection, session.record(pending.t, pending.id, pending.d));
@@ -277,13 +263,7 @@ export class Gateway {
 
   #onResume(connection: Connection, d: unknown): void {
     this.deps.counters.resumes++;
-    const named = isRecord(d) && typeof d.session_id === 'string' ? d.session_id : undefined;
-    this.deps.timeline.record({
-      event: 'resume_received',
-      shard: named === undefined ? null : (this.deps.sessions.shardOf(named) ?? null),
-      connection: connection.connectionId,
-      ...(named === undefined ? {} : { session_id: named }),
-    });
+    this.#timeline.resumeReceived(connection, d);
     if (connection.session) {
       this.#close(connection, CLOSE.ALREADY_AUTHENTICATED, 'already authenticated');
       return;
@@ -315,12 +295,7 @@ export class Gateway {
     const missed = session.eventsAfter(seq);
     for (const event of missed) this.#sendEvent(connection, event);
     connection.send(resumedFrame(session.nextSeq()));
-    this.deps.timeline.record({
-      event: 'resumed_sent',
-      shard: session.shard[0],
-      connection: connection.connectionId,
-      session_id: session.id,
-    });
+    this.#timeline.sent('resumed_sent', connection, session);
     this.#log.info(
       { connectionId: connection.connectionId, sessionId: session.id, seq, replayed: missed.length },
       'RESUMED',
@@ -336,7 +311,7 @@ export class Gateway {
     if (connection.closing) return;
     connection.markClosing();
     this.deps.counters.closes.push({ code, reason, by: 'server' });
-    this.#recordClose(connection, code, 'server');
+    this.#timeline.closed(connection, code, 'server');
     const session = connection.session;
     if (session) {
       this.#detach(connection, session);
@@ -351,7 +326,7 @@ export class Gateway {
     if (connection.closing) return;
     connection.markClosing();
     this.deps.counters.closes.push({ code: CLOSE.ABNORMAL, reason, by: 'server' });
-    this.#recordClose(connection, CLOSE.ABNORMAL, 'server');
+    this.#timeline.closed(connection, CLOSE.ABNORMAL, 'server');
     if (connection.session) this.#detach(connection, connection.session);
     this.#log.info({ connectionId: connection.connectionId, reason }, 'terminating websocket');
     connection.ws.terminate();
@@ -362,7 +337,7 @@ export class Gateway {
     if (connection.closing) return; // closed by us, already recorded
     connection.markClosing();
     this.deps.counters.closes.push({ code, reason, by: 'client' });
-    this.#recordClose(connection, code, 'client');
+    this.#timeline.closed(connection, code, 'client');
     // Whatever code the client used, its session stays resumable: a bridge closing on shutdown must resume after.
     if (connection.session) this.#detach(connection, connection.session);
     this.#log.info({ connectionId: connection.connectionId, code }, 'websocket closed by client');
@@ -373,16 +348,6 @@ export class Gateway {
     const socket = session.socket;
     if (socket) this.#terminate(socket, reason);
     this.deps.sessions.discard(session);
-  }
-
-  #recordClose(connection: Connection, code: number, by: 'server' | 'client'): void {
-    this.deps.timeline.record({
-      event: 'close',
-      shard: connection.shardId ?? null,
-      connection: connection.connectionId,
-      code,
-      by,
-    });
   }
 
   #attach(connection: Connection, session: Session): void {
@@ -396,12 +361,4 @@ export class Gateway {
     if (session.socket === connection) session.socket = undefined;
     return session;
   }
-}
-
-/** The shard id an Identify asks for (a missing `shard` is [0, 1]), or null when its `d` is not well formed. */
-function identifiedShard(d: unknown): number | null {
-  if (!isRecord(d)) return null;
-  if (d.shard === undefined) return 0;
-  const first: unknown = Array.isArray(d.shard) ? d.shard[0] : undefined;
-  return typeof first === 'number' && Number.isSafeInteger(first) && first >= 0 ? first : null;
 }
