@@ -9,7 +9,7 @@ export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export const USAGE = `usage: npm run bench -- [--quick] [--soak] [--profile] [options]
 
-  --quick             reduced run, under 60 s (smaller backlog, shorter phases)
+  --quick             reduced run, about a minute (smaller backlog, shorter phases, 3 dark-time samples)
   --soak              add a 2-minute soak at a fixed rate: bridge RSS before/after and its trend
   --soak-seconds N    the soak's length (default 120)
   --profile           add a throughput run of the bridge under node --cpu-prof and summarize the hot spots
@@ -67,6 +67,8 @@ export interface Plan {
   replyLatencyMs: number;
   soakMs: number;
   soakRate: number;
+  /** Measurements of gateway dark time per fault kind; the median is reported. */
+  darkTimeRepeats: number;
   drainTimeoutMs: number;
   backlogTimeoutMs: number;
 }
@@ -93,6 +95,7 @@ export function planFor(options: BenchOptions): Plan {
     replyLatencyMs: quick ? 5_000 : 20_000,
     soakMs: options.soakMs,
     soakRate: 500,
+    darkTimeRepeats: quick ? 3 : 5,
     drainTimeoutMs: 60_000,
     backlogTimeoutMs: quick ? 60_000 : 240_000,
   };

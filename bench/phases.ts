@@ -337,7 +337,7 @@ async function measureLatency(
 const benchStartMs = nowMs();
 
 /** Logs one line per step, with the seconds since the bench started, so a long run shows where it is. */
-function step(what: string): void {
+export function step(what: string): void {
   console.log(`  ${((nowMs() - benchStartMs) / 1000).toFixed(1).padStart(6)} s  ${what}`);
 }
 

@@ -50,6 +50,14 @@ export interface BridgeSpec {
   role?: 'all' | 'gateway';
   /** YAML `outbound.rate_limit`, e.g. `{ max: 10000, per: '1s' }`; the bridge's default when absent. */
   outboundRateLimit?: { max: number; per: string };
+  /** Keys of the YAML `gateway` section, e.g. `{ rotate_every: '3s' }`; the bridge's defaults when absent. */
+  gateway?: Record<string, string>;
+}
+
+/** A running bridge: a pipe that can also be killed without any shutdown (kill -9). */
+export interface BridgePipe extends Pipe {
+  /** SIGKILL; resolves once it has exited. */
+  kill9(): Promise<number | string | null>;
 }
 
 /** Writes the bridge's YAML config: the documented defaults except what a benchmark must set. */
@@ -65,6 +73,7 @@ function writeBridgeConfig(spec: BridgeSpec): string {
     redis: { url: spec.redisUrl, prefix: spec.prefix },
     server: { listen: '127.0.0.1:0' },
     journal: { dir: join(spec.workDir, `${spec.name}-journal`) },
+    ...(spec.gateway ? { gateway: spec.gateway } : {}),
     delivery: { shutdown_grace: '5s' },
     ...(spec.outboundRateLimit ? { outbound: { rate_limit: spec.outboundRateLimit } } : {}),
     log: { level: 'info' },
@@ -119,7 +128,7 @@ async function whenReady(
  * Starts `node [nodeArgs] <cli> run --config <generated yaml>` and resolves once its shard holds a session on the
  * simulator. Its delivery workers may still be connecting; callers warm up before measuring.
  */
-export async function startBridge(spec: BridgeSpec): Promise<Pipe> {
+export async function startBridge(spec: BridgeSpec): Promise<BridgePipe> {
   const configPath = writeBridgeConfig(spec);
   const logPath = join(spec.workDir, `${spec.name}.log`);
   const log = openSync(logPath, 'a');
@@ -145,6 +154,7 @@ export async function startBridge(spec: BridgeSpec): Promise<Pipe> {
     pid: child.pid!,
     ...(metricsUrl ? { metricsUrl } : {}),
     stop: () => stopChild(child, STOP_GRACE_MS),
+    kill9: () => stopChild(child, 0, 'SIGKILL'),
   };
 }
 

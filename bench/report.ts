@@ -1,6 +1,8 @@
 /** The run's result: one JSON document, a few text tables, and the one-line summary the bench ends with. */
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { DarkTimePhase } from './dark-time.js';
+import { darkTimeSummary, darkTimeTable } from './dark-time-report.js';
 import type { Plan } from './options.js';
 import type {
   BacklogPhase,
@@ -15,6 +17,7 @@ import type {
   SoakPhase,
 } from './phases.js';
 import { round } from './stats.js';
+import { table } from './table.js';
 
 /** The project's targets on its 2-core reference machine. */
 export const TARGETS = {
@@ -56,6 +59,8 @@ export interface BenchResult {
   e2e: PipePhase;
   /** The bridge's gateway half alone (`--role gateway`). */
   ingest: IngestPhase;
+  /** How long the shard has no READY/RESUMED session after each kind of gateway fault. */
+  darkTime: DarkTimePhase;
   /** Every @-message answered with one reply: the outbound path end to end. */
   replies: RepliesPhase;
   /** `repliesOverE2e`: replies/s with a reply per event ÷ the inbound-only e2e ev/s of the same run. */
@@ -133,7 +138,8 @@ export function buildResult(m: Measurements): BenchResult {
   const summary =
     `bench: e2e ${e2e} ev/s, naive ${m.naive.throughput.eventsPerSec} ev/s, direct ${m.direct.perSec} req/s, ` +
     `e2e/naive ${ratios.e2eOverNaive.toFixed(2)}, p99@1000/s ${p99.toFixed(1)} ms, rss ${Math.round(bridge.peakRssMB)} MB, ` +
-    `replies ${m.replies.throughput.repliesPerSec}/s, reply p99@${m.replies.latency.offeredPerSec}/s ${replyP99.toFixed(1)} ms`;
+    `replies ${m.replies.throughput.repliesPerSec}/s, reply p99@${m.replies.latency.offeredPerSec}/s ${replyP99.toFixed(1)} ms, ` +
+    darkTimeSummary(m.darkTime);
   return { ...m, ratios, bridge, targets, summary };
 }
 
@@ -143,19 +149,6 @@ export function writeResult(dir: string, name: string, result: BenchResult): str
   writeFileSync(`${path}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
   renameSync(`${path}.tmp`, path);
   return path;
-}
-
-function table(title: string, header: string[], rows: (string | number)[][]): string {
-  const cells = [
-    header,
-    ...rows.map((row) =>
-      row.map((cell) => (typeof cell === 'number' && Number.isNaN(cell) ? '–' : String(cell))),
-    ),
-  ];
-  const widths = header.map((_, i) => Math.max(...cells.map((row) => row[i]?.length ?? 0)));
-  const line = (row: string[]): string =>
-    row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
-  return [`\n${title}`, ...cells.map((row) => `  ${line(row)}`)].join('\n');
 }
 
 /** The replies phase's table and what its ratio to the inbound-only figure says. */
@@ -280,6 +273,7 @@ export function formatTables(r: BenchResult): string {
   parts.push(
     `  e2e/naive ${r.ratios.e2eOverNaive.toFixed(2)}   e2e/direct ${r.ratios.e2eOverDirect.toFixed(2)}`,
   );
+  parts.push(darkTimeTable(r.darkTime));
   const machineRow = (kind: 'naive' | 'e2e'): (string | number)[] => {
     const t = r[kind].throughput;
     const m = t.machineCpuSecPer1kEvents;

@@ -9,6 +9,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { killAll } from './children.js';
+import { darkTimePhase } from './dark-time.js';
 import { REPO_ROOT, USAGE, parseOptions, planFor, type BenchOptions } from './options.js';
 import {
   directPhase,
@@ -142,6 +143,7 @@ async function main(): Promise<number> {
     const naive = await pipePhase(ctx, 'naive');
     const e2e = await pipePhase(ctx, 'e2e');
     const ingest = await ingestPhase(ctx);
+    const darkTime = await darkTimePhase(ctx);
     const replies = await repliesPhase(ctx);
     const fanout: FanoutRow[] = [];
     for (const targets of plan.fanoutTargets) {
@@ -171,6 +173,7 @@ async function main(): Promise<number> {
       naive,
       e2e,
       ingest,
+      darkTime,
       replies,
       fanout,
       backlog: e2e.backlog!,

@@ -7,6 +7,8 @@ import type { Session } from './session-log.js';
  */
 export class Connection {
   session: Session | undefined;
+  /** The shard of the last session attached to it, kept after it is detached: the timeline names it on close. */
+  shardId: number | undefined;
   /** Fault `half_dead`: TCP stays up, but no ACK and no dispatch is sent any more. */
   halfDead = false;
   /** Set once either side started closing; nothing more is sent or handled after that. */

@@ -26,6 +26,8 @@ import type { Session } from './session-log.js';
 import type { SessionRegistry } from './session-registry.js';
 import type { SessionStartLimit } from './start-limit.js';
 import type { Counters } from './state.js';
+import type { Timeline } from './timeline.js';
+import { TimelineRecorder } from './timeline-recorder.js';
 import type { TokenIssuer } from './token-issuer.js';
 import { parseRequestTarget } from '../util/request-target.js';
 
@@ -42,6 +44,8 @@ export interface GatewayDeps {
   startLimit: SessionStartLimit;
   sessions: SessionRegistry;
   counters: Counters;
+  /** every fault, close, handshake and READY/RESUMED, per shard (what dark time is computed from) */
+  timeline: Timeline;
   logger: Logger;
 }
 
@@ -60,11 +64,13 @@ export class Gateway {
   readonly #connections = new Set<Connection>();
   readonly #handshake: HandshakeContext;
   readonly #log: Logger;
+  readonly #timeline: TimelineRecorder;
   #nextConnectionId = 1;
   #stopped = false;
 
   constructor(private readonly deps: GatewayDeps) {
     this.#log = deps.logger;
+    this.#timeline = new TimelineRecorder(deps.timeline, deps.sessions);
     this.#handshake = {
       isTokenValid: (token) => deps.tokens.isValid(token),
       grantedIntents: deps.options.grantedIntents,
@@ -125,11 +131,17 @@ export class Gateway {
       for (const session of this.deps.sessions.live()) {
         if (session.socket || !inScope(session)) continue;
         this.deps.sessions.discard(session);
+        this.#timeline.faultOnSession(session, command.kind);
         hit++;
       }
     }
     for (const connection of targets) {
       this.#log.info({ kind: command.kind, connectionId: connection.connectionId }, 'fault injected');
+      this.#timeline.fault(
+        connection,
+        command.kind,
+        command.kind === 'close' ? (command.code ?? CLOSE.SESSION_TIMED_OUT) : undefined,
+      );
       switch (command.kind) {
         case 'reconnect':
           connection.send(RECONNECT_FRAME);
@@ -220,6 +232,7 @@ export class Gateway {
   #onIdentify(connection: Connection, d: unknown): void {
     const { sessions, counters, startLimit } = this.deps;
     counters.identifies++;
+    this.#timeline.identifyReceived(connection, d);
     if (connection.session) {
       this.#close(connection, CLOSE.ALREADY_AUTHENTICATED, 'already authenticated');
       return;
@@ -241,6 +254,7 @@ export class Gateway {
     startLimit.consume();
     this.#attach(connection, session);
     connection.send(readyFrame(session.nextSeq(), session.id, session.shard));
+    this.#timeline.sent('ready_sent', connection, session);
     this.#log.info({ connectionId: connection.connectionId, sessionId: session.id, shardId }, 'READY');
     for (const pending of sessions.takePending(shardId)) {
       this.#sendEvent(connection, session.record(pending.t, pending.id, pending.d));
@@ -249,6 +263,7 @@ export class Gateway {
 
   #onResume(connection: Connection, d: unknown): void {
     this.deps.counters.resumes++;
+    this.#timeline.resumeReceived(connection, d);
     if (connection.session) {
       this.#close(connection, CLOSE.ALREADY_AUTHENTICATED, 'already authenticated');
       return;
@@ -280,6 +295,7 @@ export class Gateway {
     const missed = session.eventsAfter(seq);
     for (const event of missed) this.#sendEvent(connection, event);
     connection.send(resumedFrame(session.nextSeq()));
+    this.#timeline.sent('resumed_sent', connection, session);
     this.#log.info(
       { connectionId: connection.connectionId, sessionId: session.id, seq, replayed: missed.length },
       'RESUMED',
@@ -295,6 +311,7 @@ export class Gateway {
     if (connection.closing) return;
     connection.markClosing();
     this.deps.counters.closes.push({ code, reason, by: 'server' });
+    this.#timeline.closed(connection, code, 'server');
     const session = connection.session;
     if (session) {
       this.#detach(connection, session);
@@ -309,6 +326,7 @@ export class Gateway {
     if (connection.closing) return;
     connection.markClosing();
     this.deps.counters.closes.push({ code: CLOSE.ABNORMAL, reason, by: 'server' });
+    this.#timeline.closed(connection, CLOSE.ABNORMAL, 'server');
     if (connection.session) this.#detach(connection, connection.session);
     this.#log.info({ connectionId: connection.connectionId, reason }, 'terminating websocket');
     connection.ws.terminate();
@@ -319,6 +337,7 @@ export class Gateway {
     if (connection.closing) return; // closed by us, already recorded
     connection.markClosing();
     this.deps.counters.closes.push({ code, reason, by: 'client' });
+    this.#timeline.closed(connection, code, 'client');
     // Whatever code the client used, its session stays resumable: a bridge closing on shutdown must resume after.
     if (connection.session) this.#detach(connection, connection.session);
     this.#log.info({ connectionId: connection.connectionId, code }, 'websocket closed by client');
@@ -333,6 +352,7 @@ export class Gateway {
 
   #attach(connection: Connection, session: Session): void {
     connection.session = session;
+    connection.shardId = session.shard[0];
     session.socket = connection;
   }
 

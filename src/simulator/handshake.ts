@@ -86,3 +86,11 @@ function isShard(value: unknown): value is [number, number] {
 function refuse(code: number, reason: string, invalidSessionFirst = false): HandshakeRefusal {
   return { ok: false, code, reason, invalidSessionFirst };
 }
+
+/** The shard id an Identify asks for (a missing `shard` is [0, 1]), or null when its `d` is not well formed. */
+export function identifiedShard(d: unknown): number | null {
+  if (!isRecord(d)) return null;
+  if (d.shard === undefined) return 0;
+  const first: unknown = Array.isArray(d.shard) ? d.shard[0] : undefined;
+  return typeof first === 'number' && Number.isSafeInteger(first) && first >= 0 ? first : null;
+}

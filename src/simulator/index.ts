@@ -21,6 +21,7 @@ import { SendRules } from './send-rules.js';
 import { SessionRegistry } from './session-registry.js';
 import { SessionStartLimit } from './start-limit.js';
 import { buildState, Counters, type SimulatorState } from './state.js';
+import { Timeline } from './timeline.js';
 import { TokenIssuer } from './token-issuer.js';
 import { waitForState } from './wait-for.js';
 import { WebhookPush, type WebhookPushHandle, type WebhookPushOptions } from './webhook-push.js';
@@ -28,7 +29,19 @@ import { WebhookPush, type WebhookPushHandle, type WebhookPushOptions } from './
 export type { SimulatorOptions } from './options.js';
 export type { SimulatorState, CloseRecord } from './state.js';
 export type { SessionSummary } from './session-registry.js';
-export type { FaultKind, FaultablePath } from './commands.js';
+export type { TimelineEntry, TimelineEvent } from './timeline.js';
+export { TIMELINE_CAPACITY } from './timeline.js';
+export {
+  darkIntervals,
+  darkTimeAfterFault,
+  darkTimeFrom,
+  faultEntries,
+  totalDarkMs,
+  type DarkInterval,
+  type DarkTime,
+  type DarkTimeStart,
+} from './dark-time.js';
+export type { FaultKind, FaultablePath, SocketFaultKind } from './commands.js';
 export { FAULT_KINDS } from './commands.js';
 export type { SendFaultKind } from './send-faults.js';
 export type { SendOptions } from './send-options.js';
@@ -126,8 +139,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const tokens = new TokenIssuer(options.tokenTtlSec, options.now);
   const startLimit = new SessionStartLimit(options.now);
   const httpFaults = new HttpFaults();
-  const gateway = new Gateway({ options, tokens, startLimit, sessions, counters, logger });
-  const state = (): SimulatorState => buildState(counters, sessions, gateway.openConnections);
+  const timeline = new Timeline();
+  const gateway = new Gateway({ options, tokens, startLimit, sessions, counters, timeline, logger });
+  const state = (): SimulatorState => buildState(counters, sessions, gateway.openConnections, timeline);
   const inbound = new InboundRegistry();
   const messageLog = new MessageLog();
   const sendFaults = new SendFaults();

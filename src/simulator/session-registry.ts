@@ -42,6 +42,11 @@ export class SessionRegistry {
     return this.#liveById.get(sessionId);
   }
 
+  /** The shard id of any session this simulator created, live or discarded. */
+  shardOf(sessionId: string): number | undefined {
+    return this.#all.find((session) => session.id === sessionId)?.shard[0];
+  }
+
   /** Every live (resumable) session, as a copy that may be modified while iterating. */
   live(): Session[] {
     return [...this.#liveById.values()];

@@ -1,4 +1,5 @@
 import type { SessionRegistry, SessionSummary } from './session-registry.js';
+import type { Timeline, TimelineEntry } from './timeline.js';
 
 /** One closed WebSocket: the code and reason, and which side closed it (a cut link is recorded as 1006). */
 export interface CloseRecord {
@@ -41,6 +42,14 @@ export interface SimulatorState {
   sendRequests: number;
   /** messages delivered at QQ (outcome `delivered` in `messages()`) */
   messagesDelivered: number;
+  /**
+   * The gateway's per-shard timeline, oldest first: socket faults injected, sockets closed or dropped, Identify and
+   * Resume received, READY and RESUMED sent, each with its epoch-ms `at`. The last 1,000 entries; dark-time.ts
+   * computes dark time from it.
+   */
+  timeline: TimelineEntry[];
+  /** timeline entries dropped (oldest first) since start, to keep the last 1,000 */
+  timelineDropped: number;
 }
 
 /** The mutable counters behind `SimulatorState`, shared by the HTTP and WebSocket sides. */
@@ -64,6 +73,7 @@ export function buildState(
   counters: Counters,
   sessions: SessionRegistry,
   openConnections: number,
+  timeline: Timeline,
 ): SimulatorState {
   return {
     sessions: sessions.summaries(),
@@ -81,5 +91,7 @@ export function buildState(
     pending: sessions.pendingCount(),
     sendRequests: counters.sendRequests,
     messagesDelivered: counters.messagesDelivered,
+    timeline: timeline.entries(),
+    timelineDropped: timeline.dropped,
   };
 }

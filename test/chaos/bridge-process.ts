@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -49,4 +49,14 @@ export function spawnBridge(name: string, args: string[], logFile: string): Brid
       return exited;
     },
   };
+}
+
+/** `node dist/cli.js config check --config <path>`: its exit code and output (stdout and stderr). */
+export function checkConfig(configPath: string): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, 'config', 'check', '--config', configPath], (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, output: `${stdout}${stderr}` });
+    });
+  });
 }

@@ -53,8 +53,11 @@ export class ChaosWorld {
     return new ChaosWorld(redis, sim, receiver, freshPrefix('chaos'));
   }
 
-  /** Writes a config for one bridge process; `slot` names its journal dir, kept across restarts of that slot. */
-  configFor(slot: string, extra = ''): string {
+  /**
+   * Writes a config for one bridge process; `slot` names its journal dir, kept across restarts of that slot.
+   * `gateway` adds keys to the `gateway` section (YAML scalars as written, e.g. `{ rotate_every: '3s' }`).
+   */
+  configFor(slot: string, extra = '', gateway: Record<string, string> = {}): string {
     const path = join(this.dir, `${slot}.yaml`);
     writeFileSync(
       path,
@@ -72,7 +75,9 @@ journal:
   dir: ${join(this.dir, `journal-${slot}`)}
 gateway:
   lease_ttl: ${LEASE_TTL_MS}ms
-delivery:
+${Object.entries(gateway)
+  .map(([key, value]) => `  ${key}: ${value}\n`)
+  .join('')}delivery:
   shutdown_grace: 5s
   stall_timeout: 3s
 log:
@@ -90,11 +95,19 @@ ${extra}`,
     return path;
   }
 
-  /** Starts a bridge process in `slot`; `extra` is YAML appended to its config (top-level keys). */
-  start(slot: string, role: 'all' | 'gateway' | 'worker' = 'all', extra = ''): BridgeProcess {
+  /**
+   * Starts a bridge process in `slot`; `extra` is YAML appended to its config (top-level keys), `gateway` keys of
+   * its `gateway` section.
+   */
+  start(
+    slot: string,
+    role: 'all' | 'gateway' | 'worker' = 'all',
+    extra = '',
+    gateway: Record<string, string> = {},
+  ): BridgeProcess {
     const bridge = spawnBridge(
       slot,
-      ['run', '--config', this.configFor(slot, extra), '--role', role],
+      ['run', '--config', this.configFor(slot, extra, gateway), '--role', role],
       this.logFile(slot),
     );
     this.bridges.push(bridge);
