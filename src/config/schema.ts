@@ -16,6 +16,7 @@ import { isReservedServerPath, RESERVED_SERVER_PATHS_TEXT } from '../server/rese
 import { DURATION_EXAMPLES, DURATION_PATTERN, parseDuration, parseDurationMs } from '../util/duration.js';
 import { parseRequestTarget } from '../util/request-target.js';
 import { parseListen } from './listen.js';
+import { replicaIdProblem } from './replica-id.js';
 import { didYouMean } from './suggest.js';
 
 // Cross-field checks run even when a sibling is invalid, so one run reports every issue (zod skips them by
@@ -408,6 +409,25 @@ const gateway = section({
     .describe(
       'How long a gateway replica holds a shard lease without renewing it; another replica takes over after this. ' +
         'Default 10s.',
+    ),
+  replica_id: z
+    .string({ error: 'expected a replica id (text), like gw-1' })
+    .superRefine((value, ctx) => {
+      const problem = replicaIdProblem(value);
+      if (problem) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            "expected a replica id unique per gateway process, without ':', '/' or whitespace, like gw-1; " +
+            `found {found}, which ${problem}`,
+        });
+      }
+    })
+    .optional()
+    .describe(
+      'Stable identity of this gateway process: a restart with the same id takes back the shard leases of its ' +
+        "crashed run at once. Unique per process; no ':', '/' or whitespace, at most 100 characters. Default " +
+        '<host name>-<hash of the absolute journal.dir>.',
     ),
 });
 
