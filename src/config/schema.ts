@@ -16,7 +16,12 @@ import { isReservedServerPath, RESERVED_SERVER_PATHS_TEXT } from '../server/rese
 import { DURATION_EXAMPLES, DURATION_PATTERN, parseDuration, parseDurationMs } from '../util/duration.js';
 import { parseRequestTarget } from '../util/request-target.js';
 import { parseListen } from './listen.js';
-import { replicaIdProblem } from './replica-id.js';
+import {
+  AUTO_REPLICA_ID,
+  REPLICA_ID_MAX_LENGTH,
+  REPLICA_ID_PATTERN,
+  replicaIdProblem,
+} from './replica-id.js';
 import { didYouMean } from './suggest.js';
 
 // Cross-field checks run even when a sibling is invalid, so one run reports every issue (zod skips them by
@@ -58,6 +63,15 @@ export function durationMs(text: string): number {
   const ms = parseDurationMs(text);
   if (ms === undefined) throw new TypeError(`not a validated duration: ${JSON.stringify(text)}`);
   return ms;
+}
+
+/** A `gateway.replica_id` refused, saying which of its rules it breaks. */
+function replicaIdError(issue: ErrorInput): string {
+  const problem = typeof issue.input === 'string' ? replicaIdProblem(issue.input) : undefined;
+  return (
+    "expected a replica id unique per gateway process, without ':', '/' or whitespace, like gw-1; found {found}" +
+    (problem ? `, which ${problem}` : '')
+  );
 }
 
 function text(expected: string) {
@@ -412,22 +426,15 @@ const gateway = section({
     ),
   replica_id: z
     .string({ error: 'expected a replica id (text), like gw-1' })
-    .superRefine((value, ctx) => {
-      const problem = replicaIdProblem(value);
-      if (problem) {
-        ctx.addIssue({
-          code: 'custom',
-          message:
-            "expected a replica id unique per gateway process, without ':', '/' or whitespace, like gw-1; " +
-            `found {found}, which ${problem}`,
-        });
-      }
-    })
-    .optional()
+    // The same check three ways, so the JSON Schema carries the bounds too; each reports the one problem found.
+    .min(1, { error: replicaIdError })
+    .max(REPLICA_ID_MAX_LENGTH, { error: replicaIdError })
+    .regex(REPLICA_ID_PATTERN, { error: replicaIdError })
+    .default(AUTO_REPLICA_ID)
     .describe(
       'Stable identity of this gateway process: a restart with the same id takes back the shard leases of its ' +
         "crashed run at once. Unique per process; no ':', '/' or whitespace, at most 100 characters. Default " +
-        '<host name>-<hash of the absolute journal.dir>.',
+        'auto: <host name>-<hash of the absolute journal.dir>.',
     ),
 });
 

@@ -1,6 +1,6 @@
 import type { BridgeConfig, RetryConfig, ShardsConfig, TargetConfig } from './types.js';
 import { parseListen } from './listen.js';
-import { defaultReplicaId } from './replica-id.js';
+import { resolveReplicaId } from './replica-id.js';
 import { durationMs, intentMask, type ConfigDocument } from './schema.js';
 
 type TargetDocument = NonNullable<ConfigDocument['targets']>[number];
@@ -69,7 +69,7 @@ export function toBridgeConfig(doc: ConfigDocument, source: string): BridgeConfi
     gateway: {
       maxFrameBytes: doc.gateway.max_frame_bytes,
       leaseTtlMs: durationMs(doc.gateway.lease_ttl),
-      replicaId: doc.gateway.replica_id ?? defaultReplicaId(doc.journal.dir),
+      replicaId: resolveReplicaId(doc.gateway.replica_id, doc.journal.dir),
     },
     delivery: {
       dedupeWindowMs: durationMs(doc.delivery.dedupe_window),
