@@ -16,6 +16,8 @@ export interface LeaseRoundsOptions {
   /** The planned shards, each standing by or holding. */
   shards: ReadonlyMap<number, LeasedShard>;
   logger: Logger;
+  /** Aborted when the manager stops starting things: no further round is scheduled (stop() still cleans up). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -65,11 +67,20 @@ export class LeaseRounds {
     try {
       const earlier = await this.registry.forgetEarlierRuns();
       if (earlier > 0) {
-        this.log.info({ earlier }, 'forgot the registry entries of earlier runs of this replica');
+        this.log.info(
+          { earlier },
+          'restarted with the same gateway.replica_id: dropped the earlier run from the replica registry; ' +
+            'its leases are taken back in this round',
+        );
       }
     } catch (err) {
-      this.log.warn({ err: describeError(err) }, 'could not clean up earlier runs in the replica registry');
+      this.log.warn(
+        { err: describeError(err) },
+        'could not drop earlier runs of this replica from the registry (Redis unreachable?); they drop out ' +
+          'after gateway.lease_ttl, and their leases are taken back then',
+      );
     }
+    if (this.stopped) return;
     await this.runRound();
   }
 
@@ -85,11 +96,14 @@ export class LeaseRounds {
     const startedAt = Date.now();
     this.round = this.balance()
       .catch((err: unknown) => {
-        this.log.warn({ err: describeError(err) }, 'lease round failed; retrying next round');
+        this.log.warn(
+          { err: describeError(err) },
+          'lease round failed (Redis unreachable?); held shards keep running, retrying next round',
+        );
         return false;
       })
       .then((hurry) => {
-        if (this.stopped) return;
+        if (this.stopped || this.options.signal?.aborted) return;
         const roundMs = this.options.ttlMs / 3;
         const periodMs = hurry ? Math.min(roundMs, HANDOFF_ROUND_MS) : roundMs;
         this.timer = setTimeout(() => void this.runRound(), Math.max(0, periodMs - (Date.now() - startedAt)));
@@ -135,7 +149,9 @@ export class LeaseRounds {
         { shardId, quota: plan.quota, replicas: replicas.length, held: holding().length },
         "holding more shards than this replica's share; handing one off",
       );
-      await this.options.shards.get(shardId)?.handOff();
+      // Not awaited: the stop waits for received dispatches to become durable, and must not hold up the renewals
+      // of the next round. The shard stops counting as held at once; stop() waits for the hand-off to finish.
+      void this.options.shards.get(shardId)?.handOff();
     }
     for (const shardId of plan.acquire) {
       if (this.stopped || holding().length >= plan.quota) break;

@@ -78,9 +78,10 @@ export type ShardSnapshot = ReturnType<GatewaySession['snapshot']> & { lease?: {
  * Discovers the gateway, decides which shards this process holds and runs one session per shard, starting them
  * no faster than QQ's `max_concurrency` allows.
  *
- * With `leases`, a shard's session runs only while this replica holds the shard's lease. A loop every TTL/3 renews
- * held leases and tries to acquire free ones; a newly acquired shard starts a session that loads the previous
- * holder's persisted session and RESUMEs it, which is how a takeover loses nothing.
+ * With `leases`, a shard's session runs only while this replica holds the shard's lease. A loop every TTL/3
+ * (`LeaseRounds`) renews held leases, acquires free ones up to this replica's share of the live replicas and hands
+ * off a surplus; a newly acquired shard starts a session that loads the previous holder's persisted session and
+ * RESUMEs it, which is how a takeover or a hand-off loses nothing.
  */
 export class ShardManager {
   private readonly sessions = new Map<number, GatewaySession>();
@@ -97,7 +98,7 @@ export class ShardManager {
 
   /**
    * Starts the planned shards' sessions; with leases, only those whose lease this replica acquires in its first
-   * round (the others are tried every TTL/3 from then on). Gateway discovery is retried until it succeeds (see
+   * round (the others are tried in later rounds, as the balance allows). Gateway discovery is retried until it succeeds (see
    * {@link discoverGatewayAtStart}). Returns early, starting nothing more, once stop() is called or `signal` aborts.
    */
   async start(signal?: AbortSignal): Promise<void> {
@@ -178,6 +179,7 @@ export class ShardManager {
       ttlMs,
       shards: this.leased,
       logger: this.options.logger,
+      signal: this.abort.signal,
     });
     this.leaseRounds = rounds;
     for (const shardId of shardIds) {
