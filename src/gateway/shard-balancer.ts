@@ -61,8 +61,10 @@ export function planBalance(input: BalanceInput): BalancePlan {
     [...ids].sort((a, b) => rendezvousScore(b, selfId) - rendezvousScore(a, selfId) || a - b);
 
   const heldSet = new Set(held);
-  const surplus = held.length - quota;
-  const release = surplus > 0 ? byPreference(held).slice(-Math.min(surplus, MAX_HANDOFFS_PER_ROUND)) : [];
+  // The surplus shards this replica scores lowest, a bounded number of them.
+  const handOffs = Math.max(0, Math.min(held.length - quota, MAX_HANDOFFS_PER_ROUND));
+  const ranked = byPreference(held);
+  const release = ranked.slice(ranked.length - handOffs);
 
   // Free shards, and shards still held by an earlier run of this replica (not live: it crashed).
   const open = planned.filter((id) => {

@@ -72,6 +72,7 @@ journal:
   dir: ${join(this.dir, `journal-${slot}`)}
 gateway:
   lease_ttl: ${LEASE_TTL_MS}ms
+  replica_id: ${slot}
 delivery:
   shutdown_grace: 5s
   stall_timeout: 3s
