@@ -64,8 +64,11 @@ describe('a gateway replica restarted with the same gateway.replica_id', () => {
     const resumedAt = resumed!.kind === 'status' ? resumed!.at : Number.NaN;
     // A schedule, not a speed: the RESUME came while the crashed run's lease was still unexpired.
     expect(resumedAt).toBeLessThan(leaseExpiresAt);
+    const firstStatus = second.messages.find((m) => m.kind === 'status');
+    const sessionAt = firstStatus?.kind === 'status' ? firstStatus.at : Number.NaN;
     console.info(
-      `kill -9 -> RESUMED with the same replica_id: ${resumedAt - killedAt} ms (lease TTL ${LONG_TTL_MS} ms)`,
+      `kill -9 -> RESUMED with the same replica_id: ${resumedAt - killedAt} ms (lease TTL ${LONG_TTL_MS} ms), of ` +
+        `which ${sessionAt - killedAt} ms until the new process held the lease and opened the session`,
     );
 
     const newValue = await redis.get(leaseKey(prefix, APP_ID, 0));
