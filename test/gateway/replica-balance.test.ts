@@ -116,6 +116,13 @@ describe('gateway replicas share 4 shards at most ceil(4/N) each', () => {
     }
     expect(sim.state().identifies).toBe(SHARDS);
 
+    // A graceful stop (SIGTERM) persists, releases and leaves the registry: the last replica's share is all 4.
+    const [leaving, last] = survivors as [ForkedReplica, ForkedReplica];
+    await leaving.terminate();
+    expect(leaving.messages.at(-1)).toEqual({ kind: 'stopped' });
+    await until(() => balanced([last], SHARDS), 'the last replica to hold all 4 shards');
+    expect(sim.state().identifies).toBe(SHARDS);
+
     emitting = false;
     await emitter;
     const all = [r1, r2, r3];
