@@ -260,6 +260,7 @@ export function createApp(options: AppOptions): App {
         prefix: config.redis.prefix,
         appId: config.qq.appId,
         ttlMs: config.gateway.leaseTtlMs,
+        replicaId: config.gateway.replicaId,
       },
       logger,
       maxFrameBytes: config.gateway.maxFrameBytes,

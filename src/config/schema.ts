@@ -16,6 +16,12 @@ import { isReservedServerPath, RESERVED_SERVER_PATHS_TEXT } from '../server/rese
 import { DURATION_EXAMPLES, DURATION_PATTERN, parseDuration, parseDurationMs } from '../util/duration.js';
 import { parseRequestTarget } from '../util/request-target.js';
 import { parseListen } from './listen.js';
+import {
+  AUTO_REPLICA_ID,
+  REPLICA_ID_MAX_LENGTH,
+  REPLICA_ID_PATTERN,
+  replicaIdProblem,
+} from './replica-id.js';
 import { didYouMean } from './suggest.js';
 
 // Cross-field checks run even when a sibling is invalid, so one run reports every issue (zod skips them by
@@ -57,6 +63,15 @@ export function durationMs(text: string): number {
   const ms = parseDurationMs(text);
   if (ms === undefined) throw new TypeError(`not a validated duration: ${JSON.stringify(text)}`);
   return ms;
+}
+
+/** A `gateway.replica_id` refused, saying which of its rules it breaks. */
+function replicaIdError(issue: ErrorInput): string {
+  const problem = typeof issue.input === 'string' ? replicaIdProblem(issue.input) : undefined;
+  return (
+    "expected a replica id unique per gateway process, without ':', '/' or whitespace, like gw-1; found {found}" +
+    (problem ? `, which ${problem}` : '')
+  );
 }
 
 function text(expected: string) {
@@ -408,6 +423,18 @@ const gateway = section({
     .describe(
       'How long a gateway replica holds a shard lease without renewing it; another replica takes over after this. ' +
         'Default 10s.',
+    ),
+  replica_id: z
+    .string({ error: 'expected a replica id (text), like gw-1' })
+    // The same check three ways, so the JSON Schema carries the bounds too; each reports the one problem found.
+    .min(1, { error: replicaIdError })
+    .max(REPLICA_ID_MAX_LENGTH, { error: replicaIdError })
+    .regex(REPLICA_ID_PATTERN, { error: replicaIdError })
+    .default(AUTO_REPLICA_ID)
+    .describe(
+      'Stable identity of this gateway process: a restart with the same id takes back the shard leases of its ' +
+        "crashed run at once. Unique per process; no ':', '/' or whitespace, at most 100 characters. Default " +
+        'auto: <host name>-<hash of the absolute journal.dir>.',
     ),
 });
 

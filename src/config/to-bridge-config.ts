@@ -1,5 +1,6 @@
 import type { BridgeConfig, RetryConfig, ShardsConfig, TargetConfig } from './types.js';
 import { parseListen } from './listen.js';
+import { resolveReplicaId } from './replica-id.js';
 import { durationMs, intentMask, type ConfigDocument } from './schema.js';
 
 type TargetDocument = NonNullable<ConfigDocument['targets']>[number];
@@ -65,7 +66,11 @@ export function toBridgeConfig(doc: ConfigDocument, source: string): BridgeConfi
       apiTokens: [...doc.server.api_tokens],
     },
     journal: { dir: doc.journal.dir, maxBytes: doc.journal.max_bytes },
-    gateway: { maxFrameBytes: doc.gateway.max_frame_bytes, leaseTtlMs: durationMs(doc.gateway.lease_ttl) },
+    gateway: {
+      maxFrameBytes: doc.gateway.max_frame_bytes,
+      leaseTtlMs: durationMs(doc.gateway.lease_ttl),
+      replicaId: resolveReplicaId(doc.gateway.replica_id, doc.journal.dir),
+    },
     delivery: {
       dedupeWindowMs: durationMs(doc.delivery.dedupe_window),
       shutdownGraceMs: durationMs(doc.delivery.shutdown_grace),

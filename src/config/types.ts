@@ -94,6 +94,8 @@ export interface GatewayConfig {
   readonly maxFrameBytes: number;
   /** Session lease TTL for gateway replicas, in ms; default 10s. */
   readonly leaseTtlMs: number;
+  /** `gateway.replica_id`: this process's stable identity in leases; default `<host>-<hash of journal.dir>`. */
+  readonly replicaId: string;
 }
 
 export interface DeliveryConfig {

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { BridgeError } from '../errors.js';
 
@@ -17,37 +16,72 @@ export function leaseFenceKey(prefix: string, appId: string, shardId: number): s
 }
 
 /**
- * A lease owner id unique to this process and this call: hostname and pid say who holds a shard when an operator
- * looks, the random part keeps two managers in one process (and a restarted process reusing a pid) apart.
+ * The lease owner id of one process: `<replica id>/<incarnation>`. The replica id (`gateway.replica_id`) is stable
+ * across restarts, so a restarted replica recognises the leases of its own earlier run; the incarnation is random per
+ * process (and per manager), so that earlier run is still told apart from this one.
  */
-export function createLeaseOwnerId(): string {
-  return `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`;
+export function createLeaseOwnerId(replicaId: string): string {
+  return `${replicaId}/${randomBytes(4).toString('hex')}`;
 }
 
-// KEYS[1] lease, KEYS[2] fence counter; ARGV[1] owner, ARGV[2] ttl ms. A lease that already names this owner is
-// adopted (TTL refreshed, same token): its earlier acquire succeeded but the reply was lost, or we gave it up
-// locally while Redis was unreachable and it is in fact still ours.
+/** The replica id part of a lease owner id or lease value; the whole owner for a value without a `/`. */
+export function replicaIdOf(ownerOrValue: string): string {
+  const owner = ownerOfValue(ownerOrValue);
+  const slash = owner.lastIndexOf('/');
+  return slash < 0 ? owner : owner.slice(0, slash);
+}
+
+/** The owner part of a lease value `<owner>:<token>` (a replica id holds no `:`). */
+export function ownerOfValue(value: string): string {
+  const colon = value.lastIndexOf(':');
+  return colon < 0 ? value : value.slice(0, colon);
+}
+
+/** What an acquisition found: the lease is ours now (how), or another owner holds it. */
+export type LeaseAcquisition =
+  | { kind: 'acquired' | 'adopted'; token: number }
+  /** Taken from an earlier incarnation of this replica (`previous`, its owner id) with a new fencing token. */
+  | { kind: 'reclaimed'; token: number; previous: string }
+  | { kind: 'held'; holder: string };
+
+// KEYS[1] lease, KEYS[2] fence counter; ARGV[1] owner, ARGV[2] ttl ms, ARGV[3] this replica's owner prefix
+// (`<replica id>/`), ARGV[4..] owners never to reclaim from (live processes that share our replica id).
+// A lease that already names this owner is adopted (TTL refreshed, same token): its earlier acquire succeeded but
+// the reply was lost, or we gave it up locally while Redis was unreachable and it is in fact still ours.
+// A lease naming another incarnation of this replica belongs to an earlier run that crashed (a live process never
+// shares its replica id): it is taken back at once with a new token, rather than waiting out its TTL.
 const ACQUIRE = `
 local current = redis.call('GET', KEYS[1])
 if current then
-  local prefix = ARGV[1] .. ':'
-  if string.sub(current, 1, #prefix) == prefix then
+  local mine = ARGV[1] .. ':'
+  if string.sub(current, 1, #mine) == mine then
     redis.call('PEXPIRE', KEYS[1], ARGV[2])
-    return tonumber(string.sub(current, #prefix + 1))
+    return {'adopted', tonumber(string.sub(current, #mine + 1))}
   end
-  return false
+  local holder = string.match(current, '^(.*):[^:]*$') or current
+  if string.sub(current, 1, #ARGV[3]) ~= ARGV[3] or string.find(holder, '/', #ARGV[3] + 1, true) then
+    return {'held', holder}
+  end
+  for i = 4, #ARGV do
+    if holder == ARGV[i] then return {'held', holder} end
+  end
+  local token = redis.call('INCR', KEYS[2])
+  redis.call('SET', KEYS[1], ARGV[1] .. ':' .. token, 'PX', ARGV[2])
+  return {'reclaimed', token, holder}
 end
 local token = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], ARGV[1] .. ':' .. token, 'PX', ARGV[2])
-return token
+return {'acquired', token}
 `;
 
-// KEYS[1] lease; ARGV[1] expected value, ARGV[2] ttl ms.
+// KEYS[1] lease; ARGV[1] expected value, ARGV[2] ttl ms. Refused: the value found instead ('' for none), so the
+// caller can tell who took the lease.
 const RENEW = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local current = redis.call('GET', KEYS[1])
+if current == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
-return 0
+return current or ''
 `;
 
 // KEYS[1] lease; ARGV[1] expected value.
@@ -66,6 +100,11 @@ export interface ShardLeaseOptions {
   shardId: number;
   /** From `createLeaseOwnerId()`. */
   owner: string;
+  /**
+   * Owners of our replica id that must not be reclaimed from: live processes misconfigured with the same
+   * `gateway.replica_id` (see `IncarnationGuard`). Others of our replica id are earlier, crashed runs.
+   */
+  liveTwins?: () => Iterable<string>;
   /** How long the lease lives without a renewal, in ms. */
   ttlMs: number;
 }
@@ -83,10 +122,16 @@ export class ShardLease {
   readonly key: string;
   private readonly fenceKey: string;
   private held: { token: number; value: string } | undefined;
+  private holder: string | undefined;
 
   constructor(private readonly options: ShardLeaseOptions) {
     this.key = leaseKey(options.prefix, options.appId, options.shardId);
     this.fenceKey = leaseFenceKey(options.prefix, options.appId, options.shardId);
+  }
+
+  /** This process's owner id (`<replica id>/<incarnation>`). */
+  get owner(): string {
+    return this.options.owner;
   }
 
   /** The fencing token while this process believes it holds the lease. */
@@ -99,32 +144,44 @@ export class ShardLease {
     return this.held?.value;
   }
 
+  /** The owner found holding the lease by the last refused renewal or acquisition; undefined if it was free. */
+  get lastHolder(): string | undefined {
+    return this.holder;
+  }
+
   /**
-   * Takes the lease if it is free and resolves with a new, higher fencing token; resolves with the existing token if
-   * the lease already names this owner, and with null when another owner holds it.
+   * Takes the lease if it is free or held by an earlier run of this replica (a new, higher fencing token); adopts
+   * it with its token if it already names this owner; otherwise reports who holds it.
    */
-  async acquire(): Promise<number | null> {
+  async acquire(): Promise<LeaseAcquisition> {
     const { redis, owner, ttlMs } = this.options;
-    const token = await redis.eval(ACQUIRE, 2, this.key, this.fenceKey, owner, ttlMs);
-    if (token === null) return null;
-    if (typeof token !== 'number' || !Number.isSafeInteger(token)) {
-      throw new BridgeError('BRIDGE_ERR_REDIS', `lease acquire for ${this.key} returned ${typeof token}`);
+    const twins = [...(this.options.liveTwins?.() ?? [])];
+    const prefix = `${replicaIdOf(owner)}/`;
+    const reply = await redis.eval(ACQUIRE, 2, this.key, this.fenceKey, owner, ttlMs, prefix, ...twins);
+    const result = parseAcquisition(reply, this.key);
+    if (result.kind === 'held') {
+      this.holder = result.holder;
+      return result;
     }
-    this.held = { token, value: `${owner}:${token}` };
-    return token;
+    this.holder = undefined;
+    this.held = { token: result.token, value: `${owner}:${result.token}` };
+    return result;
   }
 
   /**
    * Extends the lease by a full TTL if it still holds our value. False means another owner has it (or it expired):
-   * the lease is forgotten and the caller must stop acting as holder. A rejection means Redis did not answer; the
-   * lease may or may not still be ours.
+   * the lease is forgotten (`lastHolder` says who has it) and the caller must stop acting as holder. A rejection
+   * means Redis did not answer; the lease may or may not still be ours.
    */
   async renew(): Promise<boolean> {
     const held = this.held;
     if (!held) return false;
     const reply = await this.options.redis.eval(RENEW, 1, this.key, held.value, this.options.ttlMs);
-    const renewed = Number(reply) === 1;
-    if (!renewed && this.held === held) this.held = undefined;
+    const renewed = reply === 1;
+    if (!renewed && this.held === held) {
+      this.held = undefined;
+      this.holder = typeof reply === 'string' && reply !== '' ? ownerOfValue(reply) : undefined;
+    }
     return renewed;
   }
 
@@ -141,4 +198,19 @@ export class ShardLease {
   forget(): void {
     this.held = undefined;
   }
+}
+
+function parseAcquisition(reply: unknown, key: string): LeaseAcquisition {
+  if (Array.isArray(reply)) {
+    const [kind, second, third] = reply as unknown[];
+    if (kind === 'held' && typeof second === 'string') return { kind, holder: second };
+    if (typeof second === 'number' && Number.isSafeInteger(second)) {
+      if (kind === 'acquired' || kind === 'adopted') return { kind, token: second };
+      if (kind === 'reclaimed' && typeof third === 'string') return { kind, token: second, previous: third };
+    }
+  }
+  throw new BridgeError(
+    'BRIDGE_ERR_REDIS',
+    `lease acquire for ${key} returned an unexpected ${JSON.stringify(reply)}`,
+  );
 }

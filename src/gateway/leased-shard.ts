@@ -1,6 +1,6 @@
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { ShardLease } from './lease.js';
+import { replicaIdOf, type ShardLease } from './lease.js';
 import type { GatewaySession } from './session.js';
 
 export interface LeasedShardOptions {
@@ -12,6 +12,11 @@ export interface LeasedShardOptions {
   /** Runs `start` when the manager's start pacing allows (QQ's `max_concurrency`); skips it once stopping. */
   pace: (start: () => Promise<void>) => Promise<void>;
   logger: Logger;
+  /**
+   * Told when the lease was taken by another live process of this replica id (`holder`, its owner): two processes
+   * share one `gateway.replica_id`, and each would take the other's leases back forever unless they stop.
+   */
+  onLostToTwin?: (holder: string) => void;
 }
 
 /**
@@ -80,10 +85,17 @@ export class LeasedShard {
         const renewed = await this.options.lease.renew();
         if (this.term !== term) return; // lost while the renewal was in flight; lose() handled it
         if (renewed) this.confirmed(sentAt);
-        else this.lose('another replica holds the lease');
+        else this.lostRenewal();
       } else {
-        const token = await this.options.lease.acquire();
-        if (token !== null) this.acquired(token, sentAt);
+        const result = await this.options.lease.acquire();
+        if (result.kind === 'reclaimed') {
+          this.log.info(
+            { token: result.token, previous: result.previous },
+            "took back the lease of this replica's earlier run (same gateway.replica_id, crashed or killed) " +
+              'without waiting for it to expire; resuming its session',
+          );
+        }
+        if (result.kind !== 'held') this.acquired(result.token, sentAt);
       }
       if (this.failing) this.log.info('lease storage reachable again');
       this.failing = false;
@@ -107,7 +119,7 @@ export class LeasedShard {
       const renewed = await this.options.lease.renew();
       if (this.term !== term) return false;
       if (renewed) this.confirmed(sentAt);
-      else this.lose('another replica holds the lease');
+      else this.lostRenewal();
       return renewed;
     } catch {
       return !this.unconfirmed;
@@ -139,6 +151,54 @@ export class LeasedShard {
     await this.options.lease.release().catch((err: unknown) => {
       this.log.warn({ err: describeError(err) }, 'could not release the lease; it expires after its TTL');
     });
+  }
+
+  /**
+   * Gives the shard to a peer while this replica keeps running (it holds more than its share): stops the session,
+   * which persists its session id and seq under our lease, then releases the lease so a peer acquires it at once and
+   * RESUMEs. Stays ready to acquire the shard again later.
+   */
+  handOff(): Promise<void> {
+    if (this.term === undefined || this.stopped || this.stopping) return Promise.resolve();
+    this.term = undefined;
+    this.unconfirmed = false;
+    this.clearGuard();
+    const session = this.session;
+    this.session = undefined;
+    this.log.info('handing the shard to a replica with fewer shards; its session stops and is resumed there');
+    // GatewaySession.stop() closes with 4000, never 1000: a normal closure may make QQ end the session, and the peer
+    // must be able to RESUME it (docs/qq-protocol.md §3.7, §3.10). A closed socket is also what lets the peer's
+    // RESUME be the only connection on the session.
+    this.stopping = (async () => {
+      await session?.stop();
+      if (!(await this.options.lease.release())) {
+        this.log.warn('the lease was no longer ours when handing the shard off; a peer already holds it');
+      }
+    })()
+      .catch((err: unknown) => {
+        this.options.lease.forget();
+        this.log.warn({ err: describeError(err) }, 'hand-off incomplete; the lease expires after its TTL');
+      })
+      .finally(() => {
+        this.stopping = undefined;
+      });
+    return this.stopping;
+  }
+
+  /** A renewal was refused: someone else holds the lease. */
+  private lostRenewal(): void {
+    const holder = this.options.lease.lastHolder;
+    const owner = this.options.lease.owner;
+    if (holder !== undefined && holder !== owner && replicaIdOf(holder) === replicaIdOf(owner)) {
+      this.log.error(
+        { holder, owner },
+        'the shard lease was taken by another live process with the same gateway.replica_id; replica_id must be ' +
+          'unique per process: give each gateway process its own gateway.replica_id (or journal.dir, which the ' +
+          'default is derived from). This process stops taking leases back from it',
+      );
+      this.options.onLostToTwin?.(holder);
+    }
+    this.lose('another replica holds the lease');
   }
 
   private acquired(token: number, sentAt: number): void {

@@ -7,6 +7,7 @@ import type { QqOpenApi } from '../qq/openapi.js';
 import { sleep } from '../util/abortable.js';
 import { discoverGatewayAtStart } from './boot-discovery.js';
 import { createLeaseOwnerId, ShardLease } from './lease.js';
+import { LeaseRounds } from './lease-rounds.js';
 import { LeasedShard } from './leased-shard.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
 import {
@@ -33,6 +34,11 @@ export interface ShardLeaseSettings {
    * this long. Renewals run every TTL/3; a holder that cannot renew for 3/4 of it stops its sessions.
    */
   ttlMs: number;
+  /**
+   * This replica's stable identity (`gateway.replica_id`): a restart with the same id takes back the leases of its
+   * crashed earlier run at once instead of waiting out their TTL. Must be unique per running process.
+   */
+  replicaId: string;
 }
 
 export interface ShardManagerBaseOptions {
@@ -72,9 +78,10 @@ export type ShardSnapshot = ReturnType<GatewaySession['snapshot']> & { lease?: {
  * Discovers the gateway, decides which shards this process holds and runs one session per shard, starting them
  * no faster than QQ's `max_concurrency` allows.
  *
- * With `leases`, a shard's session runs only while this replica holds the shard's lease. A loop every TTL/3 renews
- * held leases and tries to acquire free ones; a newly acquired shard starts a session that loads the previous
- * holder's persisted session and RESUMEs it, which is how a takeover loses nothing.
+ * With `leases`, a shard's session runs only while this replica holds the shard's lease. A loop every TTL/3
+ * (`LeaseRounds`) renews held leases, acquires free ones up to this replica's share of the live replicas and hands
+ * off a surplus; a newly acquired shard starts a session that loads the previous holder's persisted session and
+ * RESUMEs it, which is how a takeover or a hand-off loses nothing.
  */
 export class ShardManager {
   private readonly sessions = new Map<number, GatewaySession>();
@@ -85,14 +92,13 @@ export class ShardManager {
   private startIntervalMs = 0;
   private nextStartAt = 0;
   private startQueue: Promise<void> = Promise.resolve();
-  private leaseTimer: NodeJS.Timeout | undefined;
-  private leaseRound: Promise<void> = Promise.resolve();
+  private leaseRounds: LeaseRounds | undefined;
 
   constructor(private readonly options: ShardManagerOptions) {}
 
   /**
    * Starts the planned shards' sessions; with leases, only those whose lease this replica acquires in its first
-   * round (the others are tried every TTL/3 from then on). Gateway discovery is retried until it succeeds (see
+   * round (the others are tried in later rounds, as the balance allows). Gateway discovery is retried until it succeeds (see
    * {@link discoverGatewayAtStart}). Returns early, starting nothing more, once stop() is called or `signal` aborts.
    */
   async start(signal?: AbortSignal): Promise<void> {
@@ -136,9 +142,8 @@ export class ShardManager {
   /** Stops every session (each persists its state), then releases held leases so a peer can take over at once. */
   async stop(): Promise<void> {
     this.abort.abort();
-    if (this.leaseTimer) clearTimeout(this.leaseTimer);
     // An acquisition in flight must land before stop() can hand its lease back.
-    await this.leaseRound;
+    await this.leaseRounds?.stop();
     await Promise.all([
       ...[...this.sessions.values()].map((session) => session.stop()),
       ...[...this.leased.values()].map((shard) => shard.stop()),
@@ -165,14 +170,34 @@ export class ShardManager {
 
   private async startLeased(shardIds: readonly number[], settings: ShardLeaseSettings): Promise<void> {
     const { redis, prefix, appId, ttlMs } = settings;
-    const owner = createLeaseOwnerId();
+    const owner = createLeaseOwnerId(settings.replicaId);
+    const rounds = new LeaseRounds({
+      redis,
+      prefix,
+      appId,
+      owner,
+      ttlMs,
+      shards: this.leased,
+      logger: this.options.logger,
+      signal: this.abort.signal,
+    });
+    this.leaseRounds = rounds;
     for (const shardId of shardIds) {
-      const lease = new ShardLease({ redis, prefix, appId, shardId, owner, ttlMs });
+      const lease = new ShardLease({
+        redis,
+        prefix,
+        appId,
+        shardId,
+        owner,
+        ttlMs,
+        liveTwins: () => rounds.liveTwins(),
+      });
       const shard: LeasedShard = new LeasedShard(shardId, {
         lease,
         ttlMs,
         logger: this.options.logger,
         pace: (start) => this.paced(start),
+        onLostToTwin: (holder) => rounds.lostToTwin(holder),
         // Each holding term's session writes under that term's lease value only (see SessionFence).
         createSession: (leaseValue) =>
           this.createSession(
@@ -190,19 +215,8 @@ export class ShardManager {
       { owner, shards: shardIds, ttlMs },
       'gateway replica competing for shard leases',
     );
-    await this.runLeaseRound(ttlMs);
+    await rounds.start();
     await Promise.all([...this.leased.values()].map((shard) => shard.starting));
-  }
-
-  private runLeaseRound(ttlMs: number): Promise<void> {
-    const startedAt = Date.now();
-    this.leaseRound = Promise.all([...this.leased.values()].map((shard) => shard.tick())).then(() => {
-      if (this.abort.signal.aborted) return;
-      const delayMs = Math.max(0, ttlMs / 3 - (Date.now() - startedAt));
-      this.leaseTimer = setTimeout(() => void this.runLeaseRound(ttlMs), delayMs);
-      this.leaseTimer.unref();
-    });
-    return this.leaseRound;
   }
 
   /** Serializes session starts with the plan's spacing, whichever shard's lease arrives when. */

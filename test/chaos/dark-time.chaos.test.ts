@@ -64,14 +64,22 @@ const SOCKET_FAULTS: { label: string; kind: SocketFaultKind; code?: number }[] =
   { label: 'half-dead link (no ACKs)', kind: 'half_dead' },
 ];
 
-/** kill -9 of the only bridge process mid-stream and a restart at once in the same slot. */
-async function killAndRestart(w: ChaosWorld, label: string, gateway: Record<string, string>): Promise<void> {
+/**
+ * kill -9 of the only bridge process mid-stream and a restart at once in the same slot, with `restartGateway`'s
+ * keys (by default the same as the first run's).
+ */
+async function killAndRestart(
+  w: ChaosWorld,
+  label: string,
+  gateway: Record<string, string>,
+  restartGateway = gateway,
+): Promise<void> {
   let bridge = w.start('a', 'all', '', gateway);
   await poll(w, 'first READY', () => (w.sim.state().sessions.some((s) => s.connected) ? true : undefined));
   await w.stream(150, 10, async (i) => {
     if (i !== 30) return;
     await w.kill9(bridge);
-    bridge = w.start('a', 'all', '', gateway);
+    bridge = w.start('a', 'all', '', restartGateway);
   });
   const killedAt = w.kills.at(-1)!;
   const dark = await recovered(w, label, (entries) =>
@@ -123,9 +131,14 @@ describe('chaos: gateway dark time per fault (printed), nothing lost or duplicat
     expect(report, w.logTail('a')).toMatchObject({ lost: 0, duplicated: 0, delivered: 400 });
   });
 
-  it('kill -9 and an immediate restart, today (no replica id): dark until the dead lease expires', async () => {
+  it('kill -9 and an immediate restart under another gateway.replica_id: dark until the dead lease expires', async () => {
     world = await ChaosWorld.create();
-    await killAndRestart(world, 'kill -9 + restart', {});
+    await killAndRestart(
+      world,
+      'kill -9 + restart, other replica_id',
+      { replica_id: 'chaos-a' },
+      { replica_id: 'chaos-b' },
+    );
   });
 
   it('kill -9 and an immediate restart with the same gateway.replica_id: the lease is taken back', async (ctx) => {

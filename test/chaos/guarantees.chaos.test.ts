@@ -31,17 +31,18 @@ async function waitForState(
 }
 
 interface LeaseHolder {
-  pid: number;
+  /** The holder's `gateway.replica_id`: the chaos world gives each slot its own name as replica id. */
+  replicaId: string;
   token: number;
 }
 
-/** A lease value, `<hostname>/<pid>/<random>:<fencing token>` (`createLeaseOwnerId()` plus the token), parsed. */
+/** A lease value, `<replica id>/<incarnation>:<fencing token>` (`createLeaseOwnerId()` plus the token), parsed. */
 function parseLeaseValue(key: string, value: string | null): LeaseHolder {
-  const match = /^[^/]+\/(\d+)\/[0-9a-f]+:(\d+)$/.exec(value ?? '');
+  const match = /^([^/:\s]+)\/[0-9a-f]+:(\d+)$/.exec(value ?? '');
   if (!match) {
-    throw new Error(`lease ${key} holds ${JSON.stringify(value)}, not <hostname>/<pid>/<random>:<token>`);
+    throw new Error(`lease ${key} holds ${JSON.stringify(value)}, not <replica id>/<incarnation>:<token>`);
   }
-  return { pid: Number(match[1]), token: Number(match[2]) };
+  return { replicaId: match[1]!, token: Number(match[2]) };
 }
 
 /** The `time` of each line of a bridge's JSON log whose message starts with `message`. */
@@ -182,7 +183,8 @@ describe('chaos: no event lost, none delivered twice', () => {
   it('two gateway replicas: kill -9 of the lease holder, the other takes over within the TTL and resumes', async () => {
     world = await ChaosWorld.create();
     const w = world;
-    const replicas = [w.start('g1', 'gateway'), w.start('g2', 'gateway')];
+    const slots = ['g1', 'g2'];
+    const replicas = slots.map((slot) => w.start(slot, 'gateway'));
     w.start('worker', 'worker');
     await waitForState(w, 'first identify', () => w.sim.state().sessions.some((s) => s.connected));
     const redis = new Redis(w.redis.url);
@@ -191,8 +193,8 @@ describe('chaos: no event lost, none delivered twice', () => {
       const holder = async (): Promise<LeaseHolder> => parseLeaseValue(key, await redis.get(key));
       await w.stream(100, 10);
       const before = await holder();
-      const index = replicas.findIndex((r) => r.pid === before.pid);
-      expect(index, `lease holder pid ${before.pid}`).toBeGreaterThanOrEqual(0);
+      const index = slots.indexOf(before.replicaId);
+      expect(index, `lease holder ${before.replicaId}`).toBeGreaterThanOrEqual(0);
       const killedAt = Date.now();
       await w.kill9(replicas[index]!);
       await w.stream(200, 10);
@@ -204,11 +206,10 @@ describe('chaos: no event lost, none delivered twice', () => {
       });
       expect(w.sim.state().identifies).toBe(1);
       expect(w.sim.state().resumes).toBeGreaterThanOrEqual(1);
-      const survivorSlot = index === 0 ? 'g2' : 'g1';
-      const survivor = replicas[1 - index]!;
+      const survivorSlot = slots[1 - index]!;
       // the survivor holds the lease now, under a higher fencing token than the killed holder's
       const after = await holder();
-      expect(after.pid).toBe(survivor.pid);
+      expect(after.replicaId).toBe(survivorSlot);
       expect(after.token).toBeGreaterThan(before.token);
       // and took it over within the lease TTL, by its own log's clock (same machine as the test's)
       const takeovers = loggedTimes(w, survivorSlot, 'acquired the shard lease').filter((t) => t >= killedAt);

@@ -55,7 +55,8 @@ export class ChaosWorld {
 
   /**
    * Writes a config for one bridge process; `slot` names its journal dir, kept across restarts of that slot.
-   * `gateway` adds keys to the `gateway` section (YAML scalars as written, e.g. `{ rotate_every: '3s' }`).
+   * `gateway` adds keys to the `gateway` section (YAML scalars as written, e.g. `{ rotate_every: '3s' }`);
+   * `replica_id` is the slot unless `gateway` names another.
    */
   configFor(slot: string, extra = '', gateway: Record<string, string> = {}): string {
     const path = join(this.dir, `${slot}.yaml`);
@@ -75,7 +76,7 @@ journal:
   dir: ${join(this.dir, `journal-${slot}`)}
 gateway:
   lease_ttl: ${LEASE_TTL_MS}ms
-${Object.entries(gateway)
+${Object.entries({ replica_id: slot, ...gateway })
   .map(([key, value]) => `  ${key}: ${value}\n`)
   .join('')}delivery:
   shutdown_grace: 5s

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatConfigError, parseConfig, ConfigError, type BridgeConfig } from '../../src/config/index.js';
+import { defaultReplicaId } from '../../src/config/replica-id.js';
 import { INTENTS } from '../../src/qq/intents.js';
 import { FILE, MINIMAL, WHSEC, WITH_TARGET, issuesOf } from './helpers.js';
 
@@ -20,7 +21,11 @@ describe('defaults', () => {
       redis: { url: 'redis://127.0.0.1:6379', prefix: '{qqwb}' },
       server: { host: '127.0.0.1', port: 9464, adminToken: '', apiTokens: [] },
       journal: { dir: './data/journal', maxBytes: 268_435_456 },
-      gateway: { maxFrameBytes: 1_048_576, leaseTtlMs: 10_000 },
+      gateway: {
+        maxFrameBytes: 1_048_576,
+        leaseTtlMs: 10_000,
+        replicaId: defaultReplicaId('./data/journal'),
+      },
       delivery: {
         dedupeWindowMs: 86_400_000,
         shutdownGraceMs: 10_000,
@@ -85,7 +90,7 @@ describe('conversion to the runtime shape', () => {
       'redis: { url: "rediss://:pw@redis.internal:6380/2", prefix: "{bridge-a}" }',
       'server: { listen: "[::1]:9000", admin_token: admin-secret }',
       'journal: { dir: /var/lib/qqwb, max_bytes: 1024 }',
-      'gateway: { max_frame_bytes: 2048, lease_ttl: 1.5s }',
+      'gateway: { max_frame_bytes: 2048, lease_ttl: 1.5s, replica_id: gw-eu.1 }',
       'delivery:',
       '  dedupe_window: 7d',
       '  shutdown_grace: 0s',
@@ -122,7 +127,7 @@ describe('conversion to the runtime shape', () => {
       redis: { url: 'rediss://:pw@redis.internal:6380/2', prefix: '{bridge-a}' },
       server: { host: '::1', port: 9000, adminToken: 'admin-secret', apiTokens: [] },
       journal: { dir: '/var/lib/qqwb', maxBytes: 1024 },
-      gateway: { maxFrameBytes: 2048, leaseTtlMs: 1500 },
+      gateway: { maxFrameBytes: 2048, leaseTtlMs: 1500, replicaId: 'gw-eu.1' },
       delivery: {
         dedupeWindowMs: 604_800_000,
         shutdownGraceMs: 0,

@@ -137,6 +137,21 @@ const INVALID: readonly (readonly [string, string])[] = [
     '4:23 gateway.lease_ttl: expected a duration greater than zero, like 500ms or 10s; found "0s"',
   ],
   [
+    `${MINIMAL}gateway: { replica_id: "gw:1" }\n`,
+    "4:24 gateway.replica_id: expected a replica id unique per gateway process, without ':', '/' or whitespace, " +
+      `like gw-1; found "gw:1", which holds ':', '/', whitespace or a control character`,
+  ],
+  [
+    `${MINIMAL}gateway: { replica_id: "" }\n`,
+    "4:24 gateway.replica_id: expected a replica id unique per gateway process, without ':', '/' or whitespace, " +
+      'like gw-1; found an empty string, which needs at least one character',
+  ],
+  [
+    `${MINIMAL}gateway: { replica_id: ${'x'.repeat(101)} }\n`,
+    "4:24 gateway.replica_id: expected a replica id unique per gateway process, without ':', '/' or whitespace, " +
+      `like gw-1; found "${'x'.repeat(59)}…", which is 101 characters long (at most 100)`,
+  ],
+  [
     `${MINIMAL}gateway: { max_frame_bytes: 1.5 }\n`,
     '4:29 gateway.max_frame_bytes: expected a size in bytes (a positive integer); found 1.5',
   ],

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { defaultReplicaId } from '../../src/config/replica-id.js';
 import type { BridgeConfig, TargetConfig } from '../../src/config/types.js';
 import { INTENTS } from '../../src/qq/intents.js';
 import { REDIS_URL } from './redis.js';
@@ -44,8 +45,11 @@ export function testConfig(options: {
   intents?: number;
   shards?: BridgeConfig['qq']['shards'];
   mode?: BridgeConfig['qq']['mode'];
+  /** `gateway.replica_id`; default derived from the config's own journal directory, as the app does. */
+  replicaId?: string;
 }): BridgeConfig {
   const origin = options.simulatorOrigin ?? 'http://127.0.0.1:9';
+  const journal = journalDir();
   return {
     source: '<test>',
     qq: {
@@ -61,8 +65,12 @@ export function testConfig(options: {
     redis: { url: REDIS_URL, prefix: options.prefix },
     server: { host: '127.0.0.1', port: 0, adminToken: '', apiTokens: [] },
     // each config its own journal: a journal directory belongs to one process
-    journal: { dir: journalDir(), maxBytes: 1024 * 1024 },
-    gateway: { maxFrameBytes: 1024 * 1024, leaseTtlMs: 10_000 },
+    journal: { dir: journal, maxBytes: 1024 * 1024 },
+    gateway: {
+      maxFrameBytes: 1024 * 1024,
+      leaseTtlMs: 10_000,
+      replicaId: options.replicaId ?? defaultReplicaId(journal),
+    },
     delivery: {
       dedupeWindowMs: 24 * 3600_000,
       shutdownGraceMs: 2_000,

@@ -25,6 +25,8 @@ export interface ReplicaOptions {
   simulatorOrigin: string;
   prefix: string;
   ttlMs: number;
+  /** `gateway.replica_id`; default a fresh one per replica (from its own journal directory). */
+  replicaId?: string;
   /** Called after the dispatch is recorded; the dispatch is durable once it resolves. */
   onDispatch?: (frames: readonly DispatchFrame[], shard: [number, number]) => Promise<void>;
   onStatus?: (shardId: number, status: ShardStatus) => void;
@@ -32,7 +34,11 @@ export interface ReplicaOptions {
 
 /** Builds and starts a replica against a simulator, with fast reconnects. */
 export async function startReplica(options: ReplicaOptions): Promise<Replica> {
-  const config = testConfig({ simulatorOrigin: options.simulatorOrigin, prefix: options.prefix });
+  const config = testConfig({
+    simulatorOrigin: options.simulatorOrigin,
+    prefix: options.prefix,
+    ...(options.replicaId !== undefined ? { replicaId: options.replicaId } : {}),
+  });
   const logger = silentLogger();
   // Fail fast like the app's connection: a renewal that cannot reach Redis fails instead of queueing.
   const redis = new Redis(REDIS_URL, {
@@ -57,7 +63,13 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
     tokens,
     logger,
     maxFrameBytes: config.gateway.maxFrameBytes,
-    leases: { redis, prefix: options.prefix, appId: config.qq.appId, ttlMs: options.ttlMs },
+    leases: {
+      redis,
+      prefix: options.prefix,
+      appId: config.qq.appId,
+      ttlMs: options.ttlMs,
+      replicaId: config.gateway.replicaId,
+    },
     sessionOverrides: {
       reconnectScheduleMs: [20, 50],
       invalidSessionDelayMs: [10, 20],
