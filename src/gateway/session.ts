@@ -1,7 +1,7 @@
 import { WebSocket, type RawData } from 'ws';
 import type { DispatchFrame } from '../events/envelope.js';
 import type { Logger } from '../log.js';
-import { classifyClose, closeHint, type CloseDecision } from '../qq/close-codes.js';
+import { classifyClose, closeHint, type CloseAction, type CloseDecision } from '../qq/close-codes.js';
 import { OP, type GatewayFrame } from '../qq/opcodes.js';
 import { startHelloHeartbeat, type Heartbeat } from './heartbeat.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
@@ -23,7 +23,13 @@ export interface TokenSource {
 
 export interface GatewaySessionHooks {
   onStatus?(status: ShardStatus): void;
-  onReconnect?(reason: ReconnectReason, detail: string): void;
+  /** A reconnect was scheduled; `delayMs` is the delay it was scheduled with (0: the attempt starts at once). */
+  onReconnect?(reason: ReconnectReason, detail: string, delayMs: number): void;
+  /**
+   * A RESUME failed or was refused; `failures` counts them in a row (reset by READY/RESUMED). Told before the
+   * session decides whether to try again or to identify (see {@link GatewaySessionOptions.maxResumeFailures}).
+   */
+  onResumeFailing?(failures: number): void;
   /** A frame that could not be used (not JSON, not an object, over the size cap); it is logged and counted. */
   onRejectedFrame?(reason: 'not_json' | 'not_object' | 'too_large', sample: string): void;
   /** A close code after which the bot cannot connect at all (4914, 4915). */
@@ -36,8 +42,12 @@ export interface GatewaySessionOptions {
   shardId: number;
   shardCount: number;
   intents: number;
-  /** Discovers the WebSocket URL; called before every connection so a moved gateway is followed. */
-  resolveGatewayUrl: () => Promise<string>;
+  /**
+   * The WebSocket URL, asked before every connection. `afterFailure` is true when the previous connection attempt
+   * failed (it never became READY/RESUMED): a moved gateway is re-discovered then, while a reconnect after a
+   * healthy session may use the last known URL and save the round trip.
+   */
+  resolveGatewayUrl: (context: { afterFailure: boolean }) => Promise<string>;
   tokens: TokenSource;
   store: SessionStore;
   /**
@@ -67,8 +77,20 @@ export interface GatewaySessionOptions {
   invalidSessionDelayMs?: readonly [number, number];
   /** Delay after a configuration-class close (4001, 4002, 4010–4014); default 5 min. */
   configErrorDelayMs?: number;
-  /** Consecutive refused resumes before giving up on the session and identifying. */
+  /**
+   * Consecutive failed resumes before giving up on the session and identifying; default 3. A resume QQ refuses
+   * outright (op 9 `d` false, close 4006/4007/49xx) identifies at once, unless this is
+   * `Number.POSITIVE_INFINITY`: then the session never drops to IDENTIFY on its own and keeps resuming (with
+   * backoff), and its owner decides from {@link GatewaySessionHooks.onResumeFailing}.
+   */
   maxResumeFailures?: number;
+  /** Ignore any persisted session: start() IDENTIFYs a new one (its saves then replace the stored state). */
+  fresh?: boolean;
+  /**
+   * After a healthy session ends by op 7, a resumable close or a dropped link, the first reconnect starts at once;
+   * this is the least time between two such instant reconnects, default {@link INSTANT_RECONNECT_WINDOW_MS}.
+   */
+  instantReconnectWindowMs?: number;
   /**
    * Dispatches received but not yet durable at which reading from the gateway pauses, so a burst that outruns the
    * enqueue waits in TCP buffers (and at QQ) instead of in this process's memory; default
@@ -77,6 +99,17 @@ export interface GatewaySessionOptions {
   maxPendingFrames?: number;
   random?: () => number;
 }
+
+/**
+ * At most one instant (zero-delay) reconnect per this many ms. QQ cycles a session about every 30 min
+ * (docs/qq-protocol.md §7.1), so a normal cycle always gets the instant attempt; a gateway that ends sessions right
+ * after READY over and over gets one instant attempt per 30 s and the jittered backoff (D.5) for the rest, instead
+ * of a zero-delay loop that would hammer QQ (and its session start limit) as fast as the round trip allows.
+ */
+export const INSTANT_RECONNECT_WINDOW_MS = 30_000;
+
+/** The endings whose first reconnect may be instant: QQ cycling the session, or the link dropping. */
+const INSTANT_REASONS: ReadonlySet<ReconnectReason> = new Set(['op7', 'close', 'network', 'zombie']);
 
 /** See {@link GatewaySessionOptions.maxPendingFrames}: a few MB of frames, seconds of even a fast bot's traffic. */
 export const DEFAULT_MAX_PENDING_FRAMES = 2_000;
@@ -100,6 +133,8 @@ interface Connection {
   /** Set once we chose why this connection ends, so the close code that follows does not override it. */
   ending?: { reason: ReconnectReason; action: 'resume' | 'identify' | 'refresh-token'; minDelayMs: number };
   sentResume: boolean;
+  /** Set once READY or RESUMED arrived on this connection. */
+  healthy?: boolean;
   /** A dispatch of this connection could not be made durable: its later frames are skipped (QQ replays them). */
   dispatchFailed?: boolean;
   /** Reading is paused because too many dispatches wait to become durable. */
@@ -126,6 +161,12 @@ export class GatewaySession {
   /** Bumped whenever the session is dropped, so work queued for the old session cannot persist its seq. */
   private generation = 0;
   private resumeFailures = 0;
+  /** Epoch ms of the READY that created the current session id; undefined when unknown. */
+  private sessionStartedAt: number | undefined;
+  /** The last connection attempt never became healthy: re-discover the gateway before the next one. */
+  private lastAttemptFailed = false;
+  /** When the last instant reconnect was scheduled (see {@link INSTANT_RECONNECT_WINDOW_MS}). */
+  private lastInstantAt = Number.NEGATIVE_INFINITY;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly backoff: ReconnectBackoff;
@@ -144,7 +185,11 @@ export class GatewaySession {
       current: () =>
         this.sessionId === undefined || this.durableSeq === null
           ? undefined
-          : { sessionId: this.sessionId, seq: this.durableSeq },
+          : {
+              sessionId: this.sessionId,
+              seq: this.durableSeq,
+              ...(this.sessionStartedAt !== undefined ? { startedAt: this.sessionStartedAt } : {}),
+            },
       logger: this.log,
       onFailure: (error) => options.hooks?.onSaveFailure?.(error),
       retryDelayMs: options.saveRetryDelayMs,
@@ -153,11 +198,12 @@ export class GatewaySession {
 
   /** Loads any persisted session (to RESUME it) and connects. Returns once the first attempt is under way. */
   async start(): Promise<void> {
-    const persisted = await this.options.store.load(this.options.shardId);
+    const persisted = this.options.fresh ? undefined : await this.options.store.load(this.options.shardId);
     if (persisted) {
       this.sessionId = persisted.sessionId;
       this.durableSeq = persisted.seq;
       this.receivedSeq = persisted.seq;
+      this.sessionStartedAt = persisted.startedAt;
       this.log.info({ seq: persisted.seq }, 'found a persisted session; will resume it');
     }
     this.connect();
@@ -165,10 +211,12 @@ export class GatewaySession {
 
   /**
    * Stops reading frames, waits for dispatches already received to become durable, persists the session and
-   * closes the socket with a resumable code, so the next process can RESUME.
+   * closes the socket with a resumable code, so the next process can RESUME. With `persist: false` nothing is
+   * written to the store (a successor session owns the stored state now), the rest is the same.
    */
-  async stop(): Promise<void> {
+  async stop(options: { persist?: boolean } = {}): Promise<void> {
     this.stopped = true;
+    if (options.persist === false) this.saver.silence();
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     const conn = this.connection;
     this.connection = undefined;
@@ -205,6 +253,7 @@ export class GatewaySession {
     sessionId?: string;
     seq: number | null;
     saveFailing: boolean;
+    sessionStartedAt?: number;
   } {
     return {
       shard: this.shard,
@@ -212,6 +261,7 @@ export class GatewaySession {
       ...(this.sessionId ? { sessionId: this.sessionId } : {}),
       seq: this.durableSeq,
       saveFailing: this.saver.failing,
+      ...(this.sessionStartedAt !== undefined ? { sessionStartedAt: this.sessionStartedAt } : {}),
     };
   }
 
@@ -220,12 +270,13 @@ export class GatewaySession {
     this.setStatus('connecting');
     void this.open().catch((err: unknown) => {
       this.log.warn({ err: errorText(err) }, 'gateway connection attempt failed');
-      this.scheduleReconnect('network', errorText(err), 0);
+      this.lastAttemptFailed = true;
+      this.scheduleReconnect('network', errorText(err), this.backoff.next());
     });
   }
 
   private async open(): Promise<void> {
-    const url = await this.options.resolveGatewayUrl();
+    const url = await this.options.resolveGatewayUrl({ afterFailure: this.lastAttemptFailed });
     if (this.stopped) return;
     const ws = new WebSocket(url, {
       maxPayload: this.options.maxFrameBytes ?? 1024 * 1024,
@@ -363,7 +414,10 @@ export class GatewaySession {
     const t = typeof f.t === 'string' && f.t !== '' ? f.t : 'UNKNOWN';
     if (t === 'READY') {
       const d = (f.d ?? {}) as { session_id?: unknown };
-      if (typeof d.session_id === 'string') this.sessionId = d.session_id;
+      if (typeof d.session_id === 'string') {
+        this.sessionId = d.session_id;
+        this.sessionStartedAt = Date.now();
+      }
       this.onHealthy(conn, 'ready');
       this.log.info({ seq: s }, 'session ready');
     } else if (t === 'RESUMED') {
@@ -442,6 +496,8 @@ export class GatewaySession {
 
   private onHealthy(conn: Connection, status: 'ready' | 'resumed'): void {
     if (conn.handshakeTimer) clearTimeout(conn.handshakeTimer);
+    conn.healthy = true;
+    this.lastAttemptFailed = false;
     this.resumeFailures = 0;
     this.backoff.reset();
     this.setStatus(status);
@@ -477,7 +533,7 @@ export class GatewaySession {
       // We decided why this connection ended (op 7, op 9, watchdog); the server's close code that follows may
       // not override that, e.g. 4009 after op 7 must not clear the session (docs/qq-protocol.md §3.8). Only a code that
       // says the bot cannot connect as configured (op 9 then 4014) is more specific than our own reason.
-      this.afterEnd(conn.ending, `${conn.ending.reason} (close ${code})`);
+      this.afterEnd(conn, conn.ending, `${conn.ending.reason} (close ${code})`);
       return;
     }
     const fields = { code, reason, meaning: decision.meaning };
@@ -489,27 +545,19 @@ export class GatewaySession {
       return;
     }
     if (decision.action === 'config-error') {
+      const delayMs = this.options.configErrorDelayMs ?? decision.minDelayMs;
       this.log.error(
-        {
-          ...fields,
-          hint: closeHint(code),
-          retryInMs: this.options.configErrorDelayMs ?? decision.minDelayMs,
-        },
+        { ...fields, hint: closeHint(code), retryInMs: delayMs },
         'gateway rejected the configuration; retrying slowly',
       );
-      this.options.hooks?.onReconnect?.('close', String(code));
-      this.scheduleReconnect(
-        'close',
-        `close ${code}`,
-        this.options.configErrorDelayMs ?? decision.minDelayMs,
-        true,
-      );
+      this.lastAttemptFailed = true;
+      this.options.hooks?.onReconnect?.('close', String(code), delayMs);
+      this.scheduleReconnect('close', `close ${code}`, delayMs);
       return;
     }
     this.log.warn(fields, 'gateway connection closed');
-    if (conn.sentResume && decision.action === 'identify') this.resumeFailures = Number.POSITIVE_INFINITY;
-    else if (conn.sentResume && this.status === 'resuming') this.resumeFailures++;
     this.afterEnd(
+      conn,
       {
         reason: code === 1006 ? 'network' : 'close',
         action: decision.action,
@@ -537,28 +585,62 @@ export class GatewaySession {
     else conn.ws.terminate();
   }
 
-  private afterEnd(ending: NonNullable<Connection['ending']>, detail: string): void {
+  /** Decides, once a connection is closed, whether to resume or identify and how long to wait first. */
+  private afterEnd(conn: Connection, ending: NonNullable<Connection['ending']>, detail: string): void {
     const maxFailures = this.options.maxResumeFailures ?? 3;
     let action = ending.action;
+    if (!conn.healthy) this.lastAttemptFailed = true;
+    if (conn.sentResume && !conn.healthy) {
+      this.resumeFailures++;
+      this.options.hooks?.onResumeFailing?.(this.resumeFailures);
+      // A refused resume identifies at once, unless the owner keeps resuming (maxResumeFailures: Infinity).
+      if (action === 'identify' && !Number.isFinite(maxFailures)) action = 'resume';
+    }
     if (action === 'resume' && this.resumeFailures >= maxFailures && this.sessionId !== undefined) {
       this.log.warn({ failures: this.resumeFailures }, 'resume keeps failing; identifying a new session');
       action = 'identify';
     }
     if (action === 'identify') void this.dropSession();
-    const refresh = action === 'refresh-token' || action === 'identify';
-    this.options.hooks?.onReconnect?.(ending.reason, detail);
-    this.scheduleReconnect(ending.reason, detail, ending.minDelayMs, false, refresh);
+    const refresh = ending.action === 'refresh-token' || ending.action === 'identify';
+    const delayMs = this.instantReconnect(conn, ending, action) ? 0 : this.backoff.next(ending.minDelayMs);
+    this.options.hooks?.onReconnect?.(ending.reason, detail, delayMs);
+    this.scheduleReconnect(ending.reason, detail, delayMs, refresh);
   }
 
+  /**
+   * Whether the first reconnect after a healthy session starts at once: QQ's routine session cycling (op 7, a
+   * resumable close, docs/qq-protocol.md §7.1) and a dropped link end sessions that RESUME at once, so waiting first
+   * is only dark time. A delay that exists for a reason is kept (op 9, 4008, configuration-class closes), and so is
+   * the backoff from the second attempt in a row on; {@link INSTANT_RECONNECT_WINDOW_MS} keeps it out of a loop.
+   */
+  private instantReconnect(
+    conn: Connection,
+    ending: NonNullable<Connection['ending']>,
+    action: CloseAction,
+  ): boolean {
+    if (!conn.healthy || action !== 'resume' || ending.action !== 'resume' || ending.minDelayMs > 0)
+      return false;
+    if (!INSTANT_REASONS.has(ending.reason)) return false;
+    const now = Date.now();
+    if (now - this.lastInstantAt < (this.options.instantReconnectWindowMs ?? INSTANT_RECONNECT_WINDOW_MS)) {
+      this.log.warn(
+        { reason: ending.reason },
+        'the gateway ended another session soon after the last instant reconnect; backing off this time',
+      );
+      return false;
+    }
+    this.lastInstantAt = now;
+    return true;
+  }
+
+  /** Connects again after `delayMs`; the token is refreshed first when `refreshToken`, else the cached one is used. */
   private scheduleReconnect(
     reason: ReconnectReason,
     detail: string,
-    minDelayMs: number,
-    exact = false,
+    delayMs: number,
     refreshToken = false,
   ): void {
     if (this.stopped) return;
-    const delayMs = exact ? minDelayMs : this.backoff.next(minDelayMs);
     this.setStatus('waiting');
     this.log.info({ reason, detail, delayMs }, 'reconnecting to the gateway');
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
@@ -575,6 +657,7 @@ export class GatewaySession {
   private async dropSession(): Promise<void> {
     this.generation++;
     this.sessionId = undefined;
+    this.sessionStartedAt = undefined;
     this.durableSeq = null;
     this.receivedSeq = null;
     this.resumeFailures = 0;
