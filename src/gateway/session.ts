@@ -114,7 +114,7 @@ export class GatewaySession {
         errors.push(err);
         this.log.error(
           { err: errorText(err), step: what },
-          'a step of stopping the gateway session failed; ran the rest',
+          'a step of stopping the gateway session failed (see step and err); the other steps still ran',
         );
       }
     };
