@@ -1,3 +1,4 @@
+import { classifyClose, closeHint } from '../qq/close-codes.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
 
 /** Why a shard reconnected, for logs and the reconnect metric. */
@@ -10,6 +11,28 @@ export interface Ending {
   action: 'resume' | 'identify' | 'refresh-token';
   /** The least delay the ending asks for (op 9: 1–5 s, 4008: 60 s), on top of the backoff. */
   minDelayMs: number;
+}
+
+/** What a socket's close means (docs/qq-protocol.md D.4), given the ending we chose before it, if any. */
+export type CloseOutcome =
+  | { kind: 'reconnect'; ending: Ending; detail: string; meaning: string }
+  | { kind: 'fatal'; meaning: string; hint: string }
+  | { kind: 'config-error'; meaning: string; hint: string; minDelayMs: number };
+
+/**
+ * The close code, read in the light of `chosen`. An ending we chose (op 7, op 9, the watchdog) is not overridden by
+ * the code that follows, e.g. 4009 after op 7 must not clear the session (§3.8); only a code that says the bot cannot
+ * connect as configured or at all (op 9 then 4014) is more specific than our own reason.
+ */
+export function closeOutcome(code: number, chosen: Ending | undefined): CloseOutcome {
+  const decision = classifyClose(code);
+  const { action, meaning, minDelayMs } = decision;
+  if (action === 'fatal') return { kind: 'fatal', meaning, hint: closeHint(code) };
+  if (action === 'config-error') return { kind: 'config-error', meaning, hint: closeHint(code), minDelayMs };
+  if (chosen)
+    return { kind: 'reconnect', ending: chosen, detail: `${chosen.reason} (close ${code})`, meaning };
+  const ending: Ending = { reason: code === 1006 ? 'network' : 'close', action, minDelayMs };
+  return { kind: 'reconnect', ending, detail: `close ${code}`, meaning };
 }
 
 /** What became of the connection that ended. */

@@ -1,14 +1,13 @@
 import { WebSocket, type RawData } from 'ws';
 import type { DispatchFrame } from '../events/envelope.js';
 import type { Logger } from '../log.js';
-import { classifyClose, closeHint } from '../qq/close-codes.js';
 import { OP, type GatewayFrame } from '../qq/opcodes.js';
 import { timeoutUnder } from '../util/abortable.js';
 import { Connection } from './connection.js';
 import { DurablePump } from './durable-pump.js';
 import { isOversizeFrameError, readFrame } from './frame-reader.js';
 import { startHelloHeartbeat } from './heartbeat.js';
-import { ReconnectPlanner, type Ending, type ReconnectReason } from './reconnect-plan.js';
+import { closeOutcome, ReconnectPlanner, type Ending, type ReconnectReason } from './reconnect-plan.js';
 import { SessionSaver } from './session-saver.js';
 import { SessionState, type ShardStatus } from './session-state.js';
 import type { GatewaySessionOptions } from './session-options.js';
@@ -366,38 +365,24 @@ export class GatewaySession {
     if (conn !== this.connection) return;
     this.connection = undefined;
     if (this.stopped) return;
-    const decision = classifyClose(code);
-    const severe = decision.action === 'fatal' || decision.action === 'config-error';
-    if (conn.ending && !severe) {
-      // We decided why this connection ended (op 7, op 9, watchdog); the server's close code that follows may
-      // not override that, e.g. 4009 after op 7 must not clear the session (docs/qq-protocol.md §3.8). Only a code that
-      // says the bot cannot connect as configured (op 9 then 4014) is more specific than our own reason.
-      return this.recover(conn, conn.ending, `${conn.ending.reason} (close ${code})`);
-    }
-    const fields = { code, reason, meaning: decision.meaning };
-    if (decision.action === 'fatal') {
-      const hint = closeHint(code);
-      this.log.fatal({ ...fields, hint }, 'gateway refused this bot; stopping the shard');
+    const outcome = closeOutcome(code, conn.ending);
+    const fields = { code, reason, meaning: outcome.meaning };
+    if (outcome.kind === 'fatal') {
+      this.log.fatal({ ...fields, hint: outcome.hint }, 'gateway refused this bot; stopping the shard');
       this.state.fire('fatal');
-      this.options.hooks?.onFatal?.(code, decision.meaning, hint);
-      return;
-    }
-    if (decision.action === 'config-error') {
-      const delayMs = this.planner.configError(this.options.configErrorDelayMs ?? decision.minDelayMs);
+      this.options.hooks?.onFatal?.(code, outcome.meaning, outcome.hint);
+    } else if (outcome.kind === 'config-error') {
+      const delayMs = this.planner.configError(this.options.configErrorDelayMs ?? outcome.minDelayMs);
       this.log.error(
-        { ...fields, hint: closeHint(code), retryInMs: delayMs },
+        { ...fields, hint: outcome.hint, retryInMs: delayMs },
         'gateway rejected the configuration; retrying slowly',
       );
       this.options.hooks?.onReconnect?.('close', String(code), delayMs);
-      return this.scheduleReconnect('close', `close ${code}`, delayMs);
+      this.scheduleReconnect('close', `close ${code}`, delayMs);
+    } else {
+      if (!conn.ending) this.log.warn(fields, 'gateway connection closed');
+      this.recover(conn, outcome.ending, outcome.detail);
     }
-    this.log.warn(fields, 'gateway connection closed');
-    const ending: Ending = {
-      reason: code === 1006 ? 'network' : 'close',
-      action: decision.action,
-      minDelayMs: decision.minDelayMs,
-    };
-    this.recover(conn, ending, `close ${code}`);
   }
 
   /** Resumes or identifies after a connection ended, as {@link ReconnectPlanner} plans it. */

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ReconnectPlanner, type Ending, type EndedConnection } from '../../src/gateway/reconnect-plan.js';
+import {
+  closeOutcome,
+  ReconnectPlanner,
+  type Ending,
+  type EndedConnection,
+} from '../../src/gateway/reconnect-plan.js';
 
 const healthy: EndedConnection = { healthy: true, sentResume: false };
 const failedResume: EndedConnection = { healthy: false, sentResume: true };
@@ -91,5 +96,43 @@ describe('ReconnectPlanner', () => {
     for (let n = 1; n <= 5; n++) {
       expect(p.plan(refused, failedResume, true)).toMatchObject({ resumeFailures: n, action: 'resume' });
     }
+  });
+});
+
+describe('closeOutcome', () => {
+  const op7 = resume('op7');
+  const op9: Ending = { reason: 'invalid_session', action: 'identify', minDelayMs: 2_000 };
+  it.each<[string, number, Ending | undefined, unknown]>([
+    [
+      '4009 after op 7 keeps op 7 (resume)',
+      4009,
+      op7,
+      { kind: 'reconnect', ending: op7, detail: 'op7 (close 4009)' },
+    ],
+    ['4006 after op 7 keeps op 7', 4006, op7, { kind: 'reconnect', ending: op7 }],
+    ['4014 after op 9 is a configuration error', 4014, op9, { kind: 'config-error', minDelayMs: 300_000 }],
+    ['4914 is fatal even after our own ending', 4914, op7, { kind: 'fatal' }],
+    [
+      'a plain 4009 resumes',
+      4009,
+      undefined,
+      { kind: 'reconnect', ending: resume('close'), detail: 'close 4009' },
+    ],
+    ['1006 is the network', 1006, undefined, { kind: 'reconnect', ending: resume('network') }],
+    ['4008 waits 60 s', 4008, undefined, { kind: 'reconnect', ending: resume('close', 60_000) }],
+    [
+      '4004 refreshes the token',
+      4004,
+      undefined,
+      { kind: 'reconnect', ending: { reason: 'close', action: 'refresh-token', minDelayMs: 0 } },
+    ],
+    [
+      '4902 identifies',
+      4902,
+      undefined,
+      { kind: 'reconnect', ending: { reason: 'close', action: 'identify', minDelayMs: 0 } },
+    ],
+  ])('%s', (_what, code, chosen, expected) => {
+    expect(closeOutcome(code, chosen)).toMatchObject(expected as object);
   });
 });
