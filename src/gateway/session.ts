@@ -98,8 +98,9 @@ export class GatewaySession {
   /**
    * Stops reading frames, waits for dispatches already received to become durable, persists the session and
    * closes the socket with a resumable code, so the next process can RESUME. With `persist: false` nothing is
-   * written to the store (a successor session owns the stored state now), the rest is the same. Every step runs
-   * even if an earlier one throws; the first error is rethrown at the end.
+   * written to the store (a successor session owns the stored state now), the rest is the same; a save already in
+   * flight when stop() is called cannot be recalled, so stop() resolves only once it has landed, and a successor's
+   * save after that wins. Every step runs even if an earlier one throws; the first error is rethrown at the end.
    */
   async stop(options: { persist?: boolean } = {}): Promise<void> {
     this.stopped = true;
