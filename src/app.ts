@@ -7,6 +7,7 @@ import type { DispatchFrame } from './events/envelope.js';
 import { BridgeError, describeError } from './errors.js';
 import { startIngestPipeline } from './ingest-pipeline.js';
 import { createWebhookIngress } from './ingress/webhook-ingress.js';
+import { DarkTimeMeter } from './gateway/dark-time.js';
 import { ShardManager, type ShardManagerOptions } from './gateway/shard-manager.js';
 import type { Logger } from './log.js';
 import { GatewayReadiness } from './outbound/gateway-ready.js';
@@ -265,20 +266,35 @@ export function createApp(options: AppOptions): App {
       logger,
       maxFrameBytes: config.gateway.maxFrameBytes,
       ...(options.sessionOverrides ? { sessionOverrides: options.sessionOverrides } : {}),
-      hooks: (shardId, shardCount) => ({
-        onStatus: (status) => {
-          metrics.shardStatus(shardId, status);
-          readinessWriter.onStatus([shardId, shardCount], status);
-        },
-        onReconnect: (reason) => metrics.reconnect(shardId, reason),
-        onRejectedFrame: (reason) => metrics.frameRejected(reason),
-        onSaveFailure: () => metrics.sessionSaveFailed(shardId),
-        onFatal: (code, meaning, hint) =>
-          options.onFatal?.(`gateway closed with ${code} (${meaning}): ${hint}`),
-      }),
+      hooks: (shardId, shardCount) => {
+        // one per session: a takeover's dark time counts from its start, as `start`
+        const dark = new DarkTimeMeter((reason, seconds) => metrics.gatewayDark(shardId, reason, seconds));
+        return {
+          onStatus: (status) => {
+            metrics.shardStatus(shardId, status);
+            readinessWriter.onStatus([shardId, shardCount], status);
+            dark.status(status);
+          },
+          onReconnect: (reason) => {
+            metrics.reconnect(shardId, reason);
+            dark.reconnect(reason);
+          },
+          onRejectedFrame: (reason) => metrics.frameRejected(reason),
+          onSaveFailure: () => metrics.sessionSaveFailed(shardId),
+          onFatal: (code, meaning, hint) =>
+            options.onFatal?.(`gateway closed with ${code} (${meaning}): ${hint}`),
+        };
+      },
       onDispatch: (frames, shard) => pipeline.accept(frames, shard),
     });
     shardManager = manager;
+    metrics.setSessionAgeSource(() =>
+      manager
+        .snapshot()
+        .flatMap(({ shard, sessionStartedAt }) =>
+          sessionStartedAt === undefined ? [] : [{ shard: shard[0], startedAt: sessionStartedAt }],
+        ),
+    );
     stops.push(() => manager.stop());
     await manager.start(signal);
   }

@@ -75,6 +75,8 @@ export interface HeartbeatOptions {
   beat: () => void;
   /** No frame arrived for `silentForMs` (one interval plus the grace): the link is dead. */
   onSilence: (silentForMs: number) => void;
+  /** The connection's signal: its abort stops the heartbeat and the watchdog. */
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -102,6 +104,8 @@ export class Heartbeat {
     );
     const silentForMs = intervalMs + (options.graceMs ?? Math.min(5_000, intervalMs / 2));
     this.watchdog = setTimeout(() => options.onSilence(silentForMs), silentForMs);
+    if (options.signal?.aborted) this.stop();
+    options.signal?.addEventListener('abort', () => this.stop(), { once: true });
   }
 
   /** A frame arrived: the watchdog starts over. */

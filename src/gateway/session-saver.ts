@@ -35,6 +35,8 @@ export class SessionSaver {
   private retryTimer: NodeJS.Timeout | undefined;
   private lastFailed = false;
   private closed = false;
+  /** No more saves at all: a successor session owns the stored state (see {@link SessionSaver.silence}). */
+  private silenced = false;
   private readonly log: Logger;
 
   constructor(private readonly options: SessionSaverOptions) {
@@ -48,6 +50,7 @@ export class SessionSaver {
 
   /** Saves the current state soon. */
   schedule(): void {
+    if (this.silenced) return;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     if (this.saving) {
@@ -64,13 +67,23 @@ export class SessionSaver {
     });
   }
 
+  /**
+   * Starts no save from now on (a save in flight still lands): the session stops without persisting, because a
+   * successor session owns the stored state. close() then only waits for the save in flight.
+   */
+  silence(): void {
+    this.silenced = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+
   /** Waits for the saves in flight, saves once more and stops retrying: the last word before the session stops. */
   async close(): Promise<void> {
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     while (this.saving) await this.saving;
-    await this.saveOnce();
+    if (!this.silenced) await this.saveOnce();
   }
 
   private async saveOnce(): Promise<void> {

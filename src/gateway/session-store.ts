@@ -7,6 +7,8 @@ import { leaseKey } from './lease.js';
 export interface PersistedSession {
   sessionId: string;
   seq: number;
+  /** Epoch ms of the READY that created the session; absent in records written before it was kept, or unknown. */
+  startedAt?: number;
 }
 
 /** Where resume state lives; injected so the session itself never knows about Redis. */
@@ -32,14 +34,22 @@ export class RedisSessionStore implements SessionStore {
     const sessionId = fields['session_id'];
     const seq = Number(fields['seq']);
     if (!sessionId || !Number.isSafeInteger(seq)) return undefined;
-    return { sessionId, seq };
+    const startedAt = Number(fields['started_at']);
+    return Number.isSafeInteger(startedAt) && startedAt > 0
+      ? { sessionId, seq, startedAt }
+      : { sessionId, seq };
   }
 
   async save(shardId: number, session: PersistedSession): Promise<void> {
     const key = sessionKey(this.prefix, this.appId, shardId);
     await this.redis
       .multi()
-      .hset(key, { session_id: session.sessionId, seq: String(session.seq), updated_at: String(Date.now()) })
+      .hset(key, {
+        session_id: session.sessionId,
+        seq: String(session.seq),
+        updated_at: String(Date.now()),
+        started_at: startedAtField(session),
+      })
       .expire(key, SESSION_TTL_SEC)
       .exec();
   }
@@ -49,11 +59,17 @@ export class RedisSessionStore implements SessionStore {
   }
 }
 
+/** `started_at` as stored: the epoch ms, or "" when unknown (which loads as unknown, like a record without it). */
+function startedAtField(session: PersistedSession): string {
+  return session.startedAt === undefined ? '' : String(session.startedAt);
+}
+
 // KEYS[1] lease, KEYS[2] session; ARGV[1] expected lease value, ARGV[2] session id, ARGV[3] seq, ARGV[4] now ms,
-// ARGV[5] session TTL s. The check and the write are one script, so no other holder can slip in between them.
+// ARGV[5] session TTL s, ARGV[6] started_at. The check and the write are one script, so no other holder can slip
+// in between them.
 const FENCED_SAVE = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[2], 'session_id', ARGV[2], 'seq', ARGV[3], 'updated_at', ARGV[4])
+redis.call('HSET', KEYS[2], 'session_id', ARGV[2], 'seq', ARGV[3], 'updated_at', ARGV[4], 'started_at', ARGV[6])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
 return 1
 `;
@@ -93,7 +109,13 @@ export class FencedRedisSessionStore extends RedisSessionStore {
   }
 
   override async save(shardId: number, session: PersistedSession): Promise<void> {
-    const args = [session.sessionId, String(session.seq), String(Date.now()), String(SESSION_TTL_SEC)];
+    const args = [
+      session.sessionId,
+      String(session.seq),
+      String(Date.now()),
+      String(SESSION_TTL_SEC),
+      startedAtField(session),
+    ];
     await this.fenced(FENCED_SAVE, shardId, args);
   }
 

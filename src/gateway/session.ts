@@ -1,162 +1,94 @@
 import { WebSocket, type RawData } from 'ws';
 import type { DispatchFrame } from '../events/envelope.js';
 import type { Logger } from '../log.js';
-import { classifyClose, closeHint, type CloseDecision } from '../qq/close-codes.js';
 import { OP, type GatewayFrame } from '../qq/opcodes.js';
-import { startHelloHeartbeat, type Heartbeat } from './heartbeat.js';
-import { ReconnectBackoff } from './reconnect-backoff.js';
+import { timeoutUnder } from '../util/abortable.js';
+import { Connection } from './connection.js';
+import { DurablePump } from './durable-pump.js';
+import { isOversizeFrameError, readFrame } from './frame-reader.js';
+import { startHelloHeartbeat } from './heartbeat.js';
+import { closeOutcome, ReconnectPlanner, type Ending, type ReconnectReason } from './reconnect-plan.js';
 import { SessionSaver } from './session-saver.js';
-import type { SessionStore } from './session-store.js';
+import { SessionState, type ShardStatus } from './session-state.js';
+import type { GatewaySessionOptions } from './session-options.js';
 
-/** Where a shard is in its life; READY and RESUMED both count as healthy for `/readyz`. */
-export type ShardStatus =
-  'idle' | 'connecting' | 'identifying' | 'resuming' | 'ready' | 'resumed' | 'waiting' | 'stopped' | 'fatal';
-
-/** Why a shard reconnected, for logs and the reconnect metric. */
-export type ReconnectReason =
-  'op7' | 'invalid_session' | 'close' | 'zombie' | 'network' | 'handshake_timeout' | 'dispatch_failed';
-
-export interface TokenSource {
-  get(): Promise<string>;
-  refresh(): Promise<string>;
-}
-
-export interface GatewaySessionHooks {
-  onStatus?(status: ShardStatus): void;
-  onReconnect?(reason: ReconnectReason, detail: string): void;
-  /** A frame that could not be used (not JSON, not an object, over the size cap); it is logged and counted. */
-  onRejectedFrame?(reason: 'not_json' | 'not_object' | 'too_large', sample: string): void;
-  /** A close code after which the bot cannot connect at all (4914, 4915). */
-  onFatal?(code: number, meaning: string, hint: string): void;
-  /** A save of the session id and seq failed (it is retried); `error` says why. */
-  onSaveFailure?(error: string): void;
-}
-
-export interface GatewaySessionOptions {
-  shardId: number;
-  shardCount: number;
-  intents: number;
-  /** Discovers the WebSocket URL; called before every connection so a moved gateway is followed. */
-  resolveGatewayUrl: () => Promise<string>;
-  tokens: TokenSource;
-  store: SessionStore;
-  /**
-   * Makes dispatches durable (normalize + enqueue), all or none. Called with every frame that arrived while the
-   * previous call was in flight (group commit: one Redis round trip for a burst), strictly in sequence order and
-   * one call at a time; the durable seq advances only after it resolves. A rejection makes the shard reconnect and
-   * resume from the last durable seq, so QQ replays the events instead of them being lost.
-   */
-  onDispatch: (frames: readonly DispatchFrame[], shard: [number, number]) => Promise<void>;
-  logger: Logger;
-  hooks?: GatewaySessionHooks;
-  /** Largest accepted frame (ws `maxPayload`); default 1 MiB. */
-  maxFrameBytes?: number;
-  reconnectScheduleMs?: readonly number[];
-  /** Extra silence tolerated past `heartbeat_interval` before the link counts as dead; default min(5 s, interval/2). */
-  heartbeatGraceMs?: number;
-  /**
-   * The shortest `heartbeat_interval` a Hello may set; a shorter one is raised to it (and one above 5 min lowered),
-   * with a warning. Default 1 s; tests lower it to watch many beats quickly.
-   */
-  minHeartbeatIntervalMs?: number;
-  /** While the last seq save failed, it is retried after this long; default 5 s. */
-  saveRetryDelayMs?: number;
-  /** Hello and READY/RESUMED must arrive within this; default 30 s. */
-  handshakeTimeoutMs?: number;
-  /** Delay range after op 9 (docs/qq-protocol.md D.4: 1–5 s). */
-  invalidSessionDelayMs?: readonly [number, number];
-  /** Delay after a configuration-class close (4001, 4002, 4010–4014); default 5 min. */
-  configErrorDelayMs?: number;
-  /** Consecutive refused resumes before giving up on the session and identifying. */
-  maxResumeFailures?: number;
-  /**
-   * Dispatches received but not yet durable at which reading from the gateway pauses, so a burst that outruns the
-   * enqueue waits in TCP buffers (and at QQ) instead of in this process's memory; default
-   * {@link DEFAULT_MAX_PENDING_FRAMES}. Reading resumes once the backlog is below half of it.
-   */
-  maxPendingFrames?: number;
-  random?: () => number;
-}
-
-/** See {@link GatewaySessionOptions.maxPendingFrames}: a few MB of frames, seconds of even a fast bot's traffic. */
-export const DEFAULT_MAX_PENDING_FRAMES = 2_000;
-
-interface PendingDispatch {
-  conn: Connection;
-  frame: DispatchFrame;
-  s: number | null;
-  /** READY / RESUMED: not events, but their seq counts. */
-  control: boolean;
-  generation: number;
-}
-
-interface Connection {
-  ws: WebSocket;
-  /** Started by the connection's first Hello. */
-  heartbeat?: Heartbeat;
-  /** Hellos after the first, which are ignored. */
-  extraHellos: number;
-  handshakeTimer?: NodeJS.Timeout;
-  /** Set once we chose why this connection ends, so the close code that follows does not override it. */
-  ending?: { reason: ReconnectReason; action: 'resume' | 'identify' | 'refresh-token'; minDelayMs: number };
-  sentResume: boolean;
-  /** A dispatch of this connection could not be made durable: its later frames are skipped (QQ replays them). */
-  dispatchFailed?: boolean;
-  /** Reading is paused because too many dispatches wait to become durable. */
-  paused?: boolean;
-}
+export type { ShardStatus } from './session-state.js';
+export type { GatewaySessionHooks, GatewaySessionOptions, TokenSource } from './session-options.js';
+export type { ReconnectReason } from './reconnect-plan.js';
+export { INSTANT_RECONNECT_WINDOW_MS } from './reconnect-plan.js';
+export { DEFAULT_MAX_PENDING_FRAMES } from './durable-pump.js';
 
 /**
  * One shard's gateway session: Hello → Identify/Resume → READY/RESUMED → heartbeats, and every way it can end.
+ * Frames are read by frame-reader.ts, the order of protocol events is checked by session-state.ts, dispatches
+ * become durable through durable-pump.ts, and reconnect-plan.ts decides how to come back; this class wires them.
  *
- * Two sequence numbers are tracked. `receivedSeq` is the newest `s` seen and goes into heartbeats. `durableSeq`
- * is the newest `s` whose dispatch (and every earlier one) has been enqueued; only it is persisted and sent in
- * Resume, so a crash between receiving and enqueueing makes QQ replay the event rather than lose it.
+ * Two sequence numbers are tracked. `receivedSeq` is the newest `s` seen and goes into heartbeats. The durable
+ * seq (the pump's) is the newest `s` whose dispatch (and every earlier one) has been enqueued; only it is persisted
+ * and sent in Resume, so a crash between receiving and enqueueing makes QQ replay the event rather than lose it.
+ *
+ * A connection ends either by {@link GatewaySession.end} (our decision: op 7, op 9, the watchdog, a timeout, a
+ * failed enqueue) or by its socket closing (the server or the network); both abort the connection's signal, and
+ * the socket's close event is the one place that decides what follows ({@link GatewaySession.finish}).
  */
 export class GatewaySession {
-  private status: ShardStatus = 'idle';
+  private readonly state: SessionState;
   private connection: Connection | undefined;
   private sessionId: string | undefined;
+  /** Epoch ms of the READY that created the current session id; undefined when unknown. */
+  private sessionStartedAt: number | undefined;
   private receivedSeq: number | null = null;
-  private durableSeq: number | null = null;
-  /** Dispatches received but not yet handed to onDispatch, in arrival (= sequence) order. */
-  private pending: PendingDispatch[] = [];
-  private pumping: Promise<void> | undefined;
+  private readonly pump: DurablePump<Connection>;
   private readonly saver: SessionSaver;
-  /** Bumped whenever the session is dropped, so work queued for the old session cannot persist its seq. */
-  private generation = 0;
-  private resumeFailures = 0;
+  private readonly planner: ReconnectPlanner;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private stopped = false;
-  private readonly backoff: ReconnectBackoff;
   private readonly random: () => number;
   private readonly log: Logger;
   private readonly shard: [number, number];
 
   constructor(private readonly options: GatewaySessionOptions) {
     this.random = options.random ?? Math.random;
-    this.backoff = new ReconnectBackoff(options.reconnectScheduleMs, this.random);
     this.shard = [options.shardId, options.shardCount];
     this.log = options.logger.child({ component: 'gateway', shardId: options.shardId });
+    this.state = new SessionState(this.log, (status) => options.hooks?.onStatus?.(status));
+    this.planner = new ReconnectPlanner({
+      scheduleMs: options.reconnectScheduleMs,
+      random: this.random,
+      maxResumeFailures: options.maxResumeFailures,
+      instantWindowMs: options.instantReconnectWindowMs,
+    });
     this.saver = new SessionSaver({
       shardId: options.shardId,
       store: options.store,
-      current: () =>
-        this.sessionId === undefined || this.durableSeq === null
-          ? undefined
-          : { sessionId: this.sessionId, seq: this.durableSeq },
+      current: () => {
+        const seq = this.pump.durableSeq;
+        if (this.sessionId === undefined || seq === null) return undefined;
+        const startedAt = this.sessionStartedAt;
+        return { sessionId: this.sessionId, seq, ...(startedAt !== undefined ? { startedAt } : {}) };
+      },
       logger: this.log,
       onFailure: (error) => options.hooks?.onSaveFailure?.(error),
       retryDelayMs: options.saveRetryDelayMs,
+    });
+    this.pump = new DurablePump<Connection>({
+      shard: this.shard,
+      onDispatch: options.onDispatch,
+      onDurable: () => this.saver.schedule(),
+      onFailed: (conn, error) =>
+        this.end(conn, { reason: 'dispatch_failed', action: 'resume', minDelayMs: 0 }, error),
+      maxPendingFrames: options.maxPendingFrames,
+      log: this.log,
     });
   }
 
   /** Loads any persisted session (to RESUME it) and connects. Returns once the first attempt is under way. */
   async start(): Promise<void> {
-    const persisted = await this.options.store.load(this.options.shardId);
+    const persisted = this.options.fresh ? undefined : await this.options.store.load(this.options.shardId);
     if (persisted) {
       this.sessionId = persisted.sessionId;
-      this.durableSeq = persisted.seq;
+      this.sessionStartedAt = persisted.startedAt;
+      this.pump.restore(persisted.seq);
       this.receivedSeq = persisted.seq;
       this.log.info({ seq: persisted.seq }, 'found a persisted session; will resume it');
     }
@@ -165,37 +97,52 @@ export class GatewaySession {
 
   /**
    * Stops reading frames, waits for dispatches already received to become durable, persists the session and
-   * closes the socket with a resumable code, so the next process can RESUME.
+   * closes the socket with a resumable code, so the next process can RESUME. With `persist: false` nothing is
+   * written to the store (a successor session owns the stored state now), the rest is the same; a save already in
+   * flight when stop() is called cannot be recalled, so stop() resolves only once it has landed, and a successor's
+   * save after that wins. Every step runs even if an earlier one throws; the first error is rethrown at the end.
    */
-  async stop(): Promise<void> {
+  async stop(options: { persist?: boolean } = {}): Promise<void> {
     this.stopped = true;
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     const conn = this.connection;
     this.connection = undefined;
-    if (conn) {
-      this.clearTimers(conn);
-      conn.ws.removeAllListeners('message');
-    }
-    while (this.pumping) await this.pumping;
-    await this.saver.close();
-    if (conn) {
-      conn.ws.on('error', () => undefined);
-      // A paused socket would not read the server's close frame, and the close would hang until ws times it out.
-      if (conn.paused) conn.ws.resume();
-      // 4000 rather than 1000: a normal closure may make the server discard the session we want to resume.
-      if (conn.ws.readyState === WebSocket.OPEN) conn.ws.close(4000, 'bridge shutting down');
-      else conn.ws.terminate();
-    }
-    this.setStatus('stopped');
+    const errors: unknown[] = [];
+    const step = async (what: string, run: () => unknown): Promise<void> => {
+      try {
+        await run();
+      } catch (err) {
+        errors.push(err);
+        this.log.error(
+          { err: errorText(err), step: what },
+          'a step of stopping the gateway session failed (see step and err); the other steps still ran',
+        );
+      }
+    };
+    await step('cancel the reconnect', () => clearTimeout(this.reconnectTimer));
+    if (options.persist === false) await step('stop saving', () => this.saver.silence());
+    await step('stop reading', () => {
+      conn?.abort.abort();
+      conn?.ws.removeAllListeners('message');
+    });
+    await step('wait for received dispatches', () => this.pump.drained());
+    await step('save the session', () => this.saver.close());
+    if (conn) await step('close the socket', () => this.closeForStop(conn));
+    await step('report stopped', () => this.state.fire('stop'));
+    if (errors.length > 0) throw errors[0];
   }
 
   get currentStatus(): ShardStatus {
-    return this.status;
+    return this.state.status;
   }
 
   /** Dispatches received and not yet handed to onDispatch. */
   get pendingDispatches(): number {
-    return this.pending.length;
+    return this.pump.size;
+  }
+
+  /** The current connection's signal, aborted (with every timer of the connection) once it ends; for tests. */
+  get connectionSignal(): AbortSignal | undefined {
+    return this.connection?.signal;
   }
 
   /** A snapshot for `/readyz` and tests; `saveFailing` while the last save of the session and seq failed. */
@@ -205,52 +152,51 @@ export class GatewaySession {
     sessionId?: string;
     seq: number | null;
     saveFailing: boolean;
+    sessionStartedAt?: number;
   } {
     return {
       shard: this.shard,
-      status: this.status,
+      status: this.state.status,
       ...(this.sessionId ? { sessionId: this.sessionId } : {}),
-      seq: this.durableSeq,
+      seq: this.pump.durableSeq,
       saveFailing: this.saver.failing,
+      ...(this.sessionStartedAt !== undefined ? { sessionStartedAt: this.sessionStartedAt } : {}),
     };
   }
 
   private connect(): void {
     if (this.stopped) return;
-    this.setStatus('connecting');
+    this.state.fire('connect');
     void this.open().catch((err: unknown) => {
       this.log.warn({ err: errorText(err) }, 'gateway connection attempt failed');
-      this.scheduleReconnect('network', errorText(err), 0);
+      this.scheduleReconnect('network', errorText(err), this.planner.attemptFailed());
     });
   }
 
   private async open(): Promise<void> {
-    const url = await this.options.resolveGatewayUrl();
+    const url = await this.options.resolveGatewayUrl({ afterFailure: this.planner.afterFailure });
     if (this.stopped) return;
-    const ws = new WebSocket(url, {
-      maxPayload: this.options.maxFrameBytes ?? 1024 * 1024,
-      handshakeTimeout: this.options.handshakeTimeoutMs ?? 30_000,
-      perMessageDeflate: false,
-    });
-    const conn: Connection = { ws, extraHellos: 0, sentResume: false };
+    const handshakeTimeoutMs = this.options.handshakeTimeoutMs ?? 30_000;
+    const maxFrameBytes = this.options.maxFrameBytes ?? 1024 * 1024;
+    const conn = new Connection(url, { maxFrameBytes, handshakeTimeoutMs });
     this.connection = conn;
-    conn.handshakeTimer = setTimeout(() => {
-      this.endConnection(conn, 'handshake_timeout', 'resume', 0, 'no READY/RESUMED in time');
-    }, this.options.handshakeTimeoutMs ?? 30_000);
-
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      if (conn !== this.connection) return;
-      this.onMessage(conn, data, isBinary);
+    conn.cancelHandshakeTimer = timeoutUnder(conn.signal, handshakeTimeoutMs, () =>
+      this.end(
+        conn,
+        { reason: 'handshake_timeout', action: 'resume', minDelayMs: 0 },
+        'no READY/RESUMED in time',
+      ),
+    );
+    conn.ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (!conn.signal.aborted) this.onMessage(conn, data, isBinary);
     });
-    ws.on('close', (code: number, reason: Buffer) => {
-      this.onClose(conn, code, reason.toString('utf8'));
-    });
-    ws.on('error', (err: Error) => {
-      if (conn !== this.connection) return;
-      if (/max payload/i.test(err.message)) {
+    conn.ws.on('close', (code: number, reason: Buffer) => this.finish(conn, code, reason.toString('utf8')));
+    conn.ws.on('error', (err: Error) => {
+      if (conn.signal.aborted) return;
+      if (isOversizeFrameError(err)) {
         this.options.hooks?.onRejectedFrame?.('too_large', '');
         this.log.error(
-          { maxFrameBytes: this.options.maxFrameBytes ?? 1024 * 1024 },
+          { maxFrameBytes },
           'gateway sent a frame over the size cap; raise gateway.max_frame_bytes if this repeats',
         );
       } else {
@@ -262,40 +208,34 @@ export class GatewaySession {
 
   private onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
     conn.heartbeat?.alive();
-    const text = isBinary ? null : rawToString(data);
-    let frame: unknown;
-    try {
-      frame = text === null ? undefined : JSON.parse(text);
-    } catch {
-      frame = undefined;
-    }
-    if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) {
-      const reason = text === null || frame === undefined ? 'not_json' : 'not_object';
-      const sample = (text ?? '<binary>').slice(0, 200);
-      this.options.hooks?.onRejectedFrame?.(reason, sample);
-      this.log.warn({ reason, sample }, 'ignored a gateway frame that is not a JSON object');
+    const read = readFrame(data, isBinary);
+    if (!read.ok) {
+      this.options.hooks?.onRejectedFrame?.(read.reason, read.sample);
+      this.log.warn(
+        { reason: read.reason, sample: read.sample },
+        'ignored a gateway frame that is not a JSON object',
+      );
       return;
     }
-    const f = frame as Partial<GatewayFrame>;
+    const f = read.frame;
     switch (f.op) {
       case OP.HELLO:
-        this.onHello(conn, f.d);
-        return;
+        return this.onHello(conn, f.d);
       case OP.DISPATCH:
-        this.onDispatchFrame(conn, f);
-        return;
+        return this.onDispatchFrame(conn, f);
       case OP.HEARTBEAT:
-        this.sendHeartbeat(conn);
-        return;
+        return this.sendHeartbeat(conn);
       case OP.HEARTBEAT_ACK:
         return;
       case OP.RECONNECT:
         this.log.info('gateway asked for a reconnect (op 7); will resume');
-        this.endConnection(conn, 'op7', 'resume', 0, 'server requested reconnect');
-        return;
+        return this.end(
+          conn,
+          { reason: 'op7', action: 'resume', minDelayMs: 0 },
+          'server requested reconnect',
+        );
       case OP.INVALID_SESSION:
-        this.onInvalidSession(conn, f.d === true);
-        return;
+        return this.onInvalidSession(conn, f.d === true);
       default:
         this.log.debug({ op: f.op }, 'ignored a frame with an unknown opcode');
     }
@@ -320,10 +260,11 @@ export class GatewaySession {
       graceMs: this.options.heartbeatGraceMs,
       random: this.random,
       log: this.log,
+      signal: conn.signal,
       beat: () => this.sendHeartbeat(conn),
       onSilence: (silentForMs) => {
         this.log.warn({ silentForMs }, 'no heartbeat ACK from the gateway; link is dead');
-        this.endConnection(conn, 'zombie', 'resume', 0, 'missing heartbeat ACK');
+        this.end(conn, { reason: 'zombie', action: 'resume', minDelayMs: 0 }, 'missing heartbeat ACK');
       },
     });
     void this.authenticate(conn);
@@ -332,23 +273,22 @@ export class GatewaySession {
   private async authenticate(conn: Connection): Promise<void> {
     let token: string;
     try {
+      // the cached token: a reconnect does not wait for a token request (4004 and a new session refresh it first)
       token = await this.options.tokens.get();
     } catch (err) {
       this.log.warn({ err: errorText(err) }, 'could not obtain an access token for the gateway');
-      this.endConnection(conn, 'network', 'resume', 0, 'access token unavailable');
+      this.end(conn, { reason: 'network', action: 'resume', minDelayMs: 0 }, 'access token unavailable');
       return;
     }
-    if (conn !== this.connection) return;
-    if (this.sessionId !== undefined && this.durableSeq !== null) {
+    if (conn.signal.aborted) return;
+    const seq = this.pump.durableSeq;
+    if (this.sessionId !== undefined && seq !== null) {
       conn.sentResume = true;
-      this.setStatus('resuming');
-      this.send(conn, {
-        op: OP.RESUME,
-        d: { token: `QQBot ${token}`, session_id: this.sessionId, seq: this.durableSeq },
-      });
-      this.log.info({ seq: this.durableSeq }, 'resuming session');
+      this.state.fire('resume_sent');
+      this.send(conn, { op: OP.RESUME, d: { token: `QQBot ${token}`, session_id: this.sessionId, seq } });
+      this.log.info({ seq }, 'resuming session');
     } else {
-      this.setStatus('identifying');
+      this.state.fire('identify_sent');
       this.send(conn, {
         op: OP.IDENTIFY,
         d: { token: `QQBot ${token}`, intents: this.options.intents, shard: this.shard },
@@ -359,209 +299,122 @@ export class GatewaySession {
 
   private onDispatchFrame(conn: Connection, f: Partial<GatewayFrame>): void {
     const s = typeof f.s === 'number' && Number.isSafeInteger(f.s) ? f.s : null;
-    if (s !== null) this.receivedSeq = s;
     const t = typeof f.t === 'string' && f.t !== '' ? f.t : 'UNKNOWN';
+    const control = t === 'READY' || t === 'RESUMED';
+    // an out-of-order READY/RESUMED is logged by the state machine and dropped, seq and all
+    if (control && !this.state.fire(t === 'READY' ? 'ready' : 'resumed')) return;
+    if (s !== null) this.receivedSeq = s;
     if (t === 'READY') {
       const d = (f.d ?? {}) as { session_id?: unknown };
-      if (typeof d.session_id === 'string') this.sessionId = d.session_id;
-      this.onHealthy(conn, 'ready');
+      if (typeof d.session_id === 'string') {
+        this.sessionId = d.session_id;
+        this.sessionStartedAt = Date.now();
+      }
+      this.onHealthy(conn);
       this.log.info({ seq: s }, 'session ready');
     } else if (t === 'RESUMED') {
-      this.onHealthy(conn, 'resumed');
+      this.onHealthy(conn);
       this.log.info({ seq: s }, 'session resumed');
     }
-    const control = t === 'READY' || t === 'RESUMED';
     const frame: DispatchFrame = { op: 0, t, s, d: f.d, ...(typeof f.id === 'string' ? { id: f.id } : {}) };
-    this.pending.push({ conn, frame, s, control, generation: this.generation });
-    if (!conn.paused && this.pending.length >= this.maxPendingFrames()) {
-      conn.paused = true;
-      conn.ws.pause();
-      this.log.warn(
-        { pending: this.pending.length },
-        'enqueueing is behind the gateway; pausing reads until it catches up',
-      );
-    }
-    this.startPump();
+    this.pump.push(conn, frame, control);
   }
 
-  private maxPendingFrames(): number {
-    return this.options.maxPendingFrames ?? DEFAULT_MAX_PENDING_FRAMES;
-  }
-
-  /** Resumes a paused connection once the backlog is below half the limit. */
-  private resumeReadingIfCaughtUp(): void {
-    const conn = this.connection;
-    if (!conn?.paused || this.pending.length >= this.maxPendingFrames() / 2) return;
-    conn.paused = false;
-    conn.ws.resume();
-    this.log.info({ pending: this.pending.length }, 'enqueueing caught up; reading from the gateway again');
-  }
-
-  private startPump(): void {
-    if (this.pumping) return;
-    this.pumping = this.pump().finally(() => {
-      this.pumping = undefined;
-      // a frame that arrived after the loop's last check but before this callback would otherwise wait forever
-      if (this.pending.length > 0) this.startPump();
-    });
-  }
-
-  /**
-   * Hands pending dispatches to onDispatch in batches, one batch at a time, so durableSeq is a true "everything up
-   * to here". Frames that arrive while a batch is in flight form the next batch.
-   */
-  private async pump(): Promise<void> {
-    while (this.pending.length > 0) {
-      const batch = this.pending.splice(0).filter((item) => !item.conn.dispatchFailed);
-      const frames = batch.filter((item) => !item.control).map((item) => item.frame);
-      try {
-        if (frames.length > 0) await this.options.onDispatch(frames, this.shard);
-      } catch (err) {
-        const conns = new Set(batch.map((item) => item.conn));
-        for (const conn of conns) conn.dispatchFailed = true;
-        this.log.error(
-          { err: errorText(err), seqs: [frames[0]?.s, frames.at(-1)?.s] },
-          'could not make dispatches durable; resuming so QQ replays them',
-        );
-        for (const conn of conns) this.endConnection(conn, 'dispatch_failed', 'resume', 0, errorText(err));
-        continue;
-      }
-      let advanced = false;
-      for (const item of batch) {
-        // work queued for a dropped session must not move the new session's seq
-        if (item.generation !== this.generation || item.s === null) continue;
-        if (this.durableSeq === null || item.s > this.durableSeq) {
-          this.durableSeq = item.s;
-          advanced = true;
-        }
-      }
-      if (advanced) this.saver.schedule();
-      this.resumeReadingIfCaughtUp();
-    }
-  }
-
-  private onHealthy(conn: Connection, status: 'ready' | 'resumed'): void {
-    if (conn.handshakeTimer) clearTimeout(conn.handshakeTimer);
-    this.resumeFailures = 0;
-    this.backoff.reset();
-    this.setStatus(status);
+  private onHealthy(conn: Connection): void {
+    conn.cancelHandshakeTimer();
+    conn.healthy = true;
+    this.planner.healthy();
   }
 
   private onInvalidSession(conn: Connection, resumable: boolean): void {
     const [minMs, maxMs] = this.options.invalidSessionDelayMs ?? [1_000, 5_000];
-    const delayMs = Math.round(minMs + this.random() * (maxMs - minMs));
+    const minDelayMs = Math.round(minMs + this.random() * (maxMs - minMs));
     if (resumable) {
       this.log.warn('gateway invalidated the session but allows a resume (op 9, d=true)');
-      this.endConnection(conn, 'invalid_session', 'resume', delayMs, 'op 9 resumable');
+      this.end(conn, { reason: 'invalid_session', action: 'resume', minDelayMs }, 'op 9 resumable');
       return;
     }
-    if (conn.sentResume && this.durableSeq !== null) {
+    const seq = this.pump.durableSeq;
+    if (conn.sentResume && seq !== null) {
       this.log.warn(
-        { seq: this.durableSeq },
+        { seq },
         'gateway refused to resume the session (op 9); identifying a new one — events after this seq that QQ did not replay cannot be recovered',
       );
     } else {
       this.log.warn('gateway invalidated the session (op 9); identifying a new one');
     }
-    this.endConnection(conn, 'invalid_session', 'identify', delayMs, 'op 9 not resumable');
+    this.end(conn, { reason: 'invalid_session', action: 'identify', minDelayMs }, 'op 9 not resumable');
   }
 
-  private onClose(conn: Connection, code: number, reason: string): void {
-    this.clearTimers(conn);
+  /**
+   * Ends a connection for a reason we chose: aborts its signal (every timer of it) and closes the socket. The
+   * first reason wins; the socket's close event then reconnects according to it ({@link GatewaySession.finish}).
+   */
+  private end(conn: Connection, ending: Ending, detail: string): void {
+    if (conn.ending || conn !== this.connection) return;
+    conn.ending = ending;
+    conn.abort.abort();
+    this.log.debug({ reason: ending.reason, detail }, 'ending gateway connection');
+    // terminate(): a zombie link may never complete a close handshake; 'close' still fires (code 1006).
+    if (ending.reason === 'zombie' || ending.reason === 'handshake_timeout') conn.ws.terminate();
+    else conn.close(ending.reason);
+  }
+
+  /** The socket closed: the one place every connection passes through once, and that decides what follows. */
+  private finish(conn: Connection, code: number, reason: string): void {
+    conn.abort.abort();
     if (conn !== this.connection) return;
     this.connection = undefined;
     if (this.stopped) return;
-    const decision: CloseDecision = classifyClose(code);
-    const severe = decision.action === 'fatal' || decision.action === 'config-error';
-    if (conn.ending && !severe) {
-      // We decided why this connection ended (op 7, op 9, watchdog); the server's close code that follows may
-      // not override that, e.g. 4009 after op 7 must not clear the session (docs/qq-protocol.md §3.8). Only a code that
-      // says the bot cannot connect as configured (op 9 then 4014) is more specific than our own reason.
-      this.afterEnd(conn.ending, `${conn.ending.reason} (close ${code})`);
-      return;
-    }
-    const fields = { code, reason, meaning: decision.meaning };
-    if (decision.action === 'fatal') {
-      const hint = closeHint(code);
-      this.log.fatal({ ...fields, hint }, 'gateway refused this bot; stopping the shard');
-      this.setStatus('fatal');
-      this.options.hooks?.onFatal?.(code, decision.meaning, hint);
-      return;
-    }
-    if (decision.action === 'config-error') {
+    const outcome = closeOutcome(code, conn.ending);
+    const fields = { code, reason, meaning: outcome.meaning };
+    if (outcome.kind === 'fatal') {
+      this.log.fatal({ ...fields, hint: outcome.hint }, 'gateway refused this bot; stopping the shard');
+      this.state.fire('fatal');
+      this.options.hooks?.onFatal?.(code, outcome.meaning, outcome.hint);
+    } else if (outcome.kind === 'config-error') {
+      const delayMs = this.planner.configError(this.options.configErrorDelayMs ?? outcome.minDelayMs);
       this.log.error(
-        {
-          ...fields,
-          hint: closeHint(code),
-          retryInMs: this.options.configErrorDelayMs ?? decision.minDelayMs,
-        },
+        { ...fields, hint: outcome.hint, retryInMs: delayMs },
         'gateway rejected the configuration; retrying slowly',
       );
-      this.options.hooks?.onReconnect?.('close', String(code));
-      this.scheduleReconnect(
-        'close',
-        `close ${code}`,
-        this.options.configErrorDelayMs ?? decision.minDelayMs,
-        true,
+      this.options.hooks?.onReconnect?.('close', String(code), delayMs);
+      this.scheduleReconnect('close', `close ${code}`, delayMs);
+    } else {
+      if (!conn.ending) this.log.warn(fields, 'gateway connection closed');
+      this.recover(conn, outcome.ending, outcome.detail);
+    }
+  }
+
+  /** Resumes or identifies after a connection ended, as {@link ReconnectPlanner} plans it. */
+  private recover(conn: Connection, ending: Ending, detail: string): void {
+    const plan = this.planner.plan(ending, conn, this.sessionId !== undefined);
+    if (plan.resumeFailures !== undefined) this.options.hooks?.onResumeFailing?.(plan.resumeFailures);
+    if (plan.gaveUpResuming) {
+      this.log.warn({ failures: plan.resumeFailures }, 'resume keeps failing; identifying a new session');
+    }
+    if (plan.throttled) {
+      this.log.warn(
+        { reason: ending.reason, delayMs: plan.delayMs },
+        'the gateway ended another session soon after the last instant reconnect; backing off this time',
       );
-      return;
     }
-    this.log.warn(fields, 'gateway connection closed');
-    if (conn.sentResume && decision.action === 'identify') this.resumeFailures = Number.POSITIVE_INFINITY;
-    else if (conn.sentResume && this.status === 'resuming') this.resumeFailures++;
-    this.afterEnd(
-      {
-        reason: code === 1006 ? 'network' : 'close',
-        action: decision.action,
-        minDelayMs: decision.minDelayMs,
-      },
-      `close ${code}`,
-    );
+    if (plan.action === 'identify') void this.dropSession();
+    this.options.hooks?.onReconnect?.(ending.reason, detail, plan.delayMs);
+    this.scheduleReconnect(ending.reason, detail, plan.delayMs, plan.refreshToken);
   }
 
-  /** Ends a connection for a reason we chose; the close event then reconnects according to `ending`. */
-  private endConnection(
-    conn: Connection,
-    reason: ReconnectReason,
-    action: 'resume' | 'identify',
-    minDelayMs: number,
-    detail: string,
-  ): void {
-    if (conn.ending || conn !== this.connection) return;
-    conn.ending = { reason, action, minDelayMs };
-    this.clearTimers(conn);
-    this.log.debug({ reason, detail }, 'ending gateway connection');
-    // terminate(): a zombie link may never complete a close handshake; 'close' still fires (code 1006).
-    if (reason === 'zombie' || reason === 'handshake_timeout') conn.ws.terminate();
-    else if (conn.ws.readyState === WebSocket.OPEN) conn.ws.close(4000, reason);
-    else conn.ws.terminate();
-  }
-
-  private afterEnd(ending: NonNullable<Connection['ending']>, detail: string): void {
-    const maxFailures = this.options.maxResumeFailures ?? 3;
-    let action = ending.action;
-    if (action === 'resume' && this.resumeFailures >= maxFailures && this.sessionId !== undefined) {
-      this.log.warn({ failures: this.resumeFailures }, 'resume keeps failing; identifying a new session');
-      action = 'identify';
-    }
-    if (action === 'identify') void this.dropSession();
-    const refresh = action === 'refresh-token' || action === 'identify';
-    this.options.hooks?.onReconnect?.(ending.reason, detail);
-    this.scheduleReconnect(ending.reason, detail, ending.minDelayMs, false, refresh);
-  }
-
+  /** Connects again after `delayMs`; the token is refreshed first when `refreshToken`, else the cached one is used. */
   private scheduleReconnect(
     reason: ReconnectReason,
     detail: string,
-    minDelayMs: number,
-    exact = false,
+    delayMs: number,
     refreshToken = false,
   ): void {
     if (this.stopped) return;
-    const delayMs = exact ? minDelayMs : this.backoff.next(minDelayMs);
-    this.setStatus('waiting');
+    this.state.fire('connection_ended');
     this.log.info({ reason, detail, delayMs }, 'reconnecting to the gateway');
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    clearTimeout(this.reconnectTimer);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       if (!refreshToken) return this.connect();
@@ -573,18 +426,26 @@ export class GatewaySession {
   }
 
   private async dropSession(): Promise<void> {
-    this.generation++;
+    this.pump.newGeneration();
     this.sessionId = undefined;
-    this.durableSeq = null;
+    this.sessionStartedAt = undefined;
     this.receivedSeq = null;
-    this.resumeFailures = 0;
+    this.planner.sessionDropped();
     await this.options.store.clear(this.options.shardId).catch((err: unknown) => {
       this.log.warn({ err: errorText(err) }, 'could not clear the persisted session');
     });
   }
 
+  /** Closes the socket on stop with 4000: a normal closure (1000) may make QQ discard the session to resume. */
+  private closeForStop(conn: Connection): void {
+    conn.ws.on('error', () => undefined);
+    // A paused socket would not read the server's close frame, and the close would hang until ws times it out.
+    if (this.pump.isPaused(conn)) conn.ws.resume();
+    conn.close('bridge shutting down');
+  }
+
   private sendHeartbeat(conn: Connection): void {
-    if (conn !== this.connection) return;
+    if (conn.signal.aborted) return;
     this.send(conn, { op: OP.HEARTBEAT, d: this.receivedSeq });
   }
 
@@ -594,23 +455,6 @@ export class GatewaySession {
       if (err) this.log.debug({ err: errorText(err) }, 'gateway send failed');
     });
   }
-
-  private clearTimers(conn: Connection): void {
-    conn.heartbeat?.stop();
-    if (conn.handshakeTimer) clearTimeout(conn.handshakeTimer);
-  }
-
-  private setStatus(status: ShardStatus): void {
-    if (this.status === status) return;
-    this.status = status;
-    this.options.hooks?.onStatus?.(status);
-  }
-}
-
-function rawToString(data: RawData): string {
-  if (Buffer.isBuffer(data)) return data.toString('utf8');
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data).toString('utf8');
 }
 
 function errorText(err: unknown): string {

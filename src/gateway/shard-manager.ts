@@ -241,7 +241,8 @@ export class ShardManager {
       shardId,
       shardCount: this.shardCount,
       intents: this.options.qq.intents,
-      resolveGatewayUrl: leased ? () => this.resolveLeasedGatewayUrl(leased) : () => this.resolveGatewayUrl(),
+      resolveGatewayUrl: ({ afterFailure }) =>
+        leased ? this.resolveLeasedGatewayUrl(leased, afterFailure) : this.resolveGatewayUrl(afterFailure),
       tokens: this.options.tokens,
       store,
       onDispatch: this.options.onDispatch,
@@ -252,15 +253,20 @@ export class ShardManager {
   }
 
   /** A replica that lost a shard's lease must not connect (and RESUME) it again: that is the new holder's socket. */
-  private async resolveLeasedGatewayUrl(shard: LeasedShard): Promise<string> {
+  private async resolveLeasedGatewayUrl(shard: LeasedShard, afterFailure: boolean): Promise<string> {
     if (!(await shard.confirm())) {
       throw new BridgeError('BRIDGE_ERR_REDIS', `lease lost: not reconnecting shard ${shard.shardId}`);
     }
-    return this.resolveGatewayUrl();
+    return this.resolveGatewayUrl(afterFailure);
   }
 
-  /** Re-discovers before each connection so a moved gateway is followed; falls back to the last known URL. */
-  private async resolveGatewayUrl(): Promise<string> {
+  /**
+   * The last known URL, unless the previous connection attempt failed: then the gateway is re-discovered, so a moved
+   * gateway is followed, falling back to the last known URL. A reconnect after a healthy session (QQ cycling it)
+   * skips the HTTP round trip, which would only be dark time.
+   */
+  private async resolveGatewayUrl(afterFailure: boolean): Promise<string> {
+    if (!afterFailure && this.gatewayUrl !== '') return this.gatewayUrl;
     try {
       this.gatewayUrl = await this.options.api.gateway();
     } catch (err) {

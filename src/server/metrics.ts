@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { describeError } from '../errors.js';
 import { EVENT_TYPES, UNKNOWN_EVENT_TYPE } from '../events/catalog.js';
+import type { DarkReason } from '../gateway/dark-time.js';
 import type { GatewaySessionHooks, ReconnectReason, ShardStatus } from '../gateway/session.js';
 import type { ReplyOutcome } from '../delivery/replies.js';
 import type { WebhookRejectReason } from '../ingress/callback.js';
@@ -32,6 +33,12 @@ export interface QueueDepth {
 export interface OutboundDepth {
   readonly state: QueueState;
   readonly count: number;
+}
+
+/** When the session a shard runs now was created (its READY), for `qqwb_gateway_session_age_seconds`. */
+export interface SessionStart {
+  readonly shard: number;
+  readonly startedAt: number;
 }
 
 /** Why the gateway session refused a frame. */
@@ -66,6 +73,10 @@ export interface BridgeMetrics {
   /** Counts `count` dead letters of the bot's outbound queue deleted by the retention of `delivery.dead_letter`. */
   outboundDeadLettersTrimmed(reason: DeadLetterTrimReason, count: number): void;
   reconnect(shard: number, reason: ReconnectReason): void;
+  /** Adds one dark episode of `shard` (not READY/RESUMED) to `qqwb_gateway_dark_seconds_total`. */
+  gatewayDark(shard: number, reason: DarkReason, seconds: number): void;
+  /** Called at every scrape to fill `qqwb_gateway_session_age_seconds` (epoch ms of each shard's READY). */
+  setSessionAgeSource(source: () => readonly SessionStart[]): void;
   /** Counts one failed save of a shard's session id and seq (a retry that fails counts again). */
   sessionSaveFailed(shard: number): void;
   frameRejected(reason: FrameRejectReason): void;
@@ -117,6 +128,7 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
   let queueDepthSource: (() => Promise<readonly QueueDepth[]>) | undefined;
   let outboundDepthSource: (() => Promise<readonly OutboundDepth[]>) | undefined;
   let journalDepthSource: (() => number) | undefined;
+  let sessionAgeSource: (() => readonly SessionStart[]) | undefined;
 
   const received = new Counter({
     name: 'qqwb_events_received_total',
@@ -209,6 +221,28 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
     labelNames: ['shard', 'reason'] as const,
     registers,
   });
+  const darkSeconds = new Counter({
+    name: 'qqwb_gateway_dark_seconds_total',
+    help:
+      'Seconds a shard was not READY/RESUMED (could not receive events), by shard and the reason that began it ' +
+      '(a reconnect reason, or start); added when the shard is healthy again.',
+    labelNames: ['shard', 'reason'] as const,
+    registers,
+  });
+  new Gauge({
+    name: 'qqwb_gateway_session_age_seconds',
+    help: "Seconds since the READY that created each shard's current session (resumes keep the session).",
+    labelNames: ['shard'] as const,
+    registers,
+    collect() {
+      this.reset();
+      if (!sessionAgeSource) return;
+      const now = Date.now();
+      for (const row of sessionAgeSource()) {
+        this.set({ shard: String(row.shard) }, Math.max(0, now - row.startedAt) / 1000);
+      }
+    },
+  });
   const saveFailures = new Counter({
     name: 'qqwb_session_save_failures_total',
     help: 'Failed saves of the session id and seq a shard resumes from, by shard.',
@@ -285,6 +319,13 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
     },
     reconnect(shard, reason) {
       reconnects.inc({ shard: String(shard), reason });
+    },
+    gatewayDark(shard, reason, seconds) {
+      if (Number.isFinite(seconds) && seconds >= 0)
+        darkSeconds.inc({ shard: String(shard), reason }, seconds);
+    },
+    setSessionAgeSource(source) {
+      sessionAgeSource = source;
     },
     sessionSaveFailed(shard) {
       saveFailures.inc({ shard: String(shard) });

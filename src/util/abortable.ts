@@ -28,3 +28,21 @@ export function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefine
   // race() subscribes to `work`, so its rejection after the abort is handled (and dropped).
   return Promise.race([work, abortion]).finally(() => signal.removeEventListener('abort', onAbort));
 }
+
+/**
+ * Runs `fn` after `ms` unless `signal` aborts first: the timer is cleared on abort, so a timer armed under a
+ * signal can never outlive it. Returns a function that cancels just this timer.
+ */
+export function timeoutUnder(signal: AbortSignal, ms: number, fn: () => void): () => void {
+  if (signal.aborted) return () => undefined;
+  const cancel = (): void => {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', cancel);
+  };
+  const timer = setTimeout(() => {
+    signal.removeEventListener('abort', cancel);
+    fn();
+  }, ms);
+  signal.addEventListener('abort', cancel, { once: true });
+  return cancel;
+}

@@ -137,6 +137,22 @@ describe('GatewaySession frame handling', () => {
     });
   });
 
+  it('ignores a RESUMED that answers an Identify (out of order), without its seq, and carries on', async () => {
+    const gw = await scriptedGateway((socket) => {
+      socket.send(JSON.stringify({ op: 0, s: 9, t: 'RESUMED', d: '' }));
+      socket.send(ready);
+      socket.send(dispatch(2));
+    });
+    cleanups.push(gw.close);
+    const { s, dispatched } = session(gw.url);
+    await s.start();
+    await eventually(() => dispatched.length === 1, 'the dispatch after READY');
+    expect(s.currentStatus).toBe('ready');
+    // had the out-of-order RESUMED counted, the durable seq would be 9
+    await eventually(() => s.snapshot().seq === 2, 'seq 2');
+    expect(gw.sockets).toHaveLength(1);
+  });
+
   it('accepts RESUMED with d as the empty string and stores its seq', async () => {
     let connections = 0;
     const gw = await scriptedGateway((socket) => {

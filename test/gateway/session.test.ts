@@ -55,7 +55,11 @@ describe('GatewaySession against the simulator', () => {
     expect(seqs(h)).toEqual([2, 3, 4, 5, 6]);
     expect(h.dispatched[0]!.id).toMatch(/^GROUP_ADD_ROBOT:/);
     await eventually(() => h.session.snapshot().seq === 6, 'durable seq 6');
-    expect(await h.store.load(0)).toEqual({ sessionId: sim.state().sessions[0]!.session_id, seq: 6 });
+    expect(await h.store.load(0)).toEqual({
+      sessionId: sim.state().sessions[0]!.session_id,
+      seq: 6,
+      startedAt: h.session.snapshot().sessionStartedAt,
+    });
   });
 
   it('resumes after op 7 and replays the events emitted during the gap', async () => {
@@ -323,9 +327,10 @@ describe('GatewaySession against the simulator', () => {
       'a save of the new session',
     );
     expect(h.session.snapshot().seq).toBe(1);
+    const startedAt = h.session.snapshot().sessionStartedAt;
     expect(saves.filter((save) => save.sessionId === newSessionId)).toEqual([
-      { sessionId: newSessionId, seq: 1 },
+      { sessionId: newSessionId, seq: 1, startedAt },
     ]);
-    expect(await store.load(0)).toEqual({ sessionId: newSessionId, seq: 1 });
+    expect(await store.load(0)).toEqual({ sessionId: newSessionId, seq: 1, startedAt });
   });
 });

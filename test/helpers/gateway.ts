@@ -15,7 +15,10 @@ export interface SessionHarness {
   store: SessionStore;
   tokens: AccessTokenManager;
   dispatched: DispatchFrame[];
-  reconnects: { reason: ReconnectReason; detail: string }[];
+  /** Every reconnect the session scheduled, with the delay it was scheduled with. */
+  reconnects: { reason: ReconnectReason; detail: string; delayMs: number }[];
+  /** The `failures` of every onResumeFailing call. */
+  resumeFailing: number[];
   fatal: { code: number; meaning: string }[];
   rejected: string[];
   /** Resolves when `count` dispatches arrived. */
@@ -32,6 +35,7 @@ export function sessionAgainst(
   const reconnects: SessionHarness['reconnects'] = [];
   const fatal: SessionHarness['fatal'] = [];
   const rejected: string[] = [];
+  const resumeFailing: number[] = [];
   const logger = silentLogger();
   const tokens = new AccessTokenManager({
     tokenUrl: `${sim.origin}/app/getAppAccessToken`,
@@ -57,7 +61,8 @@ export function sessionAgainst(
       return Promise.resolve();
     },
     hooks: {
-      onReconnect: (reason, detail) => reconnects.push({ reason, detail }),
+      onReconnect: (reason, detail, delayMs) => reconnects.push({ reason, detail, delayMs }),
+      onResumeFailing: (failures) => resumeFailing.push(failures),
       onFatal: (code, meaning) => fatal.push({ code, meaning }),
       onRejectedFrame: (reason) => rejected.push(reason),
     },
@@ -69,6 +74,7 @@ export function sessionAgainst(
     tokens,
     dispatched,
     reconnects,
+    resumeFailing,
     fatal,
     rejected,
     async waitForDispatches(count, timeoutMs = 10_000) {

@@ -104,4 +104,27 @@ describe('gateway metrics on GET /metrics, driven by real simulator faults', () 
     expect(valueOf(samples, 'qqwb_gateway_reconnects_total', { shard: '0', reason: 'close' })).toBe(2);
     expect(sim.state()).toMatchObject({ identifies: 1, resumes: 2 });
   });
+
+  it('adds dark seconds by reason once the shard is healthy again, and reports the session age', async () => {
+    const sim = await startSimulator({ heartbeatIntervalMs: 1_000 });
+    cleanups.push(() => sim.close());
+    const { app, scrape } = await bridge(sim);
+    await eventually(() => healthy(app), 'shard READY');
+    let samples = await scrape();
+    const dark = (reason: string): number | undefined =>
+      valueOf(samples, 'qqwb_gateway_dark_seconds_total', { shard: '0', reason });
+    // from the start to the first READY
+    expect(dark('start')).toBeGreaterThan(0);
+    expect(dark('network')).toBeUndefined();
+    const age = valueOf(samples, 'qqwb_gateway_session_age_seconds', { shard: '0' });
+    expect(age).toBeGreaterThanOrEqual(0);
+
+    sim.fault('cut');
+    await eventually(() => sim.state().resumes === 1 && healthy(app), 'RESUMED after the cut');
+    samples = await scrape();
+    expect(dark('network')).toBeGreaterThan(0);
+    expect(samples.filter((s) => s.name === 'qqwb_gateway_dark_seconds_total')).toHaveLength(2);
+    // a resume keeps the session, so its age only grew
+    expect(valueOf(samples, 'qqwb_gateway_session_age_seconds', { shard: '0' })).toBeGreaterThanOrEqual(age!);
+  });
 });
