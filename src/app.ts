@@ -245,6 +245,7 @@ export function createApp(options: AppOptions): App {
       },
       logger,
       maxFrameBytes: config.gateway.maxFrameBytes,
+      rotateEveryMs: config.gateway.rotateEveryMs,
       ...(options.sessionOverrides ? { sessionOverrides: options.sessionOverrides } : {}),
       hooks: (shardId, shardCount) => ({
         onStatus: (status) => {
@@ -252,6 +253,7 @@ export function createApp(options: AppOptions): App {
           readinessWriter.onStatus([shardId, shardCount], status);
         },
         onReconnect: (reason) => metrics.reconnect(shardId, reason),
+        onRotation: (reason, result) => metrics.rotation(shardId, reason, result),
         onRejectedFrame: (reason) => metrics.frameRejected(reason),
         onSaveFailure: () => metrics.sessionSaveFailed(shardId),
         onFatal: (code, meaning, hint) =>

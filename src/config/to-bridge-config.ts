@@ -65,7 +65,11 @@ export function toBridgeConfig(doc: ConfigDocument, source: string): BridgeConfi
       apiTokens: [...doc.server.api_tokens],
     },
     journal: { dir: doc.journal.dir, maxBytes: doc.journal.max_bytes },
-    gateway: { maxFrameBytes: doc.gateway.max_frame_bytes, leaseTtlMs: durationMs(doc.gateway.lease_ttl) },
+    gateway: {
+      maxFrameBytes: doc.gateway.max_frame_bytes,
+      leaseTtlMs: durationMs(doc.gateway.lease_ttl),
+      rotateEveryMs: doc.gateway.rotate_every === 0 ? 0 : durationMs(doc.gateway.rotate_every),
+    },
     delivery: {
       dedupeWindowMs: durationMs(doc.delivery.dedupe_window),
       shutdownGraceMs: durationMs(doc.delivery.shutdown_grace),

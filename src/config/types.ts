@@ -94,6 +94,8 @@ export interface GatewayConfig {
   readonly maxFrameBytes: number;
   /** Session lease TTL for gateway replicas, in ms; default 10s. */
   readonly leaseTtlMs: number;
+  /** Age (since READY) at which a gateway session is replaced by a fresh one, in ms; 0 = off; default 24h. */
+  readonly rotateEveryMs: number;
 }
 
 export interface DeliveryConfig {

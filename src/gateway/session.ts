@@ -30,6 +30,8 @@ export interface GatewaySessionHooks {
   onFatal?(code: number, meaning: string, hint: string): void;
   /** A save of the session id and seq failed (it is retried); `error` says why. */
   onSaveFailure?(error: string): void;
+  /** After each refused or failed RESUME in a row; `failures` counts them (reset by READY/RESUMED). */
+  onResumeFailing?(failures: number): void;
 }
 
 export interface GatewaySessionOptions {
@@ -67,8 +69,13 @@ export interface GatewaySessionOptions {
   invalidSessionDelayMs?: readonly [number, number];
   /** Delay after a configuration-class close (4001, 4002, 4010–4014); default 5 min. */
   configErrorDelayMs?: number;
-  /** Consecutive refused resumes before giving up on the session and identifying. */
+  /**
+   * Consecutive refused resumes before giving up on the session and identifying; default 3.
+   * `Number.POSITIVE_INFINITY` keeps resuming: whoever watches {@link GatewaySessionHooks.onResumeFailing} decides.
+   */
   maxResumeFailures?: number;
+  /** start() ignores any persisted session and IDENTIFYs a new one (a successor beside a running session). */
+  fresh?: boolean;
   /**
    * Dispatches received but not yet durable at which reading from the gateway pauses, so a burst that outruns the
    * enqueue waits in TCP buffers (and at QQ) instead of in this process's memory; default
@@ -128,6 +135,8 @@ export class GatewaySession {
   private resumeFailures = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Set by stop({ persist: false }): a successor owns the stored session, so nothing more is written. */
+  private persistDisabled = false;
   private readonly backoff: ReconnectBackoff;
   private readonly random: () => number;
   private readonly log: Logger;
@@ -142,7 +151,7 @@ export class GatewaySession {
       shardId: options.shardId,
       store: options.store,
       current: () =>
-        this.sessionId === undefined || this.durableSeq === null
+        this.persistDisabled || this.sessionId === undefined || this.durableSeq === null
           ? undefined
           : { sessionId: this.sessionId, seq: this.durableSeq },
       logger: this.log,
@@ -153,7 +162,7 @@ export class GatewaySession {
 
   /** Loads any persisted session (to RESUME it) and connects. Returns once the first attempt is under way. */
   async start(): Promise<void> {
-    const persisted = await this.options.store.load(this.options.shardId);
+    const persisted = this.options.fresh ? undefined : await this.options.store.load(this.options.shardId);
     if (persisted) {
       this.sessionId = persisted.sessionId;
       this.durableSeq = persisted.seq;
@@ -165,10 +174,12 @@ export class GatewaySession {
 
   /**
    * Stops reading frames, waits for dispatches already received to become durable, persists the session and
-   * closes the socket with a resumable code, so the next process can RESUME.
+   * closes the socket with a resumable code, so the next process can RESUME. With `persist: false` the session id
+   * and seq are not written (saves in flight still finish): a successor session owns the stored state now.
    */
-  async stop(): Promise<void> {
+  async stop(options: { persist?: boolean } = {}): Promise<void> {
     this.stopped = true;
+    if (options.persist === false) this.persistDisabled = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     const conn = this.connection;
     this.connection = undefined;
@@ -456,6 +467,7 @@ export class GatewaySession {
       return;
     }
     if (conn.sentResume && this.durableSeq !== null) {
+      this.options.hooks?.onResumeFailing?.(++this.resumeFailures);
       this.log.warn(
         { seq: this.durableSeq },
         'gateway refused to resume the session (op 9); identifying a new one — events after this seq that QQ did not replay cannot be recovered',
@@ -509,6 +521,9 @@ export class GatewaySession {
     this.log.warn(fields, 'gateway connection closed');
     if (conn.sentResume && decision.action === 'identify') this.resumeFailures = Number.POSITIVE_INFINITY;
     else if (conn.sentResume && this.status === 'resuming') this.resumeFailures++;
+    if (conn.sentResume && (decision.action === 'identify' || this.status === 'resuming')) {
+      this.options.hooks?.onResumeFailing?.(this.resumeFailures);
+    }
     this.afterEnd(
       {
         reason: code === 1006 ? 'network' : 'close',

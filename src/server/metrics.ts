@@ -2,6 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { describeError } from '../errors.js';
 import { EVENT_TYPES, UNKNOWN_EVENT_TYPE } from '../events/catalog.js';
 import type { GatewaySessionHooks, ReconnectReason, ShardStatus } from '../gateway/session.js';
+import type { RotationReason, RotationResult } from '../gateway/rotating-shard.js';
 import type { ReplyOutcome } from '../delivery/replies.js';
 import type { WebhookRejectReason } from '../ingress/callback.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -66,6 +67,8 @@ export interface BridgeMetrics {
   /** Counts `count` dead letters of the bot's outbound queue deleted by the retention of `delivery.dead_letter`. */
   outboundDeadLettersTrimmed(reason: DeadLetterTrimReason, count: number): void;
   reconnect(shard: number, reason: ReconnectReason): void;
+  /** Counts one gateway session rotation (`qqwb_gateway_rotations_total`) by why it was tried and how it ended. */
+  rotation(shard: number, reason: RotationReason, result: RotationResult): void;
   /** Counts one failed save of a shard's session id and seq (a retry that fails counts again). */
   sessionSaveFailed(shard: number): void;
   frameRejected(reason: FrameRejectReason): void;
@@ -209,6 +212,12 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
     labelNames: ['shard', 'reason'] as const,
     registers,
   });
+  const rotations = new Counter({
+    name: 'qqwb_gateway_rotations_total',
+    help: 'Gateway session rotations (a fresh session opened beside the current one), by shard, reason and result.',
+    labelNames: ['shard', 'reason', 'result'] as const,
+    registers,
+  });
   const saveFailures = new Counter({
     name: 'qqwb_session_save_failures_total',
     help: 'Failed saves of the session id and seq a shard resumes from, by shard.',
@@ -285,6 +294,9 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
     },
     reconnect(shard, reason) {
       reconnects.inc({ shard: String(shard), reason });
+    },
+    rotation(shard, reason, result) {
+      rotations.inc({ shard: String(shard), reason, result });
     },
     sessionSaveFailed(shard) {
       saveFailures.inc({ shard: String(shard) });

@@ -62,7 +62,7 @@ export function testConfig(options: {
     server: { host: '127.0.0.1', port: 0, adminToken: '', apiTokens: [] },
     // each config its own journal: a journal directory belongs to one process
     journal: { dir: journalDir(), maxBytes: 1024 * 1024 },
-    gateway: { maxFrameBytes: 1024 * 1024, leaseTtlMs: 10_000 },
+    gateway: { maxFrameBytes: 1024 * 1024, leaseTtlMs: 10_000, rotateEveryMs: 0 },
     delivery: {
       dedupeWindowMs: 24 * 3600_000,
       shutdownGraceMs: 2_000,
