@@ -15,7 +15,10 @@ async function simulator(): Promise<Simulator> {
   return sim;
 }
 
-async function harness(sim: Simulator, options: Parameters<typeof rotatingManager>[2]): Promise<RotationHarness> {
+async function harness(
+  sim: Simulator,
+  options: Parameters<typeof rotatingManager>[2],
+): Promise<RotationHarness> {
   const prefix = freshPrefix('rotate');
   cleanups.push(() => deletePrefix(prefix));
   const started = await rotatingManager(sim, prefix, options);

@@ -3,7 +3,11 @@ import { pino } from 'pino';
 import type { Logger } from '../../src/log.js';
 import type { RotationReason, RotationResult } from '../../src/gateway/rotating-shard.js';
 import type { ReconnectReason, ShardStatus } from '../../src/gateway/session.js';
-import { RedisSessionStore, type PersistedSession, type SessionStore } from '../../src/gateway/session-store.js';
+import {
+  RedisSessionStore,
+  type PersistedSession,
+  type SessionStore,
+} from '../../src/gateway/session-store.js';
 import { ShardManager, type ShardManagerOptions } from '../../src/gateway/shard-manager.js';
 import { AccessTokenManager } from '../../src/qq/access-token.js';
 import { QqOpenApi, type GatewayBotInfo } from '../../src/qq/openapi.js';
