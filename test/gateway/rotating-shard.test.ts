@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { eventually, seedAddRobot } from '../helpers/gateway.js';
 import { deletePrefix, freshPrefix } from '../helpers/redis.js';
-import { rotatingManager, silentGateway, type RotationHarness } from '../helpers/rotation.js';
+import { delayingProxy, rotatingManager, silentGateway, type RotationHarness } from '../helpers/rotation.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -46,7 +46,12 @@ describe('RotatingShard (gateway.rotate_every) against the simulator', () => {
     const [oldId] = sessionIdsOf(sim);
     // The old session's saves are slow: one is still in flight when the successor takes over.
     h.store.slowSessionId = oldId;
-    h.store.slowMs = 150;
+    h.store.slowMs = 600;
+    // The successor connects through a proxy that delays what the gateway sends by 200 ms: the simulator drops the
+    // old socket when it handles the IDENTIFY, and the old session sees that well before the successor's READY.
+    const proxy = await delayingProxy(sim.wsUrl, 200);
+    cleanups.push(() => proxy.close());
+    h.api.nextGatewayUrl = proxy.url;
     const stream = emitContinuously(sim);
     await eventually(() => h.rotations.length > 0, 'a rotation', 10_000);
     const atRotation = stream.ids.length;

@@ -172,7 +172,6 @@ describe('RotatingShard when resumes keep failing', () => {
     const overlap = s.timeline.slice(created, s.timeline.indexOf('new:ready'));
     expect(overlap).toContain('failing:4');
     expect(overlap).not.toContain('old:identifying');
-    // (identifies): the only two IDENTIFYs are its first and the successor's.
     expect(s.sim.state().identifies).toBe(2);
     expect(s.sim.state().resumes).toBeGreaterThanOrEqual(3);
     expect(s.timeline.indexOf('old:stopped')).toBeGreaterThan(s.timeline.indexOf('new:ready'));

@@ -1,3 +1,4 @@
+import { createServer, connect, type Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { pino } from 'pino';
 import type { Logger } from '../../src/log.js';
@@ -164,6 +165,40 @@ export async function silentGateway(): Promise<{ url: string; close(): Promise<v
       new Promise<void>((resolve) => {
         for (const client of wss.clients) client.terminate();
         wss.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * A loopback TCP proxy to `targetUrl`'s host that passes what the server sends `delayMs` late (and what the client
+ * sends at once). Through it a successor's READY arrives well after the simulator, handling its IDENTIFY, dropped the
+ * old session's socket: the window in which the old session would reconnect.
+ */
+export async function delayingProxy(
+  targetUrl: string,
+  delayMs: number,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const target = new URL(targetUrl);
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    }
+    client.on('data', (data) => upstream.write(data));
+    upstream.on('data', (data) => setTimeout(() => client.write(data), delayMs));
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => setTimeout(() => client.destroy(), delayMs));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `ws://127.0.0.1:${port}${target.pathname}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
       }),
   };
 }
