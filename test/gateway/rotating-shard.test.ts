@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { eventually, seedAddRobot } from '../helpers/gateway.js';
-import { deletePrefix, freshPrefix } from '../helpers/redis.js';
+import { deletePrefix, freshPrefix, redisConnection } from '../helpers/redis.js';
+import { RedisSessionStore } from '../../src/gateway/session-store.js';
+import { startReplica } from '../helpers/replica.js';
 import { delayingProxy, rotatingManager, silentGateway, type RotationHarness } from '../helpers/rotation.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -118,6 +120,7 @@ describe('RotatingShard (gateway.rotate_every) against the simulator', () => {
     const stream = emitContinuously(sim, 20);
     await eventually(() => h.rotations.length >= 1, 'the first rotation ends');
     expect(h.rotations).toEqual([['age', 'failed']]);
+    expect(h.manager.snapshot()).toEqual([expect.objectContaining({ status: 'ready', sessionId: oldId })]);
     // The old session went on: it still holds its socket and keeps receiving what is emitted.
     expect(sim.state().sessions).toEqual([expect.objectContaining({ session_id: oldId, connected: true })]);
     const afterFailure = stream.ids.length;
@@ -134,6 +137,35 @@ describe('RotatingShard (gateway.rotate_every) against the simulator', () => {
     expect(h.reconnects).toEqual([]);
     const warning = h.lines.find((l) => /rotation failed; the current session goes on/.test(l.msg));
     expect(warning).toMatchObject({ level: 40, reason: 'age', retryInMs: 400 });
+  });
+
+  it('rotates a leased shard too: the successor writes under the same lease fence', async () => {
+    const sim = await simulator();
+    const prefix = freshPrefix('rotate-lease');
+    cleanups.push(() => deletePrefix(prefix));
+    const replica = await startReplica({
+      simulatorOrigin: sim.origin,
+      prefix,
+      ttlMs: 1_000,
+      rotateEveryMs: 800,
+    });
+    cleanups.push(() => replica.stop());
+    await eventually(() => sim.state().identifies === 2, 'a rotation (second IDENTIFY)', 10_000);
+    await eventually(
+      () =>
+        replica.manager.snapshot()[0]?.sessionId ===
+        sim.state().sessions.find((x) => x.connected)?.session_id,
+      'the successor current',
+    );
+    const { s } = sim.emit('GROUP_ADD_ROBOT', seedAddRobot(1));
+    await eventually(() => replica.dispatched.some((d) => d.s === s), 'an event on the successor');
+    const newId = replica.manager.snapshot()[0]?.sessionId;
+    await replica.stop();
+    const redis = redisConnection();
+    cleanups.push(() => Promise.resolve(redis.disconnect()));
+    const persisted = await new RedisSessionStore(redis, prefix, '102000000').load(0);
+    expect(persisted).toEqual({ sessionId: newId, seq: s });
+    expect(replica.statuses.map((x) => x.status).filter((x) => x === 'waiting')).toEqual([]);
   });
 
   it('with rotate_every 0 runs a plain session: no rotation, no budget check', async () => {
