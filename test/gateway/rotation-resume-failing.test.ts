@@ -28,8 +28,8 @@ async function resumeRefuser(): Promise<string> {
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
   wss.on('connection', (ws) => {
     ws.send(JSON.stringify({ op: 10, d: { heartbeat_interval: 1_000 } }));
-    ws.on('message', (data) => {
-      if ((JSON.parse(String(data)) as { op: number }).op === 6) ws.close(4009, 'session timed out');
+    ws.on('message', (data: Buffer) => {
+      if ((JSON.parse(data.toString('utf8')) as { op: number }).op === 6) ws.close(4009, 'session timed out');
     });
   });
   cleanups.push(() => new Promise((resolve) => wss.close(() => resolve())));

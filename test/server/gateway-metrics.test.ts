@@ -34,11 +34,15 @@ function parseSamples(text: string): Sample[] {
 }
 
 /** A real bridge (gateway and workers, real Redis) whose HTTP server listens on a loopback port 0. */
-async function bridge(sim: Simulator): Promise<{ app: App; scrape: () => Promise<Sample[]> }> {
+async function bridge(
+  sim: Simulator,
+  rotateEveryMs = 0,
+): Promise<{ app: App; scrape: () => Promise<Sample[]> }> {
   const prefix = freshPrefix('gwmetrics');
   cleanups.push(() => deletePrefix(prefix));
+  const config = testConfig({ simulatorOrigin: sim.origin, prefix });
   const app = createApp({
-    config: testConfig({ simulatorOrigin: sim.origin, prefix }),
+    config: { ...config, gateway: { ...config.gateway, rotateEveryMs } },
     role: 'all',
     logger: silentLogger(),
     // A config-error close (4014) then keeps the shard waiting for the rest of the test.
@@ -103,5 +107,23 @@ describe('gateway metrics on GET /metrics, driven by real simulator faults', () 
     expect(valueOf(samples, 'qqwb_shard_ready', { shard: '0' })).toBe(0);
     expect(valueOf(samples, 'qqwb_gateway_reconnects_total', { shard: '0', reason: 'close' })).toBe(2);
     expect(sim.state()).toMatchObject({ identifies: 1, resumes: 2 });
+  });
+
+  it('counts a session rotation (gateway.rotate_every) and no reconnect for it; the shard stays ready', async () => {
+    const sim = await startSimulator({ heartbeatIntervalMs: 1_000 });
+    cleanups.push(() => sim.close());
+    const { app, scrape } = await bridge(sim, 700);
+    await eventually(() => healthy(app), 'shard READY');
+    await sim.waitFor((state) => state.identifies === 2, 10_000);
+    await eventually(
+      () => app.shards()[0]?.sessionId === sim.state().sessions.find((x) => x.connected)?.session_id,
+      'successor current',
+    );
+    const samples = await scrape();
+    expect(
+      valueOf(samples, 'qqwb_gateway_rotations_total', { shard: '0', reason: 'age', result: 'rotated' }),
+    ).toBe(1);
+    expect(samples.filter((s) => s.name === 'qqwb_gateway_reconnects_total')).toEqual([]);
+    expect(valueOf(samples, 'qqwb_shard_ready', { shard: '0' })).toBe(1);
   });
 });
