@@ -1,54 +1,14 @@
+import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { GatewaySession, GatewaySessionHooks, ReconnectReason, ShardStatus } from './session.js';
+import {
+  RESUME_FAILURES_BEFORE_SUCCESSOR,
+  type RotatingShardOptions,
+  type RotationReason,
+} from './rotation.js';
+import { RotationSchedule } from './rotation-schedule.js';
+import type { GatewaySession, ReconnectReason, ShardStatus } from './session.js';
 import type { ShardSession } from './shard-session.js';
-import type { SessionStore } from './session-store.js';
-import type { StartBudgetVerdict } from './start-budget.js';
 import { StoreHandover, type StoreView } from './store-handover.js';
-
-/** Why a successor session was opened: the current one reached `gateway.rotate_every`, or its resumes keep failing. */
-export type RotationReason = 'age' | 'resume_failing';
-/**
- * How a rotation ended: `rotated` (the successor took over), `failed` (it was not READY in time or closed first),
- * `old_recovered` (the old session resumed first), `skipped_budget` / `skipped_discovery` (no successor opened).
- */
-export type RotationResult = 'rotated' | 'failed' | 'old_recovered' | 'skipped_budget' | 'skipped_discovery';
-
-/** The app's hooks of one shard: the session hooks, fed with shard-level status, plus the rotation count. */
-export interface ShardHooks extends GatewaySessionHooks {
-  onRotation?(reason: RotationReason, result: RotationResult): void;
-}
-
-/** What one session of the shard is built with; the rest (shard, intents, tokens, timings) is the manager's. */
-export interface SessionRole {
-  fresh: boolean;
-  store: SessionStore;
-  hooks: GatewaySessionHooks;
-  resolveGatewayUrl: () => Promise<string>;
-  maxResumeFailures: number;
-}
-
-export interface RotatingShardOptions {
-  shardId: number;
-  /** Age of a session (since its READY) at which a successor is opened; > 0. */
-  rotateEveryMs: number;
-  store: SessionStore;
-  createSession: (role: SessionRole) => GatewaySession;
-  resolveGatewayUrl: () => Promise<string>;
-  hooks?: ShardHooks | undefined;
-  /** Whether an age rotation may spend a session start now (StartBudget.check). */
-  checkBudget: (shardId: number) => Promise<StartBudgetVerdict>;
-  /** The manager's session-start pacing (QQ's `max_concurrency` per 5 s). */
-  pace: (start: () => Promise<void>) => Promise<void>;
-  /** A successor not READY within this is given up. */
-  handshakeTimeoutMs: number;
-  /** Waits before trying again after a failed rotation; the last one repeats. */
-  retryDelaysMs?: readonly number[] | undefined;
-  logger: Logger;
-}
-
-/** A session's resumes refused this many times in a row open a successor (the default `maxResumeFailures`). */
-export const RESUME_FAILURES_BEFORE_SUCCESSOR = 3;
-export const DEFAULT_ROTATION_RETRY_DELAYS_MS = [60_000, 5 * 60_000, 15 * 60_000, 30 * 60_000];
 
 interface Rotation {
   reason: RotationReason;
@@ -81,18 +41,16 @@ export class RotatingShard implements ShardSession {
   private preparing = false;
   private readonly handover: StoreHandover;
   private reported: ShardStatus = 'idle';
-  private sessionStartedAt: number | undefined;
-  private ageTimer: NodeJS.Timeout | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private failures = 0;
-  /** No successor for failing resumes before this (after one failed). */
-  private resumeRetryAt = 0;
+  private readonly schedule: RotationSchedule;
   private stopped = false;
   private readonly log: Logger;
 
   constructor(private readonly options: RotatingShardOptions) {
     this.log = options.logger.child({ component: 'gateway-rotation', shardId: options.shardId });
     this.handover = new StoreHandover(options.store, this.log);
+    this.schedule = new RotationSchedule(options.rotateEveryMs, options.retryDelaysMs, (reason) => {
+      void this.rotate(reason);
+    });
     this.current = this.spawn(false, this.handover.view());
   }
 
@@ -103,8 +61,7 @@ export class RotatingShard implements ShardSession {
   /** Stops a successor in flight (without persisting), then the current session as `options` say. */
   async stop(options?: { persist?: boolean }): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.ageTimer);
-    clearTimeout(this.retryTimer);
+    this.schedule.clear();
     const rotation = this.rotation;
     this.rotation = undefined;
     if (rotation) await this.dropSuccessor(rotation);
@@ -170,9 +127,8 @@ export class RotatingShard implements ShardSession {
   private onSessionStatus(session: GatewaySession | undefined, status: ShardStatus): void {
     const rotation = this.rotation;
     if (session === this.current) {
-      if (status === 'ready' || (status === 'resumed' && this.sessionStartedAt === undefined)) {
-        this.sessionStartedAt = Date.now();
-        this.armAgeTimer();
+      if (status === 'ready' || (status === 'resumed' && !this.schedule.knowsSessionStart)) {
+        this.schedule.sessionStarted();
       }
       if (rotation && !rotation.withheld && isHealthy(status)) void this.settle(rotation, 'old_recovered');
       if (!rotation?.withheld) this.report(status);
@@ -190,24 +146,9 @@ export class RotatingShard implements ShardSession {
     this.options.hooks?.onStatus?.(status);
   }
 
-  private armAgeTimer(): void {
-    clearTimeout(this.ageTimer);
-    clearTimeout(this.retryTimer);
-    const startedAt = this.sessionStartedAt ?? Date.now();
-    const delayMs = Math.max(0, startedAt + this.options.rotateEveryMs - Date.now());
-    this.ageTimer = setTimeout(() => void this.rotate('age'), delayMs);
-    this.ageTimer.unref();
-  }
-
-  private retryLater(delayMs: number): void {
-    clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => void this.rotate('age'), delayMs);
-    this.retryTimer.unref();
-  }
-
   private async rotate(reason: RotationReason): Promise<void> {
     if (this.stopped || this.rotation || this.preparing) return;
-    if (reason === 'resume_failing' && Date.now() < this.resumeRetryAt) return;
+    if (reason === 'resume_failing' && !this.schedule.resumeRotationAllowed) return;
     this.preparing = true;
     try {
       // A successor for failing resumes replaces the IDENTIFY the session would make itself: no budget check.
@@ -218,11 +159,17 @@ export class RotatingShard implements ShardSession {
             reason,
             verdict.why === 'budget_low' ? 'skipped_budget' : 'skipped_discovery',
           );
-          this.retryLater(verdict.retryInMs);
+          this.schedule.retryIn(verdict.retryInMs);
           return;
         }
       }
       await this.options.pace(() => Promise.resolve(this.openSuccessor(reason)));
+    } catch (err) {
+      this.log.warn(
+        { reason, err: describeError(err) },
+        'could not open a successor session; retrying later',
+      );
+      if (reason === 'age') this.schedule.retryIn(this.schedule.nextRetryDelay());
     } finally {
       this.preparing = false;
     }
@@ -232,7 +179,8 @@ export class RotatingShard implements ShardSession {
     if (this.stopped || this.rotation) return;
     if (reason === 'age' && !isHealthy(this.current.currentStatus)) {
       // Not a rotation moment: the session is reconnecting. Holding its status back now would hide a real gap.
-      this.retryLater(this.retryDelay(0));
+      this.log.debug({ status: this.current.currentStatus }, 'session not healthy; rotation postponed');
+      this.schedule.retryIn(this.schedule.nextRetryDelay());
       return;
     }
     const view = this.handover.view();
@@ -255,9 +203,8 @@ export class RotatingShard implements ShardSession {
       }, this.options.handshakeTimeoutMs),
     };
     this.rotation = rotation;
-    const ageMs = this.sessionStartedAt === undefined ? undefined : Date.now() - this.sessionStartedAt;
     this.log.info(
-      { reason, ageMs, sessionId: this.current.snapshot().sessionId },
+      { reason, ageMs: this.schedule.sessionAgeMs, sessionId: this.current.snapshot().sessionId },
       'opening a successor gateway session beside the current one',
     );
     void successor.start().catch((err: unknown) => void this.settle(rotation, 'failed', String(err)));
@@ -276,14 +223,13 @@ export class RotatingShard implements ShardSession {
       const old = this.current;
       const oldSessionId = old.snapshot().sessionId;
       this.current = rotation.successor;
-      this.sessionStartedAt = Date.now();
-      this.armAgeTimer();
+      this.schedule.sessionStarted();
       this.report(this.current.currentStatus);
       // Dispatches the old session already received become durable; it writes no session state any more.
       await old.stop({ persist: false });
       await this.handover.promote(rotation.view);
       rotation.release(false);
-      this.failures = 0;
+      this.schedule.succeeded();
       this.log.info(
         { reason, oldSessionId, sessionId: this.current.snapshot().sessionId },
         'gateway session rotated: the successor is current and the old session is closed',
@@ -302,18 +248,11 @@ export class RotatingShard implements ShardSession {
   }
 
   private afterFailure(reason: RotationReason, detail: string): void {
-    const retryInMs = this.retryDelay(this.failures++);
+    const { retryInMs, attempt } = this.schedule.failed(reason);
     this.log.warn(
-      { reason, detail, retryInMs, attempt: this.failures },
+      { reason, detail, retryInMs, attempt },
       'gateway session rotation failed; the current session goes on and the rotation is tried again later',
     );
-    if (reason === 'age') this.retryLater(retryInMs);
-    else this.resumeRetryAt = Date.now() + retryInMs;
-  }
-
-  private retryDelay(attempt: number): number {
-    const delays = this.options.retryDelaysMs ?? DEFAULT_ROTATION_RETRY_DELAYS_MS;
-    return delays[Math.min(attempt, delays.length - 1)] ?? 60_000;
   }
 
   /** Stops a successor that did not take over; its held writes are dropped first, so its stop cannot wait on them. */

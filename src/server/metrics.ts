@@ -2,7 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { describeError } from '../errors.js';
 import { EVENT_TYPES, UNKNOWN_EVENT_TYPE } from '../events/catalog.js';
 import type { GatewaySessionHooks, ReconnectReason, ShardStatus } from '../gateway/session.js';
-import type { RotationReason, RotationResult } from '../gateway/rotating-shard.js';
+import type { RotationReason, RotationResult } from '../gateway/rotation.js';
 import type { ReplyOutcome } from '../delivery/replies.js';
 import type { WebhookRejectReason } from '../ingress/callback.js';
 import { silentLogger, type Logger } from '../log.js';

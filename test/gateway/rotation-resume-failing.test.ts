@@ -1,6 +1,7 @@
 import { WebSocketServer } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RotatingShard, type RotationReason, type RotationResult } from '../../src/gateway/rotating-shard.js';
+import { RotatingShard } from '../../src/gateway/rotating-shard.js';
+import type { RotationReason, RotationResult } from '../../src/gateway/rotation.js';
 import {
   GatewaySession,
   type ReconnectReason,

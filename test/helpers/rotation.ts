@@ -2,7 +2,7 @@ import { createServer, connect, type Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { pino } from 'pino';
 import type { Logger } from '../../src/log.js';
-import type { RotationReason, RotationResult } from '../../src/gateway/rotating-shard.js';
+import type { RotationReason, RotationResult } from '../../src/gateway/rotation.js';
 import type { ReconnectReason, ShardStatus } from '../../src/gateway/session.js';
 import {
   RedisSessionStore,
