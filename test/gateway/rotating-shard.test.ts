@@ -109,6 +109,23 @@ describe('RotatingShard (gateway.rotate_every) against the simulator', () => {
     expect(sim.state().identifies).toBe(2);
   });
 
+  it('skips a rotation whose GET /gateway/bot fails, and rotates on the retry', async () => {
+    const sim = await simulator();
+    const h = await harness(sim, { rotateEveryMs: 500, retryDelaysMs: [200] });
+    await eventually(() => h.statuses.includes('ready'), 'first READY');
+    sim.fault('http_error', { path: '/gateway/bot', status: 503, times: 1 });
+    await eventually(() => h.rotations.length >= 2, 'the skipped try and the retry', 10_000);
+    expect(h.rotations.slice(0, 2)).toEqual([
+      ['age', 'skipped_discovery'],
+      ['age', 'rotated'],
+    ]);
+    const warning = h.lines.find((l) =>
+      /GET \/gateway\/bot\) failed; skipping this session rotation/.test(l.msg),
+    );
+    expect(warning).toMatchObject({ level: 40, retryInMs: 200 });
+    expect(h.reconnects).toEqual([]);
+  });
+
   it('keeps the old session when the successor gets no READY in time, and rotates on a later try', async () => {
     const sim = await simulator();
     const silent = await silentGateway();

@@ -46,7 +46,8 @@ interface Setup {
   statuses: ShardStatus[];
   reconnects: ReconnectReason[];
   rotations: [RotationReason, RotationResult][];
-  budgetChecks: number;
+  /** Shards whose budget was checked, one entry per check. */
+  budgetChecks: number[];
 }
 
 /**
@@ -60,6 +61,8 @@ async function setup(options: {
   /** The successor's connection starts this much later (a slow discovery), so the overlap is long. */
   successorDelayMs?: number;
   handshakeTimeoutMs?: number;
+  rotateEveryMs?: number;
+  pace?: (start: () => Promise<void>) => Promise<void>;
 }): Promise<Setup> {
   const sim = await startSimulator({ heartbeatIntervalMs: 1_000 });
   cleanups.push(() => sim.close());
@@ -81,19 +84,19 @@ async function setup(options: {
     statuses: [],
     reconnects: [],
     rotations: [],
-    budgetChecks: 0,
+    budgetChecks: [],
   } as Omit<Setup, 'sim' | 'shard' | 'store'>;
   const shard = new RotatingShard({
     shardId: 0,
-    rotateEveryMs: 600_000,
+    rotateEveryMs: options.rotateEveryMs ?? 600_000,
     store,
     logger,
     resolveGatewayUrl: () => Promise.resolve(sim.wsUrl),
-    checkBudget: () => {
-      out.budgetChecks++;
+    checkBudget: (shardId) => {
+      out.budgetChecks.push(shardId);
       return Promise.resolve({ ok: true });
     },
-    pace: (start) => start(),
+    pace: options.pace ?? ((start) => start()),
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? 5_000,
     hooks: {
       onStatus: (status) => out.statuses.push(status),
@@ -181,7 +184,7 @@ describe('RotatingShard when resumes keep failing', () => {
     expect(s.statuses.at(-1)).toBe('ready');
     expect(s.statuses.slice(beforeCut)).not.toContain('identifying');
     expect(s.reconnects.length).toBeGreaterThanOrEqual(3);
-    expect(s.budgetChecks).toBe(0);
+    expect(s.budgetChecks).toEqual([]);
     const newId = s.shard.snapshot().sessionId;
     expect(newId).not.toBe(oldId);
     await s.shard.stop();
@@ -212,5 +215,23 @@ describe('RotatingShard when resumes keep failing', () => {
     expect(s.shard.snapshot()).toMatchObject({ status: 'resumed', sessionId: oldId });
     await s.shard.stop();
     expect(new Set(s.store.landed)).toEqual(new Set([oldId]));
+  });
+
+  it('opens a successor only when the start pacing (max_concurrency per 5 s) lets it', async () => {
+    const waiting: (() => void)[] = [];
+    const s = await setup({
+      rotateEveryMs: 300,
+      // The manager's pacing, held here: a start runs when the test releases it.
+      pace: (start) => new Promise<void>((resolve) => waiting.push(() => void start().then(resolve))),
+    });
+    await eventually(() => waiting.length === 1, 'the age rotation asking for a start slot');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(s.timeline).not.toContain('create:fresh');
+    expect(s.sim.state().identifies).toBe(1);
+    waiting.shift()!();
+    await eventually(() => s.rotations.length > 0, 'the rotation ends');
+    expect(s.rotations).toEqual([['age', 'rotated']]);
+    expect(s.sim.state().identifies).toBe(2);
+    expect(s.budgetChecks).toEqual([0]);
   });
 });
