@@ -265,6 +265,7 @@ export function createApp(options: AppOptions): App {
       },
       logger,
       maxFrameBytes: config.gateway.maxFrameBytes,
+      rotateEveryMs: config.gateway.rotateEveryMs,
       ...(options.sessionOverrides ? { sessionOverrides: options.sessionOverrides } : {}),
       hooks: (shardId, shardCount) => {
         // one per session: a takeover's dark time counts from its start, as `start`
@@ -279,6 +280,7 @@ export function createApp(options: AppOptions): App {
             metrics.reconnect(shardId, reason);
             dark.reconnect(reason);
           },
+          onRotation: (reason, result) => metrics.rotation(shardId, reason, result),
           onRejectedFrame: (reason) => metrics.frameRejected(reason),
           onSaveFailure: () => metrics.sessionSaveFailed(shardId),
           onFatal: (code, meaning, hint) =>

@@ -412,6 +412,36 @@ const journal = section({
     .describe('Largest size of the journal, in bytes. Default 268435456 (256 MiB).'),
 });
 
+/** Bounds of `gateway.rotate_every` (0 turns rotation off); the message says why. */
+const ROTATE_EVERY_MIN_MS = 60_000;
+const ROTATE_EVERY_MAX_MS = 7 * 86_400_000;
+const ROTATE_EVERY_EXPECTED =
+  'expected a duration from 1m to 7d (like 24h), or 0s to turn rotation off; each rotation spends one of the ' +
+  "bot's daily session starts (about 1000), so rotating more often than every minute would use them up, and a " +
+  'session is not kept longer than 7d (degraded sessions were seen after about 3 days)';
+
+function rotateEveryError(issue: ErrorInput): string {
+  const { input } = issue;
+  if (typeof input === 'string' || (typeof input === 'number' && input !== 0)) {
+    const result = parseDuration(String(input), 'h');
+    if ('problem' in result) return `{found} ${result.problem}`;
+  }
+  return `${ROTATE_EVERY_EXPECTED}; found {found}`;
+}
+
+/** `gateway.rotate_every`: a duration within the bounds above, or 0 / "0s" (off). */
+function rotateEvery() {
+  const inBounds = (text: string): boolean => {
+    const ms = parseDurationMs(text);
+    return ms !== undefined && (ms === 0 || (ms >= ROTATE_EVERY_MIN_MS && ms <= ROTATE_EVERY_MAX_MS));
+  };
+  const text = z
+    .string({ error: rotateEveryError })
+    .regex(DURATION_PATTERN, { error: rotateEveryError })
+    .refine(inBounds, { error: rotateEveryError });
+  return z.union([z.literal(0, { error: rotateEveryError }), text], { error: rotateEveryError });
+}
+
 const gateway = section({
   max_frame_bytes: positiveInt('expected a size in bytes (a positive integer)')
     .default(1_048_576)
@@ -435,6 +465,13 @@ const gateway = section({
       'Stable identity of this gateway process: a restart with the same id takes back the shard leases of its ' +
         "crashed run at once. Unique per process; no ':', '/' or whitespace, at most 100 characters. Default " +
         'auto: <host name>-<hash of the absolute journal.dir>.',
+    ),
+  rotate_every: rotateEvery()
+    .default('24h')
+    .describe(
+      'A gateway session this old (since its READY) is replaced: a new session is identified beside it and the ' +
+        'old one closed once the new one is READY, with no gap. 1m to 7d, or 0s (off). Skipped while few QQ ' +
+        'session starts are left. Default 24h.',
     ),
 });
 

@@ -70,6 +70,7 @@ export function toBridgeConfig(doc: ConfigDocument, source: string): BridgeConfi
       maxFrameBytes: doc.gateway.max_frame_bytes,
       leaseTtlMs: durationMs(doc.gateway.lease_ttl),
       replicaId: resolveReplicaId(doc.gateway.replica_id, doc.journal.dir),
+      rotateEveryMs: doc.gateway.rotate_every === 0 ? 0 : durationMs(doc.gateway.rotate_every),
     },
     delivery: {
       dedupeWindowMs: durationMs(doc.delivery.dedupe_window),

@@ -96,6 +96,8 @@ export interface GatewayConfig {
   readonly leaseTtlMs: number;
   /** `gateway.replica_id`: this process's stable identity in leases; default `<host>-<hash of journal.dir>`. */
   readonly replicaId: string;
+  /** Age (since READY) at which a gateway session is replaced by a fresh one, in ms; 0 = off; default 24h. */
+  readonly rotateEveryMs: number;
 }
 
 export interface DeliveryConfig {

@@ -1,14 +1,14 @@
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { replicaIdOf, type ShardLease } from './lease.js';
-import type { GatewaySession } from './session.js';
+import type { ShardSession } from './shard-session.js';
 
 export interface LeasedShardOptions {
   lease: ShardLease;
   /** The lease TTL, in ms. */
   ttlMs: number;
   /** Builds (does not start) the session for a holding term; `leaseValue` fences its state writes. */
-  createSession: (leaseValue: string) => GatewaySession;
+  createSession: (leaseValue: string) => ShardSession;
   /** Runs `start` when the manager's start pacing allows (QQ's `max_concurrency`); skips it once stopping. */
   pace: (start: () => Promise<void>) => Promise<void>;
   logger: Logger;
@@ -39,7 +39,7 @@ const GUARD_FRACTION = 0.75;
  * paused holder never overwrites the new holder's seq; events it journaled meanwhile are deduplicated by id.
  */
 export class LeasedShard {
-  private session: GatewaySession | undefined;
+  private session: ShardSession | undefined;
   private guard: NodeJS.Timeout | undefined;
   /** A session being stopped after a loss; the lease is not tried again until it is down. */
   private stopping: Promise<void> | undefined;
@@ -71,7 +71,7 @@ export class LeasedShard {
   }
 
   /** The running session, if this replica holds the shard and started it. */
-  get current(): GatewaySession | undefined {
+  get current(): ShardSession | undefined {
     return this.session;
   }
 

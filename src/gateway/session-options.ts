@@ -27,6 +27,11 @@ export interface GatewaySessionHooks {
   onSaveFailure?(error: string): void;
 }
 
+/** What a session tells its URL source before a connection: whether the previous attempt failed. */
+export interface GatewayUrlContext {
+  afterFailure: boolean;
+}
+
 export interface GatewaySessionOptions {
   shardId: number;
   shardCount: number;
@@ -36,7 +41,7 @@ export interface GatewaySessionOptions {
    * failed (it never became READY/RESUMED): a moved gateway is re-discovered then, while a reconnect after a
    * healthy session may use the last known URL and save the round trip.
    */
-  resolveGatewayUrl: (context: { afterFailure: boolean }) => Promise<string>;
+  resolveGatewayUrl: (context: GatewayUrlContext) => Promise<string>;
   tokens: TokenSource;
   store: SessionStore;
   /**

@@ -10,14 +10,14 @@ import { createLeaseOwnerId, ShardLease } from './lease.js';
 import { LeaseRounds } from './lease-rounds.js';
 import { LeasedShard } from './leased-shard.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
-import {
-  GatewaySession,
-  type GatewaySessionHooks,
-  type GatewaySessionOptions,
-  type TokenSource,
-} from './session.js';
+import { RotatingShard } from './rotating-shard.js';
+import type { SessionRole, ShardHooks } from './rotation.js';
+import { GatewaySession, type GatewaySessionOptions, type TokenSource } from './session.js';
+import type { GatewayUrlContext } from './session-options.js';
 import { FencedRedisSessionStore, type SessionStore } from './session-store.js';
+import type { ShardSession } from './shard-session.js';
 import { planShards } from './shard-plan.js';
+import { StartBudget } from './start-budget.js';
 
 /** Where gateway replicas coordinate: one Redis lease per (app id, shard). */
 export interface ShardLeaseSettings {
@@ -48,8 +48,13 @@ export interface ShardManagerBaseOptions {
   onDispatch: (frames: readonly DispatchFrame[], shard: [number, number]) => Promise<void>;
   logger: Logger;
   maxFrameBytes: number;
-  /** Hooks of each session, built per session with its shard `[shardId, shardCount]`. */
-  hooks?: (shardId: number, shardCount: number) => GatewaySessionHooks;
+  /** Hooks of each shard, built per shard session with its shard `[shardId, shardCount]`. */
+  hooks?: (shardId: number, shardCount: number) => ShardHooks;
+  /**
+   * `gateway.rotate_every` in ms: a session this old (since its READY) is replaced by a fresh one opened beside it
+   * (RotatingShard); 0 or absent runs plain sessions. Not bounded here, so tests can rotate within seconds.
+   */
+  rotateEveryMs?: number;
   /** Overrides for timings, used by tests to keep them fast. */
   sessionOverrides?: Partial<
     Pick<
@@ -61,7 +66,7 @@ export interface ShardManagerBaseOptions {
       | 'configErrorDelayMs'
       | 'random'
     >
-  > & { shardStartIntervalMs?: number };
+  > & { shardStartIntervalMs?: number; rotationRetryDelaysMs?: readonly number[] };
 }
 
 /**
@@ -84,7 +89,7 @@ export type ShardSnapshot = ReturnType<GatewaySession['snapshot']> & { lease?: {
  * RESUMEs it, which is how a takeover or a hand-off loses nothing.
  */
 export class ShardManager {
-  private readonly sessions = new Map<number, GatewaySession>();
+  private readonly sessions = new Map<number, ShardSession>();
   private readonly leased = new Map<number, LeasedShard>();
   private readonly abort = new AbortController();
   private gatewayUrl = '';
@@ -93,8 +98,18 @@ export class ShardManager {
   private nextStartAt = 0;
   private startQueue: Promise<void> = Promise.resolve();
   private leaseRounds: LeaseRounds | undefined;
+  private readonly startBudget: StartBudget;
 
-  constructor(private readonly options: ShardManagerOptions) {}
+  constructor(private readonly options: ShardManagerOptions) {
+    const retryMs = options.sessionOverrides?.rotationRetryDelaysMs?.[0] ?? 60_000;
+    this.startBudget = new StartBudget({
+      api: options.api,
+      shardCount: () => this.shardCount,
+      logger: options.logger,
+      discoveryRetryMs: retryMs,
+      maxWaitMs: Math.max(options.rotateEveryMs ?? 0, retryMs),
+    });
+  }
 
   /**
    * Starts the planned shards' sessions; with leases, only those whose lease this replica acquires in its first
@@ -232,23 +247,41 @@ export class ShardManager {
     return run;
   }
 
-  private createSession(shardId: number, store: SessionStore, leased?: LeasedShard): GatewaySession {
-    const { sessionOverrides, hooks } = this.options;
-    const { shardStartIntervalMs: _ignored, ...timings } = sessionOverrides ?? {};
+  /** A plain session, or with `rotateEveryMs` a RotatingShard that replaces its sessions (same face either way). */
+  private createSession(shardId: number, store: SessionStore, leased?: LeasedShard): ShardSession {
+    const { sessionOverrides, hooks, rotateEveryMs = 0 } = this.options;
+    const { shardStartIntervalMs: _ignored, rotationRetryDelaysMs, ...timings } = sessionOverrides ?? {};
     const shardHooks = hooks?.(shardId, this.shardCount);
-    return new GatewaySession({
-      ...timings,
+    const resolveGatewayUrl = ({ afterFailure }: GatewayUrlContext): Promise<string> =>
+      leased ? this.resolveLeasedGatewayUrl(leased, afterFailure) : this.resolveGatewayUrl(afterFailure);
+    const session = (role: Partial<SessionRole>) =>
+      new GatewaySession({
+        ...timings,
+        shardId,
+        shardCount: this.shardCount,
+        intents: this.options.qq.intents,
+        resolveGatewayUrl,
+        tokens: this.options.tokens,
+        store,
+        onDispatch: this.options.onDispatch,
+        logger: this.options.logger,
+        maxFrameBytes: this.options.maxFrameBytes,
+        ...(shardHooks ? { hooks: shardHooks } : {}),
+        ...role,
+      });
+    if (!(rotateEveryMs > 0)) return session({});
+    return new RotatingShard({
       shardId,
-      shardCount: this.shardCount,
-      intents: this.options.qq.intents,
-      resolveGatewayUrl: ({ afterFailure }) =>
-        leased ? this.resolveLeasedGatewayUrl(leased, afterFailure) : this.resolveGatewayUrl(afterFailure),
-      tokens: this.options.tokens,
+      rotateEveryMs,
       store,
-      onDispatch: this.options.onDispatch,
+      createSession: session,
+      resolveGatewayUrl,
+      hooks: shardHooks,
+      checkBudget: (id) => this.startBudget.check(id),
+      pace: (start) => this.paced(start),
+      handshakeTimeoutMs: timings.handshakeTimeoutMs ?? 30_000,
+      retryDelaysMs: rotationRetryDelaysMs,
       logger: this.options.logger,
-      maxFrameBytes: this.options.maxFrameBytes,
-      ...(shardHooks ? { hooks: shardHooks } : {}),
     });
   }
 

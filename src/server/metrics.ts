@@ -3,6 +3,7 @@ import { describeError } from '../errors.js';
 import { EVENT_TYPES, UNKNOWN_EVENT_TYPE } from '../events/catalog.js';
 import type { DarkReason } from '../gateway/dark-time.js';
 import type { GatewaySessionHooks, ReconnectReason, ShardStatus } from '../gateway/session.js';
+import type { RotationReason, RotationResult } from '../gateway/rotation.js';
 import type { ReplyOutcome } from '../delivery/replies.js';
 import type { WebhookRejectReason } from '../ingress/callback.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -77,6 +78,8 @@ export interface BridgeMetrics {
   gatewayDark(shard: number, reason: DarkReason, seconds: number): void;
   /** Called at every scrape to fill `qqwb_gateway_session_age_seconds` (epoch ms of each shard's READY). */
   setSessionAgeSource(source: () => readonly SessionStart[]): void;
+  /** Counts one gateway session rotation (`qqwb_gateway_rotations_total`) by why it was tried and how it ended. */
+  rotation(shard: number, reason: RotationReason, result: RotationResult): void;
   /** Counts one failed save of a shard's session id and seq (a retry that fails counts again). */
   sessionSaveFailed(shard: number): void;
   frameRejected(reason: FrameRejectReason): void;
@@ -243,6 +246,12 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
       }
     },
   });
+  const rotations = new Counter({
+    name: 'qqwb_gateway_rotations_total',
+    help: 'Gateway session rotations (a fresh session opened beside the current one), by shard, reason and result.',
+    labelNames: ['shard', 'reason', 'result'] as const,
+    registers,
+  });
   const saveFailures = new Counter({
     name: 'qqwb_session_save_failures_total',
     help: 'Failed saves of the session id and seq a shard resumes from, by shard.',
@@ -326,6 +335,9 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
     },
     setSessionAgeSource(source) {
       sessionAgeSource = source;
+    },
+    rotation(shard, reason, result) {
+      rotations.inc({ shard: String(shard), reason, result });
     },
     sessionSaveFailed(shard) {
       saveFailures.inc({ shard: String(shard) });

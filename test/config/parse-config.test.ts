@@ -25,6 +25,7 @@ describe('defaults', () => {
         maxFrameBytes: 1_048_576,
         leaseTtlMs: 10_000,
         replicaId: defaultReplicaId('./data/journal'),
+        rotateEveryMs: 86_400_000,
       },
       delivery: {
         dedupeWindowMs: 86_400_000,
@@ -90,7 +91,7 @@ describe('conversion to the runtime shape', () => {
       'redis: { url: "rediss://:pw@redis.internal:6380/2", prefix: "{bridge-a}" }',
       'server: { listen: "[::1]:9000", admin_token: admin-secret }',
       'journal: { dir: /var/lib/qqwb, max_bytes: 1024 }',
-      'gateway: { max_frame_bytes: 2048, lease_ttl: 1.5s, replica_id: gw-eu.1 }',
+      'gateway: { max_frame_bytes: 2048, lease_ttl: 1.5s, replica_id: gw-eu.1, rotate_every: 30m }',
       'delivery:',
       '  dedupe_window: 7d',
       '  shutdown_grace: 0s',
@@ -127,7 +128,7 @@ describe('conversion to the runtime shape', () => {
       redis: { url: 'rediss://:pw@redis.internal:6380/2', prefix: '{bridge-a}' },
       server: { host: '::1', port: 9000, adminToken: 'admin-secret', apiTokens: [] },
       journal: { dir: '/var/lib/qqwb', maxBytes: 1024 },
-      gateway: { maxFrameBytes: 2048, leaseTtlMs: 1500, replicaId: 'gw-eu.1' },
+      gateway: { maxFrameBytes: 2048, leaseTtlMs: 1500, replicaId: 'gw-eu.1', rotateEveryMs: 1_800_000 },
       delivery: {
         dedupeWindowMs: 604_800_000,
         shutdownGraceMs: 0,
@@ -190,6 +191,18 @@ describe('conversion to the runtime shape', () => {
       host,
       port,
     });
+  });
+
+  it('reads gateway.rotate_every 0 and "0s" as rotation off and 1m as the shortest period', () => {
+    const rotateEvery = (value: string): number =>
+      parseConfig(`qq: { app_id: "1", client_secret: s }\ngateway: { rotate_every: ${value} }\n`, FILE, {})
+        .gateway.rotateEveryMs;
+    expect([rotateEvery('0'), rotateEvery('0s'), rotateEvery('1m'), rotateEvery('7d')]).toEqual([
+      0,
+      0,
+      60_000,
+      7 * 86_400_000,
+    ]);
   });
 
   it('reads a single secret as a list of one', () => {

@@ -70,6 +70,7 @@ export function testConfig(options: {
       maxFrameBytes: 1024 * 1024,
       leaseTtlMs: 10_000,
       replicaId: options.replicaId ?? defaultReplicaId(journal),
+      rotateEveryMs: 0,
     },
     delivery: {
       dedupeWindowMs: 24 * 3600_000,

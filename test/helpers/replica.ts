@@ -30,6 +30,8 @@ export interface ReplicaOptions {
   /** Called after the dispatch is recorded; the dispatch is durable once it resolves. */
   onDispatch?: (frames: readonly DispatchFrame[], shard: [number, number]) => Promise<void>;
   onStatus?: (shardId: number, status: ShardStatus) => void;
+  /** `gateway.rotate_every` in ms; default 0 (off). */
+  rotateEveryMs?: number;
 }
 
 /** Builds and starts a replica against a simulator, with fast reconnects. */
@@ -70,6 +72,7 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
       ttlMs: options.ttlMs,
       replicaId: config.gateway.replicaId,
     },
+    rotateEveryMs: options.rotateEveryMs ?? 0,
     sessionOverrides: {
       reconnectScheduleMs: [20, 50],
       invalidSessionDelayMs: [10, 20],

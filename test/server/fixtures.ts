@@ -28,6 +28,7 @@ export const BRIDGE_METRIC_NAMES = [
   'qqwb_delivery_duration_seconds',
   'qqwb_queue_depth',
   'qqwb_gateway_reconnects_total',
+  'qqwb_gateway_rotations_total',
   'qqwb_gateway_frames_rejected_total',
   'qqwb_session_save_failures_total',
   'qqwb_webhook_rejected_total',

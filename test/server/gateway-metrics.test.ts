@@ -34,11 +34,15 @@ function parseSamples(text: string): Sample[] {
 }
 
 /** A real bridge (gateway and workers, real Redis) whose HTTP server listens on a loopback port 0. */
-async function bridge(sim: Simulator): Promise<{ app: App; scrape: () => Promise<Sample[]> }> {
+async function bridge(
+  sim: Simulator,
+  rotateEveryMs = 0,
+): Promise<{ app: App; scrape: () => Promise<Sample[]> }> {
   const prefix = freshPrefix('gwmetrics');
   cleanups.push(() => deletePrefix(prefix));
+  const config = testConfig({ simulatorOrigin: sim.origin, prefix });
   const app = createApp({
-    config: testConfig({ simulatorOrigin: sim.origin, prefix }),
+    config: { ...config, gateway: { ...config.gateway, rotateEveryMs } },
     role: 'all',
     logger: silentLogger(),
     // A config-error close (4014) then keeps the shard waiting for the rest of the test.
@@ -126,5 +130,27 @@ describe('gateway metrics on GET /metrics, driven by real simulator faults', () 
     expect(samples.filter((s) => s.name === 'qqwb_gateway_dark_seconds_total')).toHaveLength(2);
     // a resume keeps the session, so its age only grew
     expect(valueOf(samples, 'qqwb_gateway_session_age_seconds', { shard: '0' })).toBeGreaterThanOrEqual(age!);
+  });
+
+  it('counts a session rotation (gateway.rotate_every) and no reconnect for it; the shard stays ready', async () => {
+    const sim = await startSimulator({ heartbeatIntervalMs: 1_000 });
+    cleanups.push(() => sim.close());
+    const { app, scrape } = await bridge(sim, 700);
+    await eventually(() => healthy(app), 'shard READY');
+    await sim.waitFor((state) => state.identifies === 2, 10_000);
+    await eventually(
+      () => app.shards()[0]?.sessionId === sim.state().sessions.find((x) => x.connected)?.session_id,
+      'successor current',
+    );
+    const samples = await scrape();
+    expect(
+      valueOf(samples, 'qqwb_gateway_rotations_total', { shard: '0', reason: 'age', result: 'rotated' }),
+    ).toBe(1);
+    expect(samples.filter((s) => s.name === 'qqwb_gateway_reconnects_total')).toEqual([]);
+    // a rotation is no dark time: only the start to the first READY was counted
+    expect(
+      samples.filter((s) => s.name === 'qqwb_gateway_dark_seconds_total').map((s) => s.labels.reason),
+    ).toEqual(['start']);
+    expect(valueOf(samples, 'qqwb_shard_ready', { shard: '0' })).toBe(1);
   });
 });

@@ -11,6 +11,7 @@ describe('createMetrics', () => {
     metrics.delivery('backend', 'delivered', 0.042);
     metrics.reconnect(0, 'op7');
     metrics.sessionSaveFailed(0);
+    metrics.rotation(0, 'age', 'rotated');
     metrics.frameRejected('not_json');
     metrics.shardStatus(0, 'ready');
     metrics.setQueueDepthSource(() => Promise.resolve([{ target: 'backend', state: 'waiting', count: 3 }]));
@@ -30,6 +31,7 @@ describe('createMetrics', () => {
     expect(text).toContain('qqwb_delivery_duration_seconds_bucket{le="30",target="backend"} 1');
     expect(text).toContain('qqwb_gateway_reconnects_total{shard="0",reason="op7"} 1');
     expect(text).toContain('qqwb_session_save_failures_total{shard="0"} 1');
+    expect(text).toContain('qqwb_gateway_rotations_total{shard="0",reason="age",result="rotated"} 1');
     expect(text).toContain('qqwb_gateway_frames_rejected_total{reason="not_json"} 1');
     expect(text).toContain('qqwb_shard_ready{shard="0"} 1');
     expect(text).toContain('qqwb_api_requests_total{route="/v1/messages/{id}",status="404"} 1');
