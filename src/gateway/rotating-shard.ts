@@ -122,7 +122,10 @@ export class RotatingShard implements ShardSession {
       (rotation.withheld || session.snapshot().sessionId === undefined);
     if (held && !(await rotation.released)) return '';
     if (this.stopped) return '';
-    return this.options.resolveGatewayUrl(context);
+    // A successor is in no hurry (the current session still serves), so it re-discovers: a rotation then also
+    // follows a gateway that moved, which the current session's reconnects, using the last known URL, would not.
+    const successor = session !== undefined && session !== this.current;
+    return this.options.resolveGatewayUrl(successor ? { rediscover: true } : context);
   }
 
   private onSessionStatus(session: GatewaySession | undefined, status: ShardStatus): void {

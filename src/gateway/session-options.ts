@@ -27,9 +27,13 @@ export interface GatewaySessionHooks {
   onSaveFailure?(error: string): void;
 }
 
-/** What a session tells its URL source before a connection: whether the previous attempt failed. */
+/** What a connection asks of its URL source: whether the gateway must be discovered again. */
 export interface GatewayUrlContext {
-  afterFailure: boolean;
+  /**
+   * True after a failed connection attempt (a moved gateway is followed then) and for a rotation's successor; false
+   * for a reconnect after a healthy session, which uses the last known URL and saves the round trip.
+   */
+  rediscover: boolean;
 }
 
 export interface GatewaySessionOptions {
@@ -37,9 +41,8 @@ export interface GatewaySessionOptions {
   shardCount: number;
   intents: number;
   /**
-   * The WebSocket URL, asked before every connection. `afterFailure` is true when the previous connection attempt
-   * failed (it never became READY/RESUMED): a moved gateway is re-discovered then, while a reconnect after a
-   * healthy session may use the last known URL and save the round trip.
+   * The WebSocket URL, asked before every connection; the session sets `rediscover` when the previous connection
+   * attempt failed (it never became READY/RESUMED).
    */
   resolveGatewayUrl: (context: GatewayUrlContext) => Promise<string>;
   tokens: TokenSource;

@@ -174,7 +174,7 @@ export class GatewaySession {
   }
 
   private async open(): Promise<void> {
-    const url = await this.options.resolveGatewayUrl({ afterFailure: this.planner.afterFailure });
+    const url = await this.options.resolveGatewayUrl({ rediscover: this.planner.afterFailure });
     if (this.stopped) return;
     const handshakeTimeoutMs = this.options.handshakeTimeoutMs ?? 30_000;
     const maxFrameBytes = this.options.maxFrameBytes ?? 1024 * 1024;

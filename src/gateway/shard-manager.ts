@@ -252,8 +252,8 @@ export class ShardManager {
     const { sessionOverrides, hooks, rotateEveryMs = 0 } = this.options;
     const { shardStartIntervalMs: _ignored, rotationRetryDelaysMs, ...timings } = sessionOverrides ?? {};
     const shardHooks = hooks?.(shardId, this.shardCount);
-    const resolveGatewayUrl = ({ afterFailure }: GatewayUrlContext): Promise<string> =>
-      leased ? this.resolveLeasedGatewayUrl(leased, afterFailure) : this.resolveGatewayUrl(afterFailure);
+    const resolveGatewayUrl = ({ rediscover }: GatewayUrlContext): Promise<string> =>
+      leased ? this.resolveLeasedGatewayUrl(leased, rediscover) : this.resolveGatewayUrl(rediscover);
     const session = (role: Partial<SessionRole>) =>
       new GatewaySession({
         ...timings,
@@ -286,20 +286,20 @@ export class ShardManager {
   }
 
   /** A replica that lost a shard's lease must not connect (and RESUME) it again: that is the new holder's socket. */
-  private async resolveLeasedGatewayUrl(shard: LeasedShard, afterFailure: boolean): Promise<string> {
+  private async resolveLeasedGatewayUrl(shard: LeasedShard, rediscover: boolean): Promise<string> {
     if (!(await shard.confirm())) {
       throw new BridgeError('BRIDGE_ERR_REDIS', `lease lost: not reconnecting shard ${shard.shardId}`);
     }
-    return this.resolveGatewayUrl(afterFailure);
+    return this.resolveGatewayUrl(rediscover);
   }
 
   /**
-   * The last known URL, unless the previous connection attempt failed: then the gateway is re-discovered, so a moved
-   * gateway is followed, falling back to the last known URL. A reconnect after a healthy session (QQ cycling it)
-   * skips the HTTP round trip, which would only be dark time.
+   * The last known URL, unless `rediscover` (after a failed attempt, or for a rotation's successor): then the gateway
+   * is discovered again, so a moved gateway is followed, falling back to the last known URL. A reconnect after a
+   * healthy session (QQ cycling it) skips the HTTP round trip, which would only be dark time.
    */
-  private async resolveGatewayUrl(afterFailure: boolean): Promise<string> {
-    if (!afterFailure && this.gatewayUrl !== '') return this.gatewayUrl;
+  private async resolveGatewayUrl(rediscover: boolean): Promise<string> {
+    if (!rediscover && this.gatewayUrl !== '') return this.gatewayUrl;
     try {
       this.gatewayUrl = await this.options.api.gateway();
     } catch (err) {

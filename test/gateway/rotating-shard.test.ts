@@ -181,7 +181,7 @@ describe('RotatingShard (gateway.rotate_every) against the simulator', () => {
     const redis = redisConnection();
     cleanups.push(() => Promise.resolve(redis.disconnect()));
     const persisted = await new RedisSessionStore(redis, prefix, '102000000').load(0);
-    expect(persisted).toEqual({ sessionId: newId, seq: s });
+    expect(persisted).toEqual({ sessionId: newId, seq: s, startedAt: expect.any(Number) });
     expect(replica.statuses.map((x) => x.status).filter((x) => x === 'waiting')).toEqual([]);
   });
 

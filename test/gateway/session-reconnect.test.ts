@@ -52,8 +52,8 @@ describe('GatewaySession reconnect schedule', () => {
       const sim = await simulator();
       const asked: boolean[] = [];
       const h = await started(sim, {
-        resolveGatewayUrl: ({ afterFailure }) => {
-          asked.push(afterFailure);
+        resolveGatewayUrl: ({ rediscover }) => {
+          asked.push(rediscover);
           return Promise.resolve(sim.wsUrl);
         },
       });
@@ -75,8 +75,8 @@ describe('GatewaySession reconnect schedule', () => {
     const asked: boolean[] = [];
     const h = await started(sim, {
       random: () => 0.5,
-      resolveGatewayUrl: ({ afterFailure }) => {
-        asked.push(afterFailure);
+      resolveGatewayUrl: ({ rediscover }) => {
+        asked.push(rediscover);
         // the instant attempt goes to a dead port; the one after it finds the gateway again
         return Promise.resolve(asked.length === 2 ? dead : sim.wsUrl);
       },
