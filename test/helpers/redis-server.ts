@@ -3,10 +3,11 @@
  * directory (with AOF, acknowledged writes survive), and watch the bridge cope.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, pingRedis as pingOnce } from '../../src/demo/redis.js';
+import { connect } from 'node:net';
+import { freePort } from '../../src/demo/redis.js';
 
 export interface RedisServerOptions {
   /** Log every write to an AOF, fsynced before the reply, so a SIGKILL loses nothing acknowledged; default false. */
@@ -15,6 +16,15 @@ export interface RedisServerOptions {
   dir?: string;
   /** How long start() waits for PING; default 10 s. */
   readyTimeoutMs?: number;
+  /** More `--name value` settings, e.g. `['cluster-enabled', 'yes']` or `['replicaof', '127.0.0.1 6380']`. */
+  settings?: readonly [string, string][];
+  /**
+   * Run as a Sentinel: `redis-server <dir>/sentinel.conf --sentinel`, with these lines in the file (Sentinel
+   * rewrites its config, so it needs one it may write).
+   */
+  sentinelConfig?: readonly string[];
+  /** The port to listen on; default a free one. */
+  port?: number;
 }
 
 export interface RedisServer {
@@ -28,6 +38,25 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** stop(), then removes the data dir if this helper created it. Safe to call twice. */
   cleanup(): Promise<void>;
+}
+
+/** True once the server on `port` answers PING: PONG, or NOAUTH from a server with a password (it is up). */
+function pingOnce(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    let reply = '';
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.on('error', () => done(false));
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk: Buffer) => {
+      reply += chunk.toString('utf8');
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG') || reply.startsWith('-NOAUTH'));
+    });
+  });
 }
 
 /** Children still alive when the test process exits are killed, so a crashed test never leaks a server. */
@@ -47,7 +76,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   installExitHook();
   const ownsDir = options.dir === undefined;
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'qqwb-redis-')));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const readyTimeoutMs = options.readyTimeoutMs ?? 10_000;
   // `save ""` turns RDB snapshots off, so the AOF alone decides what survives a SIGKILL.
   const settings: [string, string][] = [
@@ -59,8 +88,14 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     ['appendfsync', 'always'],
     ['daemonize', 'no'],
     ['logfile', ''],
+    ...(options.settings ?? []),
   ];
   const args = settings.flatMap(([name, value]) => [`--${name}`, value]);
+  if (options.sentinelConfig) {
+    const file = join(dir, 'sentinel.conf');
+    await writeFile(file, `${options.sentinelConfig.join('\n')}\n`);
+    args.unshift(file, '--sentinel');
+  }
   let child: ChildProcess | undefined;
   let cleanedUp = false;
 
