@@ -53,19 +53,19 @@ export interface ReconnectPlan {
   resumeFailures?: number;
   /** Too many failed resumes in a row: the session is given up. */
   gaveUpResuming: boolean;
-  /** The reconnect could have been instant, but the last instant one was too recent. */
+  /** The reconnect could have been instant, but the session was healthy for too short a time. */
   throttled: boolean;
 }
 
 /**
- * At most one instant (zero-delay) reconnect per this many ms. QQ cycles a session about every 30 min
- * (docs/qq-protocol.md §7.1), so a normal cycle always gets the instant attempt; a gateway that ends sessions right
- * after READY over and over gets one instant attempt per 30 s and the jittered backoff (D.5) for the rest, instead
- * of a zero-delay loop that would hammer QQ (and its session start limit) as fast as the round trip allows. A rate
- * limit rather than "the session lasted N s": a link that drops twice within a minute for unrelated reasons still
- * gets its first reconnect at once, while a loop of any speed is held to one instant attempt per window.
+ * How long a session must have been READY/RESUMED for its end to earn an instant (zero-delay) reconnect. QQ cycles
+ * a session about every 30 min (docs/qq-protocol.md §7.1), so a normal cycle always gets it, and so does a link that
+ * drops twice in a minute for unrelated reasons. A gateway that ends sessions right after READY gets the jittered
+ * backoff (D.5) instead of a zero-delay loop that would hammer QQ as fast as the round trip allows; with this floor
+ * the fastest instant loop is one RESUME per second, no faster than the backoff's first step already allows (the
+ * backoff starts over at every READY).
  */
-export const INSTANT_RECONNECT_WINDOW_MS = 30_000;
+export const MIN_HEALTHY_FOR_INSTANT_RECONNECT_MS = 1_000;
 
 /** The endings whose first reconnect may be instant: QQ cycling the session, or the link dropping. */
 const INSTANT_REASONS: ReadonlySet<ReconnectReason> = new Set(['op7', 'close', 'network', 'zombie']);
@@ -75,7 +75,8 @@ export interface ReconnectPlannerOptions {
   random: () => number;
   /** See GatewaySessionOptions.maxResumeFailures; default 3. */
   maxResumeFailures?: number | undefined;
-  instantWindowMs?: number | undefined;
+  /** See {@link MIN_HEALTHY_FOR_INSTANT_RECONNECT_MS}, the default. */
+  minHealthyForInstantMs?: number | undefined;
   now?: () => number;
 }
 
@@ -84,13 +85,14 @@ export interface ReconnectPlannerOptions {
  * the delay. The first reconnect after a healthy session that QQ cycled (op 7, a resumable close) or whose link
  * dropped starts at once: the session RESUMEs, so any wait is only dark time. A delay that exists for a reason is
  * kept (op 9, 4008, configuration-class closes), and from the second failed attempt in a row on the backoff
- * applies (D.5); {@link INSTANT_RECONNECT_WINDOW_MS} keeps instant attempts out of a loop.
+ * applies (D.5); {@link MIN_HEALTHY_FOR_INSTANT_RECONNECT_MS} keeps instant attempts out of a loop.
  */
 export class ReconnectPlanner {
   private readonly backoff: ReconnectBackoff;
   private readonly now: () => number;
   private resumeFailures = 0;
-  private lastInstantAt = Number.NEGATIVE_INFINITY;
+  /** When the current session last became READY/RESUMED. */
+  private healthySince = Number.NEGATIVE_INFINITY;
   private lastAttemptFailed = false;
 
   constructor(private readonly options: ReconnectPlannerOptions) {
@@ -105,6 +107,7 @@ export class ReconnectPlanner {
 
   /** READY or RESUMED: the backoff and the failed resumes start over. */
   healthy(): void {
+    this.healthySince = this.now();
     this.backoff.reset();
     this.resumeFailures = 0;
     this.lastAttemptFailed = false;
@@ -148,10 +151,8 @@ export class ReconnectPlanner {
       ending.action === 'resume' &&
       ending.minDelayMs === 0 &&
       INSTANT_REASONS.has(ending.reason);
-    const now = this.now();
-    const windowMs = this.options.instantWindowMs ?? INSTANT_RECONNECT_WINDOW_MS;
-    const instant = canBeInstant && now - this.lastInstantAt >= windowMs;
-    if (instant) this.lastInstantAt = now;
+    const minHealthyMs = this.options.minHealthyForInstantMs ?? MIN_HEALTHY_FOR_INSTANT_RECONNECT_MS;
+    const instant = canBeInstant && this.now() - this.healthySince >= minHealthyMs;
     return {
       action,
       refreshToken: ending.action === 'refresh-token' || ending.action === 'identify',

@@ -83,8 +83,11 @@ export interface GatewaySessionOptions {
   maxResumeFailures?: number;
   /** Ignore any persisted session: start() IDENTIFYs a new one (its saves then replace the stored state). */
   fresh?: boolean;
-  /** Least time between two instant reconnects; default INSTANT_RECONNECT_WINDOW_MS (reconnect-plan.ts). */
-  instantReconnectWindowMs?: number;
+  /**
+   * How long a session must have been healthy for its end to get an instant reconnect; default
+   * MIN_HEALTHY_FOR_INSTANT_RECONNECT_MS (reconnect-plan.ts).
+   */
+  instantReconnectMinHealthyMs?: number;
   /**
    * Dispatches received but not yet durable at which reading from the gateway pauses, so a burst that outruns the
    * enqueue waits in TCP buffers (and at QQ) instead of in this process's memory; default

@@ -15,7 +15,7 @@ import type { GatewaySessionOptions } from './session-options.js';
 export type { ShardStatus } from './session-state.js';
 export type { GatewaySessionHooks, GatewaySessionOptions, TokenSource } from './session-options.js';
 export type { ReconnectReason } from './reconnect-plan.js';
-export { INSTANT_RECONNECT_WINDOW_MS } from './reconnect-plan.js';
+export { MIN_HEALTHY_FOR_INSTANT_RECONNECT_MS } from './reconnect-plan.js';
 export { DEFAULT_MAX_PENDING_FRAMES } from './durable-pump.js';
 
 /**
@@ -56,7 +56,7 @@ export class GatewaySession {
       scheduleMs: options.reconnectScheduleMs,
       random: this.random,
       maxResumeFailures: options.maxResumeFailures,
-      instantWindowMs: options.instantReconnectWindowMs,
+      minHealthyForInstantMs: options.instantReconnectMinHealthyMs,
     });
     this.saver = new SessionSaver({
       shardId: options.shardId,
@@ -396,7 +396,7 @@ export class GatewaySession {
     if (plan.throttled) {
       this.log.warn(
         { reason: ending.reason, delayMs: plan.delayMs },
-        'the gateway ended another session soon after the last instant reconnect; backing off this time',
+        'the gateway ended the session within a second of READY/RESUMED; backing off instead of reconnecting at once',
       );
     }
     if (plan.action === 'identify') void this.dropSession();

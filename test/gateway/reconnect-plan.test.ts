@@ -49,21 +49,21 @@ describe('ReconnectPlanner', () => {
     expect(p.afterFailure).toBe(true);
     p.healthy();
     expect(p.afterFailure).toBe(false);
-    now.ms = 30_000;
+    now.ms += 1_000;
     expect(p.plan(resume('op7'), healthy, true).delayMs).toBe(0);
   });
 
-  it('allows one instant reconnect per 30 s', () => {
+  it('reconnects at once only after a session that was healthy for at least 1 s', () => {
     const now = { ms: 0 };
     const p = planner(now);
     const delays: number[] = [];
-    for (const at of [0, 1_000, 29_999, 30_000, 30_500]) {
-      now.ms = at;
-      const plan = p.plan(resume('op7'), healthy, true);
-      delays.push(plan.delayMs);
+    // healthy for 5 s, 0.999 s, 1 s, 0 s, then 30 min (QQ's cycle)
+    for (const lifetimeMs of [5_000, 999, 1_000, 0, 1_800_000]) {
       p.healthy();
+      now.ms += lifetimeMs;
+      delays.push(p.plan(resume('op7'), healthy, true).delayMs);
     }
-    expect(delays).toEqual([0, 750, 750, 0, 750]);
+    expect(delays).toEqual([0, 750, 0, 750, 0]);
   });
 
   it('counts failed resumes; gives up after three, or identifies at once when QQ refuses', () => {

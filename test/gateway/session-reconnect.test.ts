@@ -91,27 +91,32 @@ describe('GatewaySession reconnect schedule', () => {
     expect(asked).toEqual([false, false, true]);
   });
 
-  it('gives a gateway that ends sessions right after READY one instant reconnect per window, then backoff', async () => {
+  it('gives a gateway that ends sessions right after READY the backoff, not an instant reconnect', async () => {
     const sim = await simulator();
-    const h = await started(sim, { random: () => 0.5 });
+    const h = await started(sim, { random: () => 0.5, instantReconnectMinHealthyMs: 1_000 });
     for (let round = 1; round <= 3; round++) {
       sim.fault('reconnect');
       await sim.waitFor((s) => s.resumes === round, 5_000);
       await eventually(() => h.session.currentStatus === 'resumed', `RESUMED ${round}`);
     }
-    // each cycle RESUMED (which resets the backoff), yet only the first went at zero delay
-    expect(h.reconnects.map((r) => r.delayMs)).toEqual([0, FIRST_BACKOFF_MS, FIRST_BACKOFF_MS]);
+    // each cycle RESUMED (which resets the backoff), but none had lasted 1 s: none went at zero delay
+    expect(h.reconnects.map((r) => r.delayMs)).toEqual([
+      FIRST_BACKOFF_MS,
+      FIRST_BACKOFF_MS,
+      FIRST_BACKOFF_MS,
+    ]);
   });
 
-  it('reconnects at once again once the window since the last instant reconnect has passed', async () => {
+  it('reconnects at once after every session that was healthy long enough, however close together', async () => {
     const sim = await simulator();
-    const h = await started(sim, { random: () => 0.5, instantReconnectWindowMs: 0 });
-    for (let round = 1; round <= 2; round++) {
-      sim.fault('reconnect');
+    const h = await started(sim, { random: () => 0.5, instantReconnectMinHealthyMs: 200 });
+    for (let round = 1; round <= 3; round++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      sim.fault(round === 2 ? 'cut' : 'reconnect');
       await sim.waitFor((s) => s.resumes === round, 5_000);
       await eventually(() => h.session.currentStatus === 'resumed', `RESUMED ${round}`);
     }
-    expect(h.reconnects.map((r) => r.delayMs)).toEqual([0, 0]);
+    expect(h.reconnects.map((r) => r.delayMs)).toEqual([0, 0, 0]);
   });
 
   it.each([

@@ -56,6 +56,8 @@ export function sessionAgainst(
     invalidSessionDelayMs: [10, 20],
     configErrorDelayMs: 300,
     handshakeTimeoutMs: 5_000,
+    // tests fault a session moments after READY; the 1 s floor for an instant reconnect has tests of its own
+    instantReconnectMinHealthyMs: 0,
     onDispatch: (frames) => {
       dispatched.push(...frames);
       return Promise.resolve();
