@@ -1,5 +1,8 @@
-import { WebSocket, type ClientOptions } from 'ws';
+import { WebSocket, type ClientOptions, type RawData } from 'ws';
+import { describeError } from '../errors.js';
+import type { Logger } from '../log.js';
 import type { FrameSource } from './durable-pump.js';
+import { isOversizeFrameError } from './frame-reader.js';
 import type { Heartbeat } from './heartbeat.js';
 import type { Ending } from './reconnect-plan.js';
 
@@ -25,9 +28,13 @@ export class Connection implements FrameSource {
   cancelHandshakeTimer: () => void = () => undefined;
 
   readonly ws: WebSocket;
+  private readonly log: Logger;
+  private readonly maxFrameBytes: number;
 
   /** Opens the socket; nothing is sent until the gateway's Hello. */
-  constructor(url: string, options: { maxFrameBytes: number; handshakeTimeoutMs: number }) {
+  constructor(url: string, options: { maxFrameBytes: number; handshakeTimeoutMs: number; log: Logger }) {
+    this.log = options.log;
+    this.maxFrameBytes = options.maxFrameBytes;
     // closeTimeout is a ws option its type declarations do not list yet
     const wsOptions: ClientOptions & { closeTimeout: number } = {
       maxPayload: options.maxFrameBytes,
@@ -43,6 +50,34 @@ export class Connection implements FrameSource {
     return this.abort.signal;
   }
 
+  /**
+   * Wires the socket's events: messages while the connection lives, its close (once, however it ended: the one
+   * place that decides what follows), and errors, which are only logged: 'close' follows every 'error' in ws.
+   */
+  listen(on: {
+    message: (data: RawData, isBinary: boolean) => void;
+    close: (code: number, reason: string) => void;
+    /** A frame over the size cap (ws `maxPayload`) arrived; ws closes the socket with 1009. */
+    oversize: () => void;
+  }): void {
+    this.ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (!this.signal.aborted) on.message(data, isBinary);
+    });
+    this.ws.on('close', (code: number, reason: Buffer) => on.close(code, reason.toString('utf8')));
+    this.ws.on('error', (err: Error) => {
+      if (this.signal.aborted) return;
+      if (isOversizeFrameError(err)) {
+        on.oversize();
+        this.log.error(
+          { maxFrameBytes: this.maxFrameBytes },
+          'gateway sent a frame over the size cap; raise gateway.max_frame_bytes if this repeats',
+        );
+      } else {
+        this.log.warn({ err: describeError(err) }, 'gateway socket error');
+      }
+    });
+  }
+
   pause(): void {
     this.ws.pause();
   }
@@ -55,5 +90,27 @@ export class Connection implements FrameSource {
   close(reason: string): void {
     if (this.ws.readyState === WebSocket.OPEN) this.ws.close(4000, reason);
     else this.ws.terminate();
+  }
+
+  /** Sends one frame if the socket is open; a failed send only matters through the close that follows it. */
+  send(frame: { op: number; d: unknown }): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    this.ws.send(JSON.stringify(frame), (err) => {
+      if (err) this.log.debug({ err: describeError(err) }, 'gateway send failed');
+    });
+  }
+
+  /**
+   * Ends the connection for a reason we chose: aborts its signal (every timer of it) and closes the socket. The
+   * first reason wins; the socket's close event then decides what follows (reconnector.ts).
+   */
+  end(ending: Ending, detail: string): void {
+    if (this.ending) return;
+    this.ending = ending;
+    this.abort.abort();
+    this.log.debug({ reason: ending.reason, detail }, 'ending gateway connection');
+    // terminate(): a zombie link may never complete a close handshake; 'close' still fires (code 1006).
+    if (ending.reason === 'zombie' || ending.reason === 'handshake_timeout') this.ws.terminate();
+    else this.close(ending.reason);
   }
 }

@@ -15,7 +15,8 @@ export type SessionEvent =
 /**
  * The protocol state machine as a table: for each status, the events allowed in it and the status each leads to.
  * An event missing from a row is illegal there. What the session does on each event (send Identify, start the
- * heartbeat, schedule a reconnect) is in session.ts; this table only says which order of events is valid.
+ * heartbeat, schedule a reconnect) is in handshake.ts and reconnector.ts; this table only says which order of
+ * events is valid.
  */
 const TRANSITIONS: Readonly<Record<ShardStatus, Partial<Record<SessionEvent, ShardStatus>>>> = {
   idle: { connect: 'connecting', stop: 'stopped' },

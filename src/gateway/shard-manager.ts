@@ -1,80 +1,26 @@
-import type { Redis } from 'ioredis';
-import type { QqConfig } from '../config/types.js';
-import { BridgeError } from '../errors.js';
-import type { DispatchFrame } from '../events/envelope.js';
-import type { Logger } from '../log.js';
-import type { QqOpenApi } from '../qq/openapi.js';
 import { sleep } from '../util/abortable.js';
 import { discoverGatewayAtStart } from './boot-discovery.js';
+import { GatewayUrlSource } from './gateway-url.js';
 import { createLeaseOwnerId, ShardLease } from './lease.js';
 import { LeaseRounds } from './lease-rounds.js';
 import { LeasedShard } from './leased-shard.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
 import { RotatingShard } from './rotating-shard.js';
-import type { SessionRole, ShardHooks } from './rotation.js';
-import { GatewaySession, type GatewaySessionOptions, type TokenSource } from './session.js';
+import type { SessionRole } from './rotation.js';
+import { GatewaySession } from './session.js';
 import type { GatewayUrlContext } from './session-options.js';
 import { FencedRedisSessionStore, type SessionStore } from './session-store.js';
+import type { ShardLeaseSettings, ShardManagerOptions } from './shard-manager-options.js';
 import type { ShardSession } from './shard-session.js';
 import { planShards } from './shard-plan.js';
 import { StartBudget } from './start-budget.js';
+import { StartPacer } from './start-pacer.js';
 
-/** Where gateway replicas coordinate: one Redis lease per (app id, shard). */
-export interface ShardLeaseSettings {
-  /**
-   * The connection for leases and fenced session state. A fail-fast connection (no offline queue) is best: a renewal
-   * that cannot reach Redis should fail at once, not wait in a queue while the lease runs out.
-   */
-  redis: Redis;
-  /** The hash-tagged key prefix (`redis.prefix`). */
-  prefix: string;
-  appId: string;
-  /**
-   * Lease TTL in ms (`gateway.lease_ttl`, default 10 s): a crashed holder's shards are taken over within about
-   * this long. Renewals run every TTL/3; a holder that cannot renew for 3/4 of it stops its sessions.
-   */
-  ttlMs: number;
-  /**
-   * This replica's stable identity (`gateway.replica_id`): a restart with the same id takes back the leases of its
-   * crashed earlier run at once instead of waiting out their TTL. Must be unique per running process.
-   */
-  replicaId: string;
-}
-
-export interface ShardManagerBaseOptions {
-  qq: QqConfig;
-  api: QqOpenApi;
-  tokens: TokenSource;
-  onDispatch: (frames: readonly DispatchFrame[], shard: [number, number]) => Promise<void>;
-  logger: Logger;
-  maxFrameBytes: number;
-  /** Hooks of each shard, built per shard session with its shard `[shardId, shardCount]`. */
-  hooks?: (shardId: number, shardCount: number) => ShardHooks;
-  /**
-   * `gateway.rotate_every` in ms: a session this old (since its READY) is replaced by a fresh one opened beside it
-   * (RotatingShard); 0 or absent runs plain sessions. Not bounded here, so tests can rotate within seconds.
-   */
-  rotateEveryMs?: number;
-  /** Overrides for timings, used by tests to keep them fast. */
-  sessionOverrides?: Partial<
-    Pick<
-      GatewaySessionOptions,
-      | 'reconnectScheduleMs'
-      | 'heartbeatGraceMs'
-      | 'handshakeTimeoutMs'
-      | 'invalidSessionDelayMs'
-      | 'configErrorDelayMs'
-      | 'random'
-    >
-  > & { shardStartIntervalMs?: number; rotationRetryDelaysMs?: readonly number[] };
-}
-
-/**
- * Either this process holds every planned shard (`store`), or it is one of several gateway replicas that share the
- * planned shards through leases (`leases`; resume state is then kept in a fenced Redis store built from them).
- */
-export type ShardManagerOptions = ShardManagerBaseOptions &
-  ({ store: SessionStore; leases?: undefined } | { leases: ShardLeaseSettings; store?: undefined });
+export type {
+  ShardLeaseSettings,
+  ShardManagerBaseOptions,
+  ShardManagerOptions,
+} from './shard-manager-options.js';
 
 /** One shard this process runs; `lease` is present in lease mode and carries the holding term's fencing token. */
 export type ShardSnapshot = ReturnType<GatewaySession['snapshot']> & { lease?: { token: number } };
@@ -92,15 +38,14 @@ export class ShardManager {
   private readonly sessions = new Map<number, ShardSession>();
   private readonly leased = new Map<number, LeasedShard>();
   private readonly abort = new AbortController();
-  private gatewayUrl = '';
+  private readonly gatewayUrl: GatewayUrlSource;
+  private readonly pacer = new StartPacer(this.abort.signal);
   private shardCount = 0;
-  private startIntervalMs = 0;
-  private nextStartAt = 0;
-  private startQueue: Promise<void> = Promise.resolve();
   private leaseRounds: LeaseRounds | undefined;
   private readonly startBudget: StartBudget;
 
   constructor(private readonly options: ShardManagerOptions) {
+    this.gatewayUrl = new GatewayUrlSource(options.api, options.logger);
     const retryMs = options.sessionOverrides?.rotationRetryDelaysMs?.[0] ?? 60_000;
     this.startBudget = new StartBudget({
       api: options.api,
@@ -137,17 +82,17 @@ export class ShardManager {
       signal: this.abort.signal,
     });
     if (!info) return;
-    this.gatewayUrl = info.url;
+    this.gatewayUrl.remember(info.url);
     const plan = planShards(qq.shards, info);
     if (plan.warning) logger.warn(plan.warning);
     logger.info({ shards: plan.ids, total: plan.total, gateway: info.url }, 'starting gateway shards');
     this.shardCount = plan.total;
-    this.startIntervalMs = this.options.sessionOverrides?.shardStartIntervalMs ?? plan.startIntervalMs;
+    this.pacer.intervalMs = this.options.sessionOverrides?.shardStartIntervalMs ?? plan.startIntervalMs;
     if (this.options.leases) return this.startLeased(plan.ids, this.options.leases);
     const store = this.options.store;
     for (const [index, shardId] of plan.ids.entries()) {
       if (this.abort.signal.aborted) return;
-      if (index > 0) await sleep(this.startIntervalMs, this.abort.signal);
+      if (index > 0) await sleep(this.pacer.intervalMs, this.abort.signal);
       const session = this.createSession(shardId, store);
       this.sessions.set(shardId, session);
       await session.start();
@@ -211,7 +156,7 @@ export class ShardManager {
         lease,
         ttlMs,
         logger: this.options.logger,
-        pace: (start) => this.paced(start),
+        pace: (start) => this.pacer.pace(start),
         onLostToTwin: (holder) => rounds.lostToTwin(holder),
         // Each holding term's session writes under that term's lease value only (see SessionFence).
         createSession: (leaseValue) =>
@@ -234,26 +179,13 @@ export class ShardManager {
     await Promise.all([...this.leased.values()].map((shard) => shard.starting));
   }
 
-  /** Serializes session starts with the plan's spacing, whichever shard's lease arrives when. */
-  private paced(start: () => Promise<void>): Promise<void> {
-    const run = this.startQueue.then(async () => {
-      const waitMs = this.nextStartAt - Date.now();
-      if (waitMs > 0) await sleep(waitMs, this.abort.signal);
-      if (this.abort.signal.aborted) return;
-      this.nextStartAt = Date.now() + this.startIntervalMs;
-      await start();
-    });
-    this.startQueue = run.catch(() => undefined);
-    return run;
-  }
-
   /** A plain session, or with `rotateEveryMs` a RotatingShard that replaces its sessions (same face either way). */
   private createSession(shardId: number, store: SessionStore, leased?: LeasedShard): ShardSession {
     const { sessionOverrides, hooks, rotateEveryMs = 0 } = this.options;
     const { shardStartIntervalMs: _ignored, rotationRetryDelaysMs, ...timings } = sessionOverrides ?? {};
     const shardHooks = hooks?.(shardId, this.shardCount);
     const resolveGatewayUrl = ({ rediscover }: GatewayUrlContext): Promise<string> =>
-      leased ? this.resolveLeasedGatewayUrl(leased, rediscover) : this.resolveGatewayUrl(rediscover);
+      leased ? this.gatewayUrl.resolveLeased(leased, rediscover) : this.gatewayUrl.resolve(rediscover);
     const session = (role: Partial<SessionRole>) =>
       new GatewaySession({
         ...timings,
@@ -278,36 +210,10 @@ export class ShardManager {
       resolveGatewayUrl,
       hooks: shardHooks,
       checkBudget: (id) => this.startBudget.check(id),
-      pace: (start) => this.paced(start),
+      pace: (start) => this.pacer.pace(start),
       handshakeTimeoutMs: timings.handshakeTimeoutMs ?? 30_000,
       retryDelaysMs: rotationRetryDelaysMs,
       logger: this.options.logger,
     });
-  }
-
-  /** A replica that lost a shard's lease must not connect (and RESUME) it again: that is the new holder's socket. */
-  private async resolveLeasedGatewayUrl(shard: LeasedShard, rediscover: boolean): Promise<string> {
-    if (!(await shard.confirm())) {
-      throw new BridgeError('BRIDGE_ERR_REDIS', `lease lost: not reconnecting shard ${shard.shardId}`);
-    }
-    return this.resolveGatewayUrl(rediscover);
-  }
-
-  /**
-   * The last known URL, unless `rediscover` (after a failed attempt, or for a rotation's successor): then the gateway
-   * is discovered again, so a moved gateway is followed, falling back to the last known URL. A reconnect after a
-   * healthy session (QQ cycling it) skips the HTTP round trip, which would only be dark time.
-   */
-  private async resolveGatewayUrl(rediscover: boolean): Promise<string> {
-    if (!rediscover && this.gatewayUrl !== '') return this.gatewayUrl;
-    try {
-      this.gatewayUrl = await this.options.api.gateway();
-    } catch (err) {
-      this.options.logger.warn(
-        { err: err instanceof Error ? err.message : String(err) },
-        'gateway discovery failed; using the last known URL',
-      );
-    }
-    return this.gatewayUrl;
   }
 }
