@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import type { Role } from './app.js';
+import type { Role } from './roles/role.js';
 import { runDemo } from './commands/demo.js';
 import { runBridge } from './commands/run.js';
 import { runSimulator } from './commands/simulate.js';

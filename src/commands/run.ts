@@ -1,4 +1,5 @@
-import { createApp, type Role } from '../app.js';
+import { createApp } from '../app.js';
+import type { Role } from '../roles/role.js';
 import type { BridgeConfig } from '../config/types.js';
 import { isBridgeError } from '../errors.js';
 import type { Logger } from '../log.js';

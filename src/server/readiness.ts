@@ -1,4 +1,4 @@
-import type { Role } from '../app.js';
+import type { Role } from '../roles/role.js';
 import type { ShardStatus } from '../gateway/session.js';
 import type { SinkMode } from '../queue/durable-sink.js';
 

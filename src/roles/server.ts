@@ -1,0 +1,94 @@
+import type { Redis } from 'ioredis';
+import type { ListenAddress } from '../config/listen.js';
+import type { BridgeConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
+import { QqRestClient } from '../qq/rest-client.js';
+import { createSendApi } from '../server/api/send-api.js';
+import type { DashboardRoutes } from '../server/dashboard.js';
+import { createHttpServer, type AdminRoutes, type ExtraRoute } from '../server/http.js';
+import type { BridgeMetrics } from '../server/metrics.js';
+import type { HealthReport } from '../server/readiness.js';
+import type { SharedAccessTokens } from './access-tokens.js';
+import { stagedPart, type Part } from './supervisor.js';
+
+/** The most of a QQ answer the send API relays (member lists can be long); larger answers are a 502. */
+const PASS_THROUGH_ANSWER_BYTES = 1024 * 1024;
+
+export interface ServerOptions {
+  config: BridgeConfig;
+  redis: Redis;
+  tokens: SharedAccessTokens;
+  metrics: BridgeMetrics;
+  logger: Logger;
+  /** Gathered at request time by the composition root. */
+  health: () => HealthReport;
+  /** The webhook-mode callback route, on a gateway. */
+  routes: ReadonlyMap<string, ExtraRoute> | undefined;
+}
+
+export interface ServerRole {
+  /** Binds `server.listen`; stops the send API, then the server, then the dashboard. */
+  readonly part: Part;
+  /** The bound address once started. */
+  address(): ListenAddress | undefined;
+}
+
+/**
+ * The HTTP server of every role: /healthz, /readyz, /metrics, the admin routes and dashboard, the send API when
+ * `server.api_tokens` is set, and the callback route. Built here (the send API's token manager too), bound on start.
+ */
+export function buildServer(options: ServerOptions): ServerRole {
+  const { config, redis, metrics, logger, routes } = options;
+  // Express and Bull Board cost tens of MB of memory: loaded on the first admin request, never without a token.
+  let dashboard: DashboardRoutes | undefined;
+  const adminRoutes: AdminRoutes = async (req, res) => {
+    dashboard ??= (await import('../server/dashboard.js')).createDashboard({
+      targets: config.targets,
+      appId: config.qq.appId,
+      prefix: config.redis.prefix,
+      connection: redis,
+    });
+    return dashboard(req, res);
+  };
+  // No API tokens: no send API, and `/v1` answers 404 like any unknown path.
+  const sendApi =
+    config.server.apiTokens.length === 0
+      ? undefined
+      : createSendApi({
+          tokens: config.server.apiTokens,
+          redis,
+          prefix: config.redis.prefix,
+          appId: config.qq.appId,
+          attempts: config.outbound.retry.attempts,
+          qq: new QqRestClient({
+            apiBase: config.qq.apiBase,
+            appId: config.qq.appId,
+            tokens: options.tokens.get(),
+            timeoutMs: config.outbound.timeoutMs,
+            maxAnswerBytes: PASS_THROUGH_ANSWER_BYTES,
+          }),
+          metrics,
+          logger,
+        });
+  const http = createHttpServer({
+    config: config.server,
+    metrics,
+    health: () => Promise.resolve(options.health()),
+    logger,
+    adminRoutes,
+    ...(routes ? { routes } : {}),
+    ...(sendApi ? { api: (req, res) => sendApi.handle(req, res) } : {}),
+  });
+
+  const part = stagedPart('http', logger, async (stops) => {
+    stops.push(async () => {
+      await dashboard?.close();
+    });
+    const address = await http.listen();
+    stops.push(() => http.close());
+    // Before the server closes: requests waiting for a send answer at once instead of holding the close.
+    if (sendApi) stops.push(() => sendApi.close());
+    logger.info({ address }, 'health and metrics server listening');
+  });
+  return { part, address: () => http.address() };
+}
