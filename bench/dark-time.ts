@@ -38,7 +38,10 @@ export type { DarkTimeKind, DarkTimePhase, DarkTimeRow } from './dark-time-measu
 
 /** The shortest interval the bridge accepts (it clamps to 1 s – 5 min). */
 const HEARTBEAT_INTERVAL_MS = 1_000;
-const ROTATE_EVERY = '3s';
+/** The shortest period the config accepts: a rotation every 10 s keeps the phase short. */
+const ROTATE_EVERY = '10s';
+/** Rotations measured: each takes ROTATE_EVERY, so fewer than the other kinds' repeats. */
+const ROTATIONS = 3;
 /** A healthy link between two faults, so that each starts from a settled session. */
 const BETWEEN_FAULTS_MS = 300;
 
@@ -83,7 +86,8 @@ async function socketFaults(ctx: BenchContext): Promise<DarkTimeRow[]> {
 
 /** Sessions rotated every ROTATE_EVERY: the dark time of each rotation (0 when it is seamless). */
 async function rotation(ctx: BenchContext): Promise<DarkTimeRow> {
-  step(`dark time: rotation (gateway.rotate_every ${ROTATE_EVERY}), ${ctx.plan.darkTimeRepeats} rotations`);
+  const rotations = Math.min(ROTATIONS, ctx.plan.darkTimeRepeats);
+  step(`dark time: rotation (gateway.rotate_every ${ROTATE_EVERY}), ${rotations} rotations`);
   const sim = await startSimulator({ heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS });
   try {
     const started = await startIfSupported(
@@ -94,11 +98,11 @@ async function rotation(ctx: BenchContext): Promise<DarkTimeRow> {
       const readies = (): TimelineEntry[] =>
         timeline(sim).filter((e) => e.shard === SHARD && e.event === 'ready_sent');
       const row = await withEvents(ctx, sim, async () => {
-        const wanted = ctx.plan.darkTimeRepeats + 1;
+        const wanted = rotations + 1;
         const all = await until(
-          `${ctx.plan.darkTimeRepeats} rotations`,
+          `${rotations} rotations`,
           () => (readies().length >= wanted ? readies() : undefined),
-          RECOVERY_TIMEOUT_MS + ctx.plan.darkTimeRepeats * 10_000,
+          RECOVERY_TIMEOUT_MS + rotations * 15_000,
         );
         const entries = timeline(sim);
         return all.slice(1, wanted).map((ready, i) => ({

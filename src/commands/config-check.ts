@@ -58,7 +58,22 @@ function targetWarnings(target: TargetConfig): string[] {
  * Warnings never fail `config check`: plain http to a trusted internal host can be a deliberate choice.
  */
 export function configWarnings(config: BridgeConfig): string[] {
-  return config.targets.flatMap(targetWarnings);
+  const rotation = rotationWarning(config.gateway.rotateEveryMs);
+  return [...(rotation ? [rotation] : []), ...config.targets.flatMap(targetWarnings)];
+}
+
+/** QQ allows about 1000 session starts a day (docs/qq-protocol.md §7.1); an age rotation spends one per shard. */
+const DAILY_SESSION_STARTS = 1000;
+
+/** A rotation period under an hour spends a visible share of QQ's daily session starts. */
+function rotationWarning(rotateEveryMs: number): string | undefined {
+  if (rotateEveryMs === 0 || rotateEveryMs >= 3_600_000) return undefined;
+  const perDay = Math.floor(86_400_000 / rotateEveryMs);
+  return (
+    `gateway.rotate_every ${formatDuration(rotateEveryMs)} rotates each shard ${perDay} times a day, ` +
+    `spending as many of QQ's ~${DAILY_SESSION_STARTS} daily session starts (rotation pauses while few are left); ` +
+    'use 1h or more (default 24h) outside tests'
+  );
 }
 
 /** The outbound worker's settings, as the YAML writes them: `concurrency 8  timeout 10s  rate 20 per 1s  …`. */

@@ -412,13 +412,17 @@ const journal = section({
     .describe('Largest size of the journal, in bytes. Default 268435456 (256 MiB).'),
 });
 
-/** Bounds of `gateway.rotate_every` (0 turns rotation off); the message says why. */
-const ROTATE_EVERY_MIN_MS = 60_000;
+/**
+ * Bounds of `gateway.rotate_every` (0 turns rotation off); the message says why. Below an hour `config check` warns
+ * about the session starts it spends; the session-start reserve (src/gateway/start-budget.ts) stops rotations
+ * before they eat into the starts reconnects need, whatever the period.
+ */
+const ROTATE_EVERY_MIN_MS = 10_000;
 const ROTATE_EVERY_MAX_MS = 7 * 86_400_000;
 const ROTATE_EVERY_EXPECTED =
-  'expected a duration from 1m to 7d (like 24h), or 0s to turn rotation off; each rotation spends one of the ' +
-  "bot's daily session starts (about 1000), so rotating more often than every minute would use them up, and a " +
-  'session is not kept longer than 7d (degraded sessions were seen after about 3 days)';
+  'expected a duration from 10s to 7d (like 24h), or 0s to turn rotation off; each rotation spends one of the ' +
+  "bot's daily session starts (about 1000), so rotating more often than every 10 s would use them up within " +
+  'hours, and a session is not kept longer than 7d (degraded sessions were seen after about 3 days)';
 
 function rotateEveryError(issue: ErrorInput): string {
   const { input } = issue;
@@ -470,7 +474,7 @@ const gateway = section({
     .default('24h')
     .describe(
       'A gateway session this old (since its READY) is replaced: a new session is identified beside it and the ' +
-        'old one closed once the new one is READY, with no gap. 1m to 7d, or 0s (off). Skipped while few QQ ' +
+        'old one closed once the new one is READY, with no gap. 10s to 7d, or 0s (off). Skipped while few QQ ' +
         'session starts are left. Default 24h.',
     ),
 });

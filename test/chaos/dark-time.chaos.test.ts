@@ -110,25 +110,27 @@ describe('chaos: gateway dark time per fault (printed), nothing lost or duplicat
     expect(w.sim.state().identifies).toBe(1);
   });
 
-  it('session rotation (gateway.rotate_every 3s): dark only while no session of the shard is READY', async (ctx) => {
-    const gateway = { rotate_every: '3s' };
+  it('session rotation (gateway.rotate_every 10s): dark only while no session of the shard is READY', async (ctx) => {
+    const gateway = { rotate_every: '10s' };
     await requireGatewayKeys(ctx, gateway);
     const w = await worldWithSession(gateway);
     const readies = (): number =>
       timeline(w).filter((e) => e.shard === SHARD && e.event === 'ready_sent').length;
     const from = timeline(w).find((e) => e.event === 'ready_sent')!.at;
-    await w.stream(400, 20);
-    await poll(w, 'two rotations', () => (readies() >= 3 ? true : undefined));
+    // events flow across the rotation, which comes 10 s after the first READY
+    await w.stream(700, 20);
+    await poll(w, 'a rotation', () => (readies() >= 2 ? true : undefined));
     const to = Date.now();
     const intervals = darkIntervals(timeline(w), { shard: SHARD, from, to });
     const report = await w.settle();
     const longest = Math.max(0, ...intervals.map((i) => i.to - i.from));
     console.log(
-      `dark-time: rotation (rotate_every 3s)              ${readies() - 1} rotations in ${to - from} ms: ` +
+      `dark-time: rotation (rotate_every 10s)             ${readies() - 1} rotation(s) in ${to - from} ms: ` +
         `dark ${totalDarkMs(intervals)} ms in all, longest ${longest} ms, ${intervals.length} gaps; ` +
         `lost ${report.lost}, duplicated ${report.duplicated}`,
     );
-    expect(report, w.logTail('a')).toMatchObject({ lost: 0, duplicated: 0, delivered: 400 });
+    expect(readies()).toBeGreaterThanOrEqual(2);
+    expect(report, w.logTail('a')).toMatchObject({ lost: 0, duplicated: 0, delivered: 700 });
   });
 
   it('kill -9 and an immediate restart under another gateway.replica_id: dark until the dead lease expires', async () => {

@@ -106,4 +106,17 @@ describe('config check summary', () => {
     expect(on).not.toContain('api-token-one-secret');
     expect(on).not.toContain('api-token-two-secret');
   });
+
+  it('warns that a rotation period under an hour spends many of the daily session starts', () => {
+    const at = (rotateEveryMs: number): string[] =>
+      configWarnings({ ...config(), gateway: { ...config().gateway, rotateEveryMs } }).filter((w) =>
+        w.startsWith('gateway.rotate_every'),
+      );
+    expect(at(10_000)).toEqual([
+      "gateway.rotate_every 10s rotates each shard 8640 times a day, spending as many of QQ's ~1000 daily " +
+        'session starts (rotation pauses while few are left); use 1h or more (default 24h) outside tests',
+    ]);
+    expect(at(3_600_000)).toEqual([]);
+    expect(at(0)).toEqual([]);
+  });
 });

@@ -152,18 +152,18 @@ const INVALID: readonly (readonly [string, string])[] = [
       `like gw-1; found "${'x'.repeat(59)}…", which is 101 characters long (at most 100)`,
   ],
   [
-    `${MINIMAL}gateway: { rotate_every: 30s }\n`,
-    '4:26 gateway.rotate_every: expected a duration from 1m to 7d (like 24h), or 0s to turn rotation off; each ' +
-      "rotation spends one of the bot's daily session starts (about 1000), so rotating more often than every " +
-      'minute would use them up, and a session is not kept longer than 7d (degraded sessions were seen after ' +
-      'about 3 days); found "30s"',
+    `${MINIMAL}gateway: { rotate_every: 9s }\n`,
+    '4:26 gateway.rotate_every: expected a duration from 10s to 7d (like 24h), or 0s to turn rotation off; ' +
+      "each rotation spends one of the bot's daily session starts (about 1000), so rotating more often than " +
+      'every 10 s would use them up within hours, and a session is not kept longer than 7d (degraded sessions ' +
+      'were seen after about 3 days); found "9s"',
   ],
   [
     `${MINIMAL}gateway: { rotate_every: 8d }\n`,
-    '4:26 gateway.rotate_every: expected a duration from 1m to 7d (like 24h), or 0s to turn rotation off; each ' +
-      "rotation spends one of the bot's daily session starts (about 1000), so rotating more often than every " +
-      'minute would use them up, and a session is not kept longer than 7d (degraded sessions were seen after ' +
-      'about 3 days); found "8d"',
+    '4:26 gateway.rotate_every: expected a duration from 10s to 7d (like 24h), or 0s to turn rotation off; ' +
+      "each rotation spends one of the bot's daily session starts (about 1000), so rotating more often than " +
+      'every 10 s would use them up within hours, and a session is not kept longer than 7d (degraded sessions ' +
+      'were seen after about 3 days); found "8d"',
   ],
   [
     `${MINIMAL}gateway: { rotate_every: 24 }\n`,
