@@ -33,6 +33,7 @@ import {
 import { step, type BenchContext } from './phases.js';
 import { startBridge } from './pipes.js';
 import { sleep } from './time.js';
+import { MIN_HEALTHY_FOR_INSTANT_RECONNECT_MS } from '../src/gateway/reconnect-plan.js';
 
 export type { DarkTimeKind, DarkTimePhase, DarkTimeRow } from './dark-time-measure.js';
 
@@ -42,8 +43,11 @@ const HEARTBEAT_INTERVAL_MS = 1_000;
 const ROTATE_EVERY = '10s';
 /** Rotations measured: each takes ROTATE_EVERY, so fewer than the other kinds' repeats. */
 const ROTATIONS = 3;
-/** A healthy link between two faults, so that each starts from a settled session. */
-const BETWEEN_FAULTS_MS = 300;
+/**
+ * A healthy link between two faults, so that each starts from a settled session that has been READY long enough to
+ * earn the instant reconnect (a session that ends within MIN_HEALTHY_FOR_INSTANT_RECONNECT_MS gets the backoff).
+ */
+const BETWEEN_FAULTS_MS = MIN_HEALTHY_FOR_INSTANT_RECONNECT_MS + 500;
 
 const SOCKET_FAULTS: { kind: DarkTimeKind; fault: SocketFaultKind; code?: number }[] = [
   { kind: 'op7', fault: 'reconnect' },

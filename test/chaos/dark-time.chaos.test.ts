@@ -18,6 +18,7 @@ import {
   unsupportedGatewayKeys,
 } from './dark-time.js';
 import { ChaosWorld } from './world.js';
+import { MIN_HEALTHY_FOR_INSTANT_RECONNECT_MS } from '../../src/gateway/reconnect-plan.js';
 
 /**
  * Gateway dark time (no READY/RESUMED session on the shard) after each kind of fault, measured from outside the
@@ -93,6 +94,10 @@ async function killAndRestart(
 describe('chaos: gateway dark time per fault (printed), nothing lost or duplicated', () => {
   it('op 7, close 4009, cut link, half-dead link, one after another on one bridge', async () => {
     const w = await worldWithSession();
+    // QQ cycles a session after about 30 min; a session ended within 1 s of READY gets the backoff instead of the
+    // instant reconnect (MIN_HEALTHY_FOR_INSTANT_RECONNECT_MS), so the first fault waits that long. Each later
+    // fault comes after the previous one settled (at least 1 s of quiet).
+    await new Promise((resolve) => setTimeout(resolve, MIN_HEALTHY_FOR_INSTANT_RECONNECT_MS + 200));
     for (const fault of SOCKET_FAULTS) {
       const mark = lastSeq(w);
       const duplicatedBefore = w.report().duplicated;
