@@ -22,6 +22,8 @@ export interface JobTrace {
   /** BullMQ's `ats` (attempts started) and `atm` (attempts made). */
   attemptsStarted: number;
   attemptsMade: number;
+  /** BullMQ's `processedOn`: when the job's last run (the one that completed it) was moved to active, Unix ms. */
+  lastRunStartedAt: number;
 }
 
 /** One event the receiver acknowledged more than once, with the evidence it was classified on. */
@@ -29,6 +31,8 @@ export interface TwiceAcknowledged {
   id: string;
   /** Each acknowledged delivery: its `x-qqwb-attempt`, and arrival and answer times relative to the kill. */
   deliveries: { attempt: string; arrivedMs: number; ackedMs: number }[];
+  /** When the job's last run started, relative to the kill; undefined without the job. */
+  lastRunMs: number | undefined;
   /** Undefined when the job was gone (removed on completion) or Redis could not be read. */
   job: JobTrace | undefined;
   /** Whether the job was in the active list right after the kill the times are relative to. */
@@ -74,12 +78,13 @@ export async function jobTraces(
   await briefly(url, async (redis) => {
     for (const id of eventIds) {
       const key = `${prefix}:${deliveryQueueName(RECEIVER_TARGET)}:${jobIdForEvent(id)}`;
-      const [stc, ats, atm] = await redis.hmget(key, 'stc', 'ats', 'atm');
-      if (ats === null) continue;
+      const [stc, ats, atm, processedOn] = await redis.hmget(key, 'stc', 'ats', 'atm', 'processedOn');
+      if (ats === null || processedOn === null) continue;
       traces.set(id, {
         stalledCount: Number(stc ?? 0),
         attemptsStarted: Number(ats),
         attemptsMade: Number(atm ?? 0),
+        lastRunStartedAt: Number(processedOn),
       });
     }
   });
@@ -88,12 +93,18 @@ export async function jobTraces(
 
 /**
  * Classifies an event acknowledged more than once. It was redelivered after a kill — at-least-once delivery of a
- * job in flight when its worker died, which receivers absorb by deduplicating on webhook-id — only when all of
- * this holds for one kill: the job was active right after it (its outcome had not been recorded), its first
- * acknowledged delivery arrived before it and every other one after it, and Redis shows the stalled-job check
- * took the job back at least once per extra delivery. Anything else is a duplicate: a delivery whose outcome the
- * bridge had recorded, or a second job for the same event, never satisfies all of it. No clock window is involved,
- * so a loaded machine that is slow to record a completion cannot turn an in-flight delivery into a duplicate.
+ * job in flight when its worker died, which receivers absorb by deduplicating on webhook-id — only when Redis
+ * shows all of it: the job was active right after a kill (the dead worker never recorded its outcome), exactly one
+ * acknowledged delivery came from the run that completed it (arrived after that run started, `processedOn`), and
+ * every other one is covered by a run the stalled-job check took back (`stc`). A delivery whose outcome the bridge
+ * had recorded leaves no active job; a second job for the event, or a run that delivered twice, adds deliveries no
+ * stall accounts for: each is a duplicate.
+ *
+ * No time window around the kill is involved. The receiver stamps a request when the test process's event loop
+ * gets to it, which under load is after the kill for requests the process sent before it died (seen: 1–2 ms after,
+ * for 6 of 8), and a starved process may not have recorded an answer given long before the kill. The only time
+ * compared is a delivery's arrival with the start of the job's last run, which follows any delivery of a stalled
+ * run by at least the lock duration (`delivery.stall_timeout`) and precedes its own delivery.
  */
 export function classifyTwiceAcknowledged(
   id: string,
@@ -101,24 +112,13 @@ export function classifyTwiceAcknowledged(
   job: JobTrace | undefined,
   kills: readonly Kill[],
 ): TwiceAcknowledged {
-  const [first, ...later] = deliveries;
   const jobId = jobIdForEvent(id);
-  const kill =
-    kills.find(
-      (k) => first !== undefined && first.arrivedAt <= k.at && k.activeJobIds?.has(jobId) === true,
-    ) ??
-    kills.find((k) => first !== undefined && first.arrivedAt <= k.at) ??
-    kills[0];
-  const activeAtKill = kill?.activeJobIds?.has(jobId) === true;
+  const kill = kills.find((k) => k.activeJobIds?.has(jobId) === true);
+  const fromLastRun = job ? deliveries.filter((d) => d.arrivedAt >= job.lastRunStartedAt).length : 0;
+  const fromEarlierRuns = deliveries.length - fromLastRun;
   const redelivered =
-    kill !== undefined &&
-    first !== undefined &&
-    activeAtKill &&
-    first.arrivedAt <= kill.at &&
-    later.every((d) => d.arrivedAt > kill.at) &&
-    job !== undefined &&
-    job.stalledCount >= later.length;
-  const origin = kill?.at ?? 0;
+    kill !== undefined && job !== undefined && fromLastRun === 1 && fromEarlierRuns <= job.stalledCount;
+  const origin = (kill ?? kills[0])?.at ?? 0;
   return {
     id,
     deliveries: deliveries.map((d) => ({
@@ -126,8 +126,9 @@ export function classifyTwiceAcknowledged(
       arrivedMs: d.arrivedAt - origin,
       ackedMs: d.ackedAt - origin,
     })),
+    lastRunMs: job && job.lastRunStartedAt - origin,
     job,
-    activeAtKill,
+    activeAtKill: kill !== undefined,
     verdict: redelivered ? 'redelivered after kill' : 'duplicate',
   };
 }

@@ -43,6 +43,7 @@ export class ChaosWorld {
   readonly sent: string[] = [];
   /** Each SIGKILL of a delivering process, with the delivery jobs active at that moment. */
   readonly kills: Kill[] = [];
+  private readonly activeReads: Promise<void>[] = [];
   readonly dir = mkdtempSync(join(tmpdir(), 'qqwb-chaos-'));
   private readonly bridges: BridgeProcess[] = [];
   private constructor(
@@ -154,12 +155,20 @@ ${extra}`,
 
   /**
    * SIGKILLs a bridge process and records when, and which delivery jobs were active in Redis once it was dead (the
-   * ones whose outcome it can no longer record), so in-flight redeliveries can be told from duplicates.
+   * ones whose outcome it can no longer record), so in-flight redeliveries can be told from duplicates. The read
+   * does not hold up the caller (a restart right after the kill, a dark-time measurement): {@link report} awaits
+   * it. A process started meanwhile can only add its own jobs to the set, which the classification tolerates (a
+   * stalled-job check needs the lock, `delivery.stall_timeout`, to expire before it moves a dead worker's job).
    */
   async kill9(bridge: BridgeProcess): Promise<void> {
-    const at = Date.now();
+    const kill: Kill = { at: Date.now(), activeJobIds: undefined };
     await bridge.kill9();
-    this.kills.push({ at, activeJobIds: await activeDeliveryJobs(this.redis.url, this.prefix) });
+    this.kills.push(kill);
+    this.activeReads.push(
+      activeDeliveryJobs(this.redis.url, this.prefix).then((ids) => {
+        kill.activeJobIds = ids;
+      }),
+    );
   }
 
   /** How many sent events the receiver has not acknowledged yet. */
@@ -170,6 +179,7 @@ ${extra}`,
 
   /** Counts, with the evidence behind every event acknowledged more than once (read from Redis). */
   async report(): Promise<ChaosReport> {
+    await Promise.all(this.activeReads);
     const { acknowledged, deliveries } = this.receiver;
     const lost = this.lostCount();
     const twice = [...acknowledged.entries()].filter(([, n]) => n > 1).map(([id]) => id);
