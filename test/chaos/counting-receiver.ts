@@ -1,28 +1,26 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/**
- * A webhook receiver that counts, per `webhook-id`, how many deliveries it acknowledged. An acknowledgement
- * counts only once its 200 was fully written to an open connection: a delivery whose sender died before the
- * answer left is one the bridge could not know about, and its re-delivery is not a duplicate.
- */
 /** One delivery the receiver acknowledged: the headers that identify it, and its timing. */
 export interface AcknowledgedDelivery {
   /** `webhook-id`. */
   readonly id: string;
   /** `x-qqwb-attempt`: the bridge's attempt number (a stalled-job re-run repeats it). */
   readonly attempt: string;
-  /** When the request arrived, and when its 200 was fully written. */
+  /** When the receiver got to the request (its event loop may lag the sender), and when its 200 was fully written. */
   readonly arrivedAt: number;
   readonly ackedAt: number;
 }
 
+/**
+ * A webhook receiver that counts, per `webhook-id`, how many deliveries it acknowledged. An acknowledgement
+ * counts only once its 200 was fully written to an open connection: a delivery whose sender died before the
+ * answer left is one the bridge could not know about, and its re-delivery is not a duplicate.
+ */
 export interface CountingReceiver {
   readonly url: string;
   /** webhook-id → acknowledged deliveries. */
   readonly acknowledged: Map<string, number>;
-  /** webhook-id → when the request of its first acknowledged delivery arrived, and when the answer was written. */
-  readonly firstAck: Map<string, { arrivedAt: number; ackedAt: number }>;
   /** Every acknowledged delivery, in the order its answer finished. */
   readonly deliveries: readonly AcknowledgedDelivery[];
   /** Requests seen at all, acknowledged or not. */
@@ -43,7 +41,6 @@ export interface CountingReceiver {
 
 export async function startCountingReceiver(): Promise<CountingReceiver> {
   const acknowledged = new Map<string, number>();
-  const firstAck = new Map<string, { arrivedAt: number; ackedAt: number }>();
   const deliveries: AcknowledgedDelivery[] = [];
   let requests = 0;
   let delayMs = 0;
@@ -65,7 +62,6 @@ export async function startCountingReceiver(): Promise<CountingReceiver> {
           res.on('finish', () => {
             const ackedAt = Date.now();
             acknowledged.set(id, (acknowledged.get(id) ?? 0) + 1);
-            if (!firstAck.has(id)) firstAck.set(id, { arrivedAt, ackedAt });
             deliveries.push({ id, attempt, arrivedAt, ackedAt });
           });
           if (reply === undefined) res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
@@ -88,7 +84,6 @@ export async function startCountingReceiver(): Promise<CountingReceiver> {
   return {
     url: `http://127.0.0.1:${port}/events`,
     acknowledged,
-    firstAck,
     deliveries,
     requests: () => requests,
     goDown: stop,
