@@ -10,6 +10,11 @@ export interface BridgeProcess {
   readonly pid: number | undefined;
   /** kill -9: no shutdown code runs. */
   kill9(): Promise<void>;
+  /**
+   * SIGSTOP: the process keeps its sockets and locks but runs no code, as one starved of CPU on a loaded machine.
+   * Answers to requests it sent still arrive; it just never gets to record them.
+   */
+  freeze(): void;
   /** SIGTERM and wait for the exit code. */
   terminate(): Promise<number | null>;
   readonly exited: Promise<number | null>;
@@ -43,6 +48,9 @@ export function spawnBridge(name: string, args: string[], logFile: string): Brid
     async kill9() {
       child.kill('SIGKILL');
       await exited;
+    },
+    freeze() {
+      child.kill('SIGSTOP');
     },
     async terminate() {
       child.kill('SIGTERM');

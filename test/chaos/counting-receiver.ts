@@ -1,6 +1,17 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** One delivery the receiver acknowledged: the headers that identify it, and its timing. */
+export interface AcknowledgedDelivery {
+  /** `webhook-id`. */
+  readonly id: string;
+  /** `x-qqwb-attempt`: the bridge's attempt number (a stalled-job re-run repeats it). */
+  readonly attempt: string;
+  /** When the receiver got to the request (its event loop may lag the sender), and when its 200 was fully written. */
+  readonly arrivedAt: number;
+  readonly ackedAt: number;
+}
+
 /**
  * A webhook receiver that counts, per `webhook-id`, how many deliveries it acknowledged. An acknowledgement
  * counts only once its 200 was fully written to an open connection: a delivery whose sender died before the
@@ -10,8 +21,8 @@ export interface CountingReceiver {
   readonly url: string;
   /** webhook-id → acknowledged deliveries. */
   readonly acknowledged: Map<string, number>;
-  /** webhook-id → when the request of its first acknowledged delivery arrived, and when the answer was written. */
-  readonly firstAck: Map<string, { arrivedAt: number; ackedAt: number }>;
+  /** Every acknowledged delivery, in the order its answer finished. */
+  readonly deliveries: readonly AcknowledgedDelivery[];
   /** Requests seen at all, acknowledged or not. */
   readonly requests: () => number;
   /** Stops listening: new connections are refused (ECONNREFUSED), as for a target that is down. */
@@ -30,7 +41,7 @@ export interface CountingReceiver {
 
 export async function startCountingReceiver(): Promise<CountingReceiver> {
   const acknowledged = new Map<string, number>();
-  const firstAck = new Map<string, { arrivedAt: number; ackedAt: number }>();
+  const deliveries: AcknowledgedDelivery[] = [];
   let requests = 0;
   let delayMs = 0;
   let answerOf: ((body: string) => unknown) | undefined;
@@ -45,11 +56,13 @@ export async function startCountingReceiver(): Promise<CountingReceiver> {
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
         const id = String(req.headers['webhook-id'] ?? '');
+        const attempt = String(req.headers['x-qqwb-attempt'] ?? '');
         const reply = answerOf?.(Buffer.concat(chunks).toString('utf8'));
         const answer = (): void => {
           res.on('finish', () => {
+            const ackedAt = Date.now();
             acknowledged.set(id, (acknowledged.get(id) ?? 0) + 1);
-            if (!firstAck.has(id)) firstAck.set(id, { arrivedAt, ackedAt: Date.now() });
+            deliveries.push({ id, attempt, arrivedAt, ackedAt });
           });
           if (reply === undefined) res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
           else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(reply));
@@ -71,7 +84,7 @@ export async function startCountingReceiver(): Promise<CountingReceiver> {
   return {
     url: `http://127.0.0.1:${port}/events`,
     acknowledged,
-    firstAck,
+    deliveries,
     requests: () => requests,
     goDown: stop,
     comeBack: listen,

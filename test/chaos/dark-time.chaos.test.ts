@@ -82,7 +82,7 @@ async function killAndRestart(
     await w.kill9(bridge);
     bridge = w.start('a', 'all', '', restartGateway);
   });
-  const killedAt = w.kills.at(-1)!;
+  const killedAt = w.kills.at(-1)!.at;
   const dark = await recovered(w, label, (entries) =>
     darkTimeFrom(entries, { shard: SHARD, from: killedAt }),
   );
@@ -100,7 +100,7 @@ describe('chaos: gateway dark time per fault (printed), nothing lost or duplicat
     await new Promise((resolve) => setTimeout(resolve, MIN_HEALTHY_FOR_INSTANT_RECONNECT_MS + 200));
     for (const fault of SOCKET_FAULTS) {
       const mark = lastSeq(w);
-      const duplicatedBefore = w.report().duplicated;
+      const duplicatedBefore = (await w.report()).duplicated;
       await w.stream(50, 20, (i) => {
         if (i !== 10) return;
         const hit = w.sim.fault(fault.kind, { shard: SHARD, ...(fault.code ? { code: fault.code } : {}) });
@@ -171,7 +171,7 @@ describe('chaos: gateway dark time per fault (printed), nothing lost or duplicat
     await w.stream(200, 10, async (i) => {
       if (i === 50) await w.kill9(replicas[holder as keyof typeof replicas]);
     });
-    const killedAt = w.kills.at(-1)!;
+    const killedAt = w.kills.at(-1)!.at;
     const dark = await recovered(
       w,
       'failover',

@@ -144,7 +144,7 @@ async function report(w: ChaosWorld, count: number): Promise<OutboundChaosReport
   } finally {
     await close();
   }
-  const webhooks = w.report();
+  const webhooks = await w.report();
   return {
     sent: count,
     repliesAtQq,

@@ -6,25 +6,31 @@ import { freshPrefix } from '../helpers/redis.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { spawnBridge, type BridgeProcess } from './bridge-process.js';
 import { startCountingReceiver, type CountingReceiver } from './counting-receiver.js';
+import {
+  activeDeliveryJobs,
+  classifyTwiceAcknowledged,
+  jobTraces,
+  type Kill,
+  type TwiceAcknowledged,
+} from './redeliveries.js';
 
 export interface ChaosReport {
   sent: number;
   delivered: number;
   lost: number;
-  /** Events acknowledged twice whose first acknowledgement the bridge had time to record. */
+  /** Events acknowledged more than once that are not {@link ChaosReport.redeliveredAfterKill}. */
   duplicated: number;
   /**
-   * Events acknowledged twice whose first delivery was in flight when a delivering process was SIGKILLed: the
-   * request arrived before the kill and the answer was written less than {@link IN_FLIGHT_WINDOW_MS} before it
-   * (or after it, into a socket whose owner was already dead). The killed process never recorded the outcome, so
-   * the job is delivered again with the same webhook-id: at-least-once delivery, which receivers absorb by
-   * deduplicating on webhook-id.
+   * Events acknowledged more than once because their delivery was in flight when a delivering process was
+   * SIGKILLed: the killed worker never recorded the outcome, so the stalled-job check queued the job again and it
+   * was delivered again with the same webhook-id (at-least-once delivery, which receivers absorb by deduplicating
+   * on webhook-id). Told from duplicates by the evidence in Redis, not by a clock: see
+   * {@link classifyTwiceAcknowledged}.
    */
   redeliveredAfterKill: number;
+  /** The evidence behind both counts, per event acknowledged more than once. */
+  twiceAcknowledged: TwiceAcknowledged[];
 }
-
-/** How close before a kill an acknowledgement counts as "in flight": recording it takes a Redis round trip. */
-export const IN_FLIGHT_WINDOW_MS = 250;
 
 /** `gateway.lease_ttl` of every bridge process in a chaos world, in ms. */
 export const LEASE_TTL_MS = 2_000;
@@ -35,8 +41,9 @@ export const LEASE_TTL_MS = 2_000;
  */
 export class ChaosWorld {
   readonly sent: string[] = [];
-  /** When a delivering process was SIGKILLed. */
-  readonly kills: number[] = [];
+  /** Each SIGKILL of a delivering process, with the delivery jobs active at that moment. */
+  readonly kills: Kill[] = [];
+  private readonly activeReads: Promise<void>[] = [];
   readonly dir = mkdtempSync(join(tmpdir(), 'qqwb-chaos-'));
   private readonly bridges: BridgeProcess[] = [];
   private constructor(
@@ -146,39 +153,63 @@ ${extra}`,
     }
   }
 
-  /** SIGKILLs a bridge process and records when, so in-flight redeliveries can be told from duplicates. */
+  /**
+   * SIGKILLs a bridge process and records when, and which delivery jobs were active in Redis once it was dead (the
+   * ones whose outcome it can no longer record), so in-flight redeliveries can be told from duplicates. The read
+   * does not hold up the caller (a restart right after the kill, a dark-time measurement): {@link report} awaits
+   * it. A process started meanwhile can only add its own jobs to the set, which the classification tolerates (a
+   * stalled-job check needs the lock, `delivery.stall_timeout`, to expire before it moves a dead worker's job).
+   */
   async kill9(bridge: BridgeProcess): Promise<void> {
-    this.kills.push(Date.now());
+    const kill: Kill = { at: Date.now(), activeJobIds: undefined };
     await bridge.kill9();
+    this.kills.push(kill);
+    this.activeReads.push(
+      activeDeliveryJobs(this.redis.url, this.prefix).then((ids) => {
+        kill.activeJobIds = ids;
+      }),
+    );
   }
 
-  report(): ChaosReport {
-    const { acknowledged, firstAck } = this.receiver;
-    const lost = this.sent.filter((id) => !acknowledged.has(id)).length;
+  /** How many sent events the receiver has not acknowledged yet. */
+  lostCount(): number {
+    const { acknowledged } = this.receiver;
+    return this.sent.filter((id) => !acknowledged.has(id)).length;
+  }
+
+  /** Counts, with the evidence behind every event acknowledged more than once (read from Redis). */
+  async report(): Promise<ChaosReport> {
+    await Promise.all(this.activeReads);
+    const { acknowledged, deliveries } = this.receiver;
+    const lost = this.lostCount();
     const twice = [...acknowledged.entries()].filter(([, n]) => n > 1).map(([id]) => id);
-    const inFlight = twice.filter((id) => {
-      const first = firstAck.get(id);
-      if (!first) return false;
-      return this.kills.some(
-        (kill) => first.arrivedAt <= kill && first.ackedAt >= kill - IN_FLIGHT_WINDOW_MS,
-      );
-    });
+    const jobs = await jobTraces(this.redis.url, this.prefix, twice);
+    const twiceAcknowledged = twice.map((id) =>
+      classifyTwiceAcknowledged(
+        id,
+        deliveries.filter((d) => d.id === id),
+        jobs.get(id),
+        this.kills,
+      ),
+    );
+    const redelivered = twiceAcknowledged.filter((t) => t.verdict === 'redelivered after kill').length;
     return {
       sent: this.sent.length,
       delivered: this.sent.length - lost,
       lost,
-      duplicated: twice.length - inFlight.length,
-      redeliveredAfterKill: inFlight.length,
+      duplicated: twice.length - redelivered,
+      redeliveredAfterKill: redelivered,
+      twiceAcknowledged,
     };
   }
 
   /** Waits until every sent event was acknowledged (or the timeout), then reports. */
   async settle(timeoutMs = 60_000): Promise<ChaosReport> {
     const deadline = Date.now() + timeoutMs;
-    while (this.report().lost > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (this.lostCount() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     // a short quiet period, so a late duplicate would still be counted
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const report = this.report();
+    const report = await this.report();
     console.log(`chaos: ${JSON.stringify(report)}`);
     return report;
   }
