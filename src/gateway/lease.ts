@@ -1,19 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { BridgeError } from '../errors.js';
-
-/** Key of one shard's lease; its value is `<owner>:<fencing token>`. */
-export function leaseKey(prefix: string, appId: string, shardId: number): string {
-  return `${prefix}:lease:${appId}:${shardId}`;
-}
+import { leaseFenceKey, leaseKey } from '../redis/keys.js';
 
 /**
- * Key of one shard's fencing counter. It never expires: tokens must keep rising across holders, or a stale holder
- * could not be told from the current one.
+ * A shard's lease key (value `<owner>:<fencing token>`) and its fencing counter, which never expires: tokens must
+ * keep rising across holders, or a stale holder could not be told from the current one.
  */
-export function leaseFenceKey(prefix: string, appId: string, shardId: number): string {
-  return `${prefix}:lease-fence:${appId}:${shardId}`;
-}
+export { leaseFenceKey, leaseKey } from '../redis/keys.js';
 
 /**
  * The lease owner id of one process: `<replica id>/<incarnation>`. The replica id (`gateway.replica_id`) is stable

@@ -1,7 +1,6 @@
 import type { Redis } from 'ioredis';
 import { BridgeError } from '../errors.js';
-import { sessionKey } from '../queue/names.js';
-import { leaseKey } from './lease.js';
+import { leaseKey, sessionKey } from '../redis/keys.js';
 
 /** What a shard needs to RESUME: QQ's session id and the last sequence whose events are durably enqueued. */
 export interface PersistedSession {
