@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { BridgeError } from '../errors.js';
 import { leaseFenceKey, leaseKey } from '../redis/keys.js';
+import { legacyLeaseKey } from '../redis/legacy-keys.js';
 
 /**
  * A shard's lease key (value `<owner>:<fencing token>`) and its fencing counter, which never expires: tokens must
@@ -149,6 +150,11 @@ export class ShardLease {
    */
   async acquire(): Promise<LeaseAcquisition> {
     const { redis, owner, ttlMs } = this.options;
+    const legacy = await this.legacyHolder();
+    if (legacy !== undefined) {
+      this.holder = legacy;
+      return { kind: 'held', holder: legacy };
+    }
     const twins = [...(this.options.liveTwins?.() ?? [])];
     const prefix = `${replicaIdOf(owner)}/`;
     const reply = await redis.eval(ACQUIRE, 2, this.key, this.fenceKey, owner, ttlMs, prefix, ...twins);
@@ -160,6 +166,19 @@ export class ShardLease {
     this.holder = undefined;
     this.held = { token: result.token, value: `${owner}:${result.token}` };
     return result;
+  }
+
+  /**
+   * The holder of this shard's lease in the old key layout, when it is another replica: one of the earlier version
+   * still running during a rolling upgrade, whose shard must not be opened twice. It lets go (stops, or its lease
+   * runs out) and the shard is taken here. An old lease of this replica id was left by its own earlier run, and does
+   * not count. Read before the acquiring script, which cannot name a key of another hash tag.
+   */
+  private async legacyHolder(): Promise<string | undefined> {
+    const { redis, prefix, appId, shardId, owner } = this.options;
+    const value = await redis.get(legacyLeaseKey(prefix, appId, shardId));
+    if (value === null) return undefined;
+    return replicaIdOf(value) === replicaIdOf(owner) ? undefined : ownerOfValue(value);
   }
 
   /**
