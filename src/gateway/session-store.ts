@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { BridgeError } from '../errors.js';
 import { leaseKey, sessionKey } from '../redis/keys.js';
 import { legacySessionKey } from '../redis/legacy-keys.js';
@@ -27,7 +27,7 @@ export class RedisSessionStore implements SessionStore {
   private readonly legacyForgotten = new Set<number>();
 
   constructor(
-    protected readonly redis: Redis,
+    protected readonly redis: Redis | Cluster,
     protected readonly prefix: string,
     protected readonly appId: string,
   ) {}
@@ -127,7 +127,7 @@ export interface SessionFence {
  */
 export class FencedRedisSessionStore extends RedisSessionStore {
   constructor(
-    redis: Redis,
+    redis: Redis | Cluster,
     prefix: string,
     appId: string,
     private readonly fence: SessionFence,

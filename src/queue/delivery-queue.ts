@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { DeliveryJobData } from './job.js';
 import { deliveryQueueName } from './names.js';
 import { targetQueuePrefix } from '../redis/keys.js';
@@ -12,7 +12,7 @@ export type DeliveryQueue = Queue<DeliveryJobData>;
  * Opens a handle on target `targetId`'s delivery queue under the key prefix; the producer, the dead-letter
  * commands, the queue-depth metric and the dashboard all reach the queue through it.
  */
-export function deliveryQueue(targetId: string, prefix: string, connection: Redis): DeliveryQueue {
+export function deliveryQueue(targetId: string, prefix: string, connection: Redis | Cluster): DeliveryQueue {
   return new Queue<DeliveryJobData>(deliveryQueueName(targetId), {
     connection,
     prefix: targetQueuePrefix(prefix, targetId),
@@ -23,7 +23,7 @@ export function deliveryQueue(targetId: string, prefix: string, connection: Redi
  * The same target's queue in the layout before per-target hash tags, which an upgraded deployment may still hold
  * jobs and dead letters in (see legacy-drain.ts).
  */
-export function legacyDeliveryQueue(targetId: string, prefix: string, connection: Redis): DeliveryQueue {
+export function legacyDeliveryQueue(targetId: string, prefix: string, connection: Redis | Cluster): DeliveryQueue {
   return new Queue<DeliveryJobData>(deliveryQueueName(targetId), {
     connection,
     prefix: legacyQueuePrefix(prefix),

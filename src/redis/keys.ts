@@ -18,8 +18,7 @@
 
 /** What `redis.prefix` may be, for error messages. */
 export const PREFIX_EXPECTED =
-  'expected a key prefix like {qqwb}: one name in braces (or a bare name, which is used as if in braces), ' +
-  'without spaces and with no other { or }';
+  'expected a key prefix like {qqwb}: a name in braces (a bare name is read as in braces), no spaces or other braces';
 
 /**
  * The base name of `prefix`: `{qqwb}` → `qqwb`; a bare `qqwb` is taken as `{qqwb}`. Undefined for a prefix that
