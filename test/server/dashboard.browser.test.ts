@@ -205,7 +205,7 @@ describe.skipIf(!HAS_CHROMIUM)(
       try {
         await until(async () => (await backend.getJobState(jobId)) !== 'failed', `${jobId} to leave failed`);
         expect(await backend.getJobState(jobId)).toBe('waiting');
-        const failed = await redis.zscore(`${prefix}:${deliveryQueueName('backend')}:failed`, jobId);
+        const failed = await redis.zscore(backend.toKey('failed'), jobId);
         expect(failed).toBeNull();
         expect(await backend.getFailedCount()).toBe(5);
       } finally {
