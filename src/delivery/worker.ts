@@ -10,7 +10,7 @@ import type { AttemptRecord, DeliveryJobData } from '../queue/job.js';
 import { BACKOFF_TYPE } from '../queue/job-options.js';
 import { deliveryQueueName, eventIdFromJobId } from '../queue/names.js';
 import { legacyDeliveryQueue } from '../queue/delivery-queue.js';
-import { LEGACY_DRAIN_INTERVAL_MS, startLegacyDrain } from '../queue/legacy-drain.js';
+import { startLegacyDrain } from '../queue/legacy-drain.js';
 import { targetQueuePrefix } from '../redis/keys.js';
 import { legacyQueuePrefix } from '../redis/legacy-keys.js';
 import { retryDelayMs } from './backoff.js';
@@ -49,7 +49,7 @@ export interface DeliveryWorkersOptions {
   readonly replies?: ReplyRouting;
   /** Called once per reply read from an answer, with what became of it, for metrics. Exceptions are ignored. */
   readonly onReply?: (targetId: string, outcome: ReplyOutcome) => void;
-  /** How often the queues of the old key layout are looked at; default {@link LEGACY_DRAIN_INTERVAL_MS}. */
+  /** How often the queues of the old key layout are looked at; default 30 s (queue/legacy-drain.ts). */
   readonly legacyDrainIntervalMs?: number;
 }
 

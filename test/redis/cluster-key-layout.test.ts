@@ -3,7 +3,7 @@
  * shards each have a hash tag of their own, so they land on more than one master, and every multi-key script
  * (BullMQ's, the lease's, the fenced session write) still finds its keys in one slot.
  */
-import { Queue, Worker } from 'bullmq';
+import { Worker } from 'bullmq';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLeaseOwnerId, ShardLease } from '../../src/gateway/lease.js';

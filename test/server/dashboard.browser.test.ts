@@ -18,7 +18,7 @@ import { normalize } from '../../src/events/normalize.js';
 import { silentLogger } from '../../src/log.js';
 import { outboundQueueName } from '../../src/outbound/send-queue.js';
 import { DeliveryProducer } from '../../src/queue/producer.js';
-import { deliveryQueueName, jobIdForEvent } from '../../src/queue/names.js';
+import { jobIdForEvent } from '../../src/queue/names.js';
 import { createDashboard, type DashboardRoutes } from '../../src/server/dashboard.js';
 import { createHttpServer, type HttpServer } from '../../src/server/http.js';
 import { createMetrics } from '../../src/server/metrics.js';
