@@ -9,7 +9,6 @@ import { closeWorkers, FORCE_CLOSE_MS } from './close-workers.js';
 import type { AttemptRecord, DeliveryJobData } from '../queue/job.js';
 import { BACKOFF_TYPE } from '../queue/job-options.js';
 import { deliveryQueueName, eventIdFromJobId } from '../queue/names.js';
-import { legacyDeliveryQueue } from '../queue/delivery-queue.js';
 import { startLegacyDrain } from '../queue/legacy-drain.js';
 import { targetQueuePrefix } from '../redis/keys.js';
 import { legacyQueuePrefix } from '../redis/legacy-keys.js';
@@ -298,7 +297,9 @@ export function startDeliveryWorkers(options: DeliveryWorkersOptions): DeliveryW
   for (const target of config.targets) {
     running.push(
       startLegacyDrain({
-        queue: legacyDeliveryQueue(target.id, config.redis.prefix, connection),
+        connection,
+        queuePrefix: legacyQueuePrefix(config.redis.prefix),
+        queueName: deliveryQueueName(target.id),
         startWorker: () => startWorker(target, legacyQueuePrefix(config.redis.prefix)),
         fields: { targetId: target.id },
         logger: options.logger,

@@ -14,7 +14,7 @@ import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { QqTokenSource } from '../qq/rest-client.js';
 import type { OutboundJobData, OutboundSent } from './message.js';
-import { openLegacyOutboundQueue, outboundQueueName, OUTBOUND_BACKOFF_TYPE } from './send-queue.js';
+import { outboundQueueName, OUTBOUND_BACKOFF_TYPE } from './send-queue.js';
 import { startLegacyDrain } from '../queue/legacy-drain.js';
 import { outboundQueuePrefix } from '../redis/keys.js';
 import { legacyQueuePrefix } from '../redis/legacy-keys.js';
@@ -339,7 +339,9 @@ export function startOutboundWorker(options: OutboundWorkerOptions): OutboundWor
   const worker = startWorker(outboundQueuePrefix(config.redis.prefix, appId));
   // Messages an earlier version left under the old key layout are sent too (queue/legacy-drain.ts).
   const legacy = startLegacyDrain({
-    queue: openLegacyOutboundQueue(appId, config.redis.prefix, connection),
+    connection,
+    queuePrefix: legacyQueuePrefix(config.redis.prefix),
+    queueName: outboundQueueName(appId),
     startWorker: () => startWorker(legacyQueuePrefix(config.redis.prefix)),
     fields: { queue: outboundQueueName(appId) },
     logger: options.logger,

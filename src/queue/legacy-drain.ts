@@ -7,20 +7,27 @@
  * there is processed in place, under BullMQ's usual lock: nothing is copied, so nothing is done twice. The check
  * repeats every interval, which also covers a rolling upgrade where a process of the old version still enqueues.
  */
-import type { Queue } from 'bullmq';
+import type { Cluster, Redis } from 'ioredis';
 import { describeError } from '../errors.js';
+import { legacyQueueKey } from '../redis/legacy-keys.js';
 import type { Logger } from '../log.js';
 
 /** How often a worker looks at the old queue; an idle look is one command. */
 export const LEGACY_DRAIN_INTERVAL_MS = 30_000;
 
-/** The job states that mean "not finished yet": a worker must run while any job is in one of them. */
-const UNFINISHED = ['waiting', 'delayed', 'active', 'prioritized', 'waiting-children'] as const;
+/**
+ * BullMQ's lists and sets of the jobs that are not finished yet (waiting, paused, in flight, delayed or retrying,
+ * prioritized, waiting for children): a worker must run while any holds a job.
+ */
+const UNFINISHED_LISTS = ['wait', 'paused', 'active'] as const;
+const UNFINISHED_SETS = ['delayed', 'prioritized', 'waiting-children'] as const;
 
 /** Options of {@link startLegacyDrain}. */
 export interface LegacyDrainOptions {
-  /** The old queue, for counting; closed with the drain. */
-  readonly queue: Queue;
+  /** Where the old queue is: the connection (stays the caller's), its BullMQ prefix and name. */
+  readonly connection: Redis | Cluster;
+  readonly queuePrefix: string;
+  readonly queueName: string;
   /** Starts a worker on the old queue with the new worker's processor and settings. */
   readonly startWorker: () => { close(): Promise<void> };
   /** Log fields naming the queue, e.g. `{ targetId }`. */
@@ -35,16 +42,28 @@ export interface LegacyDrain {
   close(): Promise<void>;
 }
 
-/** How many of the old queue's jobs are unfinished. */
-export async function unfinishedJobs(queue: Queue): Promise<number> {
-  const counts = await queue.getJobCounts(...UNFINISHED);
-  return Object.values(counts).reduce((sum, count) => sum + count, 0);
+/**
+ * How many of a queue's jobs are unfinished, read with plain LLEN and ZCARD rather than through a BullMQ queue
+ * handle, which would write the queue's meta key: a fresh install gets no key of the old layout.
+ */
+export async function unfinishedJobs(
+  connection: Redis | Cluster,
+  queuePrefix: string,
+  queueName: string,
+): Promise<number> {
+  const key = (suffix: string): string => legacyQueueKey(queuePrefix, queueName, suffix);
+  const counts = await Promise.all([
+    ...UNFINISHED_LISTS.map((suffix) => connection.llen(key(suffix))),
+    ...UNFINISHED_SETS.map((suffix) => connection.zcard(key(suffix))),
+  ]);
+  return counts.reduce((sum, count) => sum + count, 0);
 }
 
 /** Watches one old queue and works it while it holds unfinished jobs. */
 export function startLegacyDrain(options: LegacyDrainOptions): LegacyDrain {
   const log = options.logger.child({ component: 'legacy-drain' });
-  const { queue, fields } = options;
+  const { connection, queuePrefix, queueName, fields } = options;
+  const queue = `${queuePrefix}:${queueName}`;
   let worker: { close(): Promise<void> } | undefined;
   let closed = false;
   let checking: Promise<void> = Promise.resolve();
@@ -52,10 +71,10 @@ export function startLegacyDrain(options: LegacyDrainOptions): LegacyDrain {
   const check = async (): Promise<void> => {
     let pending: number;
     try {
-      pending = await unfinishedJobs(queue);
+      pending = await unfinishedJobs(connection, queuePrefix, queueName);
     } catch (err) {
       log.warn(
-        { ...fields, queue: queue.qualifiedName, err: describeError(err) },
+        { ...fields, queue, err: describeError(err) },
         'could not count the jobs left in the queue of the old key layout; looking again at the next check',
       );
       return;
@@ -63,7 +82,7 @@ export function startLegacyDrain(options: LegacyDrainOptions): LegacyDrain {
     if (closed) return;
     if (pending > 0 && !worker) {
       log.info(
-        { ...fields, queue: queue.qualifiedName, pending },
+        { ...fields, queue, pending },
         'jobs found in the queue of the old key layout (before per-queue hash tags); working them off in place',
       );
       worker = options.startWorker();
@@ -71,10 +90,7 @@ export function startLegacyDrain(options: LegacyDrainOptions): LegacyDrain {
       const done = worker;
       worker = undefined;
       await done.close();
-      log.info(
-        { ...fields, queue: queue.qualifiedName },
-        'queue of the old key layout drained; its worker stopped',
-      );
+      log.info({ ...fields, queue }, 'queue of the old key layout drained; its worker stopped');
     }
   };
 
@@ -91,7 +107,6 @@ export function startLegacyDrain(options: LegacyDrainOptions): LegacyDrain {
       clearInterval(timer);
       await checking;
       await worker?.close();
-      await queue.close();
     },
   };
 }

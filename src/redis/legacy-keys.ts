@@ -18,3 +18,8 @@ export function legacyLeaseKey(prefix: string, appId: string, shardId: number): 
 export function legacySessionKey(prefix: string, appId: string, shardId: number): string {
   return `${prefix}:session:${appId}:${shardId}`;
 }
+
+/** One key of a BullMQ queue: `<queue prefix>:<queue name>:<suffix>` (`wait`, `delayed`, …), as BullMQ names it. */
+export function legacyQueueKey(queuePrefix: string, queueName: string, suffix: string): string {
+  return `${queuePrefix}:${queueName}:${suffix}`;
+}

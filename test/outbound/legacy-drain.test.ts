@@ -77,7 +77,7 @@ describe('the outbound worker and the old key layout', () => {
     });
 
     await waitFor(async () => (await oldQueue.getJobState(id)) === 'completed');
-    await waitFor(async () => (await unfinishedJobs(oldQueue)) === 0);
+    await waitFor(async () => (await unfinishedJobs(admin, prefix, oldQueue.name)) === 0);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(qq.calls()).toHaveLength(1);
     expect(JSON.parse(qq.calls()[0]!.body)).toMatchObject({

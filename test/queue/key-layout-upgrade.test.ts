@@ -124,7 +124,7 @@ describe('upgrading from the shared key layout', () => {
       },
       { ...deliveryJobOptions(target, delayedId, `backend|${delayedId}`, 86_400_000), delay: 400 },
     );
-    expect(await unfinishedJobs(oldQueue)).toBe(4);
+    expect(await unfinishedJobs(admin, prefix, oldQueue.name)).toBe(4);
 
     workers = startDeliveryWorkers({ config, logger: silentLogger(), legacyDrainIntervalMs: 100 });
     const newQueue = deliveryQueue('backend', prefix, admin);
@@ -132,7 +132,7 @@ describe('upgrading from the shared key layout', () => {
       await addDelivery(newQueue, target, 'GROUP_ADD_ROBOT:new');
       await waitFor(() => deliveriesById().size === 5);
       // the old queue is empty, and its worker has had time to deliver anything twice
-      await waitFor(async () => (await unfinishedJobs(oldQueue)) === 0);
+      await waitFor(async () => (await unfinishedJobs(admin, prefix, oldQueue.name)) === 0);
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(Object.fromEntries(deliveriesById())).toEqual({
         'GROUP_ADD_ROBOT:w1': 1,
@@ -162,7 +162,7 @@ describe('upgrading from the shared key layout', () => {
       ]);
       expect(replayed).toMatchObject({ stdout: 'replayed 1 for target backend\n', error: undefined });
       await waitFor(() => deliveriesById().has('GROUP_ADD_ROBOT:dead'));
-      await waitFor(async () => (await unfinishedJobs(oldQueue)) === 0);
+      await waitFor(async () => (await unfinishedJobs(admin, prefix, oldQueue.name)) === 0);
       expect(deliveriesById().get('GROUP_ADD_ROBOT:dead')).toBe(1);
       expect(receiver.requests).toHaveLength(6);
       const after = await runDlq(configFile, ['list', '--target', 'backend']);
@@ -171,6 +171,16 @@ describe('upgrading from the shared key layout', () => {
       await newQueue.close();
     }
   }, 30_000);
+
+  it('writes no key of the old layout on a fresh install, however often it looks', async () => {
+    // this test's own handle on the old queue wrote its meta key; a fresh install has none
+    await oldQueue.waitUntilReady();
+    await deletePrefix(prefix);
+    workers = startDeliveryWorkers({ config, logger: silentLogger(), legacyDrainIntervalMs: 50 });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const [, oldKeys] = await admin.scan('0', 'MATCH', `${prefix}*`, 'COUNT', 100_000);
+    expect(oldKeys, JSON.stringify(oldKeys)).toEqual([]);
+  });
 
   it('purges the old layout dead letters with the new ones, after one question naming both', async () => {
     await oldDeadLetter('GROUP_ADD_ROBOT:dead');
