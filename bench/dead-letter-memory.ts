@@ -149,7 +149,9 @@ async function run(scenario: Scenario, events: number, redis: Redis): Promise<vo
       `  ${'total'.padEnd(14)} ${String(Math.round(total)).padStart(6)} B per job (sum of MEMORY USAGE)`,
     );
     if (stream) {
-      const entries = await redis.xlen(`${targetQueuePrefix(prefix, TARGET)}:${deliveryQueueName(TARGET)}:events`);
+      const entries = await redis.xlen(
+        `${targetQueuePrefix(prefix, TARGET)}:${deliveryQueueName(TARGET)}:events`,
+      );
       const perEntry = stream.bytes / entries;
       console.log(
         `  events stream  ${entries} entries, ${Math.round(perEntry)} B each; BullMQ trims it to about ` +

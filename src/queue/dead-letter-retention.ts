@@ -66,7 +66,6 @@ export async function trimDeadLetters<T>(
   return { age, count };
 }
 
-
 /** One dead-letter queue the sweeper trims, and how it speaks of it. */
 interface SweptQueue {
   /** `target backend`, `the outbound queue`, for log lines. */

@@ -23,7 +23,11 @@ export function deliveryQueue(targetId: string, prefix: string, connection: Redi
  * The same target's queue in the layout before per-target hash tags, which an upgraded deployment may still hold
  * jobs and dead letters in (see legacy-drain.ts).
  */
-export function legacyDeliveryQueue(targetId: string, prefix: string, connection: Redis | Cluster): DeliveryQueue {
+export function legacyDeliveryQueue(
+  targetId: string,
+  prefix: string,
+  connection: Redis | Cluster,
+): DeliveryQueue {
   return new Queue<DeliveryJobData>(deliveryQueueName(targetId), {
     connection,
     prefix: legacyQueuePrefix(prefix),
