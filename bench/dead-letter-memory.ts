@@ -14,6 +14,7 @@ import { startDeliveryWorkers } from '../src/delivery/worker.js';
 import { normalize } from '../src/events/normalize.js';
 import { silentLogger } from '../src/log.js';
 import { deliveryQueue } from '../src/queue/delivery-queue.js';
+import { targetQueuePrefix } from '../src/redis/keys.js';
 import { deliveryQueueName } from '../src/queue/names.js';
 import { DeliveryProducer } from '../src/queue/producer.js';
 import { BENCH_EVENT_TYPE, benchEventData } from './payload.js';
@@ -39,7 +40,7 @@ function kindOf(rest: string): KeyKind {
 
 /** Bytes per kind of key under the queue, by MEMORY USAGE with SAMPLES 0 (every element counted). */
 async function measure(redis: Redis, prefix: string): Promise<Map<KeyKind, { keys: number; bytes: number }>> {
-  const queuePrefix = `${prefix}:${deliveryQueueName(TARGET)}:`;
+  const queuePrefix = `${targetQueuePrefix(prefix, TARGET)}:${deliveryQueueName(TARGET)}:`;
   const sizes = new Map<KeyKind, { keys: number; bytes: number }>();
   let cursor = '0';
   do {
@@ -148,7 +149,9 @@ async function run(scenario: Scenario, events: number, redis: Redis): Promise<vo
       `  ${'total'.padEnd(14)} ${String(Math.round(total)).padStart(6)} B per job (sum of MEMORY USAGE)`,
     );
     if (stream) {
-      const entries = await redis.xlen(`${prefix}:${deliveryQueueName(TARGET)}:events`);
+      const entries = await redis.xlen(
+        `${targetQueuePrefix(prefix, TARGET)}:${deliveryQueueName(TARGET)}:events`,
+      );
       const perEntry = stream.bytes / entries;
       console.log(
         `  events stream  ${entries} entries, ${Math.round(perEntry)} B each; BullMQ trims it to about ` +

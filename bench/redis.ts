@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { deliveryQueue } from '../src/queue/delivery-queue.js';
-import { sessionKey } from '../src/queue/names.js';
+import { keyPatterns, sessionKey } from '../src/redis/keys.js';
 import { SIM_APP_ID } from './pipes.js';
 import { sleep } from './time.js';
 
@@ -18,15 +18,17 @@ export function runPrefix(): string {
   return `{qqwb-bench-${randomBytes(4).toString('hex')}}`;
 }
 
-/** Deletes every key starting with `prefix` (SCAN, never KEYS); returns how many. */
+/** Deletes every key of `prefix` and its sub-prefixes (SCAN, never KEYS); returns how many. */
 export async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
   let deleted = 0;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) deleted += await redis.del(...keys);
-  } while (cursor !== '0');
+  for (const pattern of keyPatterns(prefix)) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) deleted += await redis.del(...keys);
+    } while (cursor !== '0');
+  }
   return deleted;
 }
 

@@ -10,11 +10,12 @@ import {
   type OutboundDeadLetterQueue,
   type OutboundDeadLetterRow,
 } from '../outbound/dead-letters.js';
-import { openOutboundQueue } from '../outbound/send-queue.js';
+import { openLegacyOutboundQueue, openOutboundQueue } from '../outbound/send-queue.js';
 import {
   countDeadLetters,
   listDeadLetters,
   openDeliveryQueue,
+  openLegacyDeliveryQueue,
   purgeDeadLetters,
   replayDeadLetters,
   showDeadLetter,
@@ -65,19 +66,26 @@ function processTerminal(): DlqTerminal {
 /** Opens a queue on the connection; the connection stays the caller's. */
 type QueueOpener<Q> = (config: BridgeConfig, redis: Redis) => Q;
 
-const targetQueue =
-  (targetId: string): QueueOpener<DeliveryQueue> =>
-  (config, redis) =>
-    openDeliveryQueue(config, targetId, redis);
+const targetQueue = (targetId: string): QueueOpener<DeliveryQueue>[] => [
+  (config, redis) => openDeliveryQueue(config, targetId, redis),
+  (config, redis) => openLegacyDeliveryQueue(config, targetId, redis),
+];
 
-const botOutboundQueue: QueueOpener<OutboundDeadLetterQueue> = (config, redis) =>
-  openOutboundQueue(config.qq.appId, config.redis.prefix, redis);
+const botOutboundQueue: QueueOpener<OutboundDeadLetterQueue>[] = [
+  (config, redis) => openOutboundQueue(config.qq.appId, config.redis.prefix, redis),
+  (config, redis) => openLegacyOutboundQueue(config.qq.appId, config.redis.prefix, redis),
+];
 
-/** Opens the queue `open` names, runs `fn`, and always closes the queue and the connection. */
-async function withQueue<Q extends { close(): Promise<void> }, T>(
+/**
+ * Opens the queues `open` names, runs `fn` on them, and always closes the queues and the connection. A scope has
+ * two queues: its own and, for an upgraded deployment, the same queue in the key layout before per-queue hash
+ * tags, whose dead letters are listed, shown, replayed and purged alike (queue/legacy-drain.ts works off what a
+ * replay puts back there).
+ */
+async function withQueues<Q extends { close(): Promise<void> }, T>(
   opts: { config?: string },
-  open: QueueOpener<Q>,
-  fn: (queue: Q, redis: Redis) => Promise<T>,
+  open: readonly QueueOpener<Q>[],
+  fn: (queues: Q[], redis: Redis) => Promise<T>,
 ): Promise<T> {
   const config = await loadConfigFor(opts);
   const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 1, lazyConnect: true });
@@ -88,16 +96,25 @@ async function withQueue<Q extends { close(): Promise<void> }, T>(
         `cannot reach Redis (redis.url in ${config.source}): ${String(err)}`,
       );
     });
-    const queue = open(config, redis);
+    const queues = open.map((opener) => opener(config, redis));
     try {
-      return await fn(queue, redis);
+      return await fn(queues, redis);
     } finally {
-      await queue.close();
+      await Promise.all(queues.map((queue) => queue.close()));
     }
   } finally {
     redis.disconnect();
   }
 }
+
+/** `fn` on each queue in turn, the current layout's first. */
+async function eachOf<Q, T>(queues: readonly Q[], fn: (queue: Q) => Promise<T>): Promise<T[]> {
+  const results: T[] = [];
+  for (const queue of queues) results.push(await fn(queue));
+  return results;
+}
+
+const sum = (counts: readonly number[]): number => counts.reduce((total, count) => total + count, 0);
 
 function usage(message: string): BridgeError {
   return new BridgeError('BRIDGE_ERR_USAGE', message);
@@ -231,8 +248,9 @@ export function registerDlqCommands(
       const scope = scopeOf(opts);
       const lines =
         'targetId' in scope
-          ? await withQueue(opts, targetQueue(scope.targetId), async (queue) => {
-              const rows = await listDeadLetters(queue, { limit: opts.limit });
+          ? await withQueues(opts, targetQueue(scope.targetId), async (queues) => {
+              const found = await eachOf(queues, (queue) => listDeadLetters(queue, { limit: opts.limit }));
+              const rows = found.flat().slice(0, opts.limit);
               return {
                 json: rows,
                 text: rows.map((row) => {
@@ -242,8 +260,11 @@ export function registerDlqCommands(
                 }),
               };
             })
-          : await withQueue(opts, botOutboundQueue, async (queue) => {
-              const rows = await listOutboundDeadLetters(queue, { limit: opts.limit });
+          : await withQueues(opts, botOutboundQueue, async (queues) => {
+              const found = await eachOf(queues, (queue) =>
+                listOutboundDeadLetters(queue, { limit: opts.limit }),
+              );
+              const rows = found.flat().slice(0, opts.limit);
               return { json: rows, text: rows.map(outboundLine) };
             });
       if (opts.json) write(JSON.stringify(lines.json));
@@ -262,8 +283,12 @@ export function registerDlqCommands(
       const scope = scopeOf(opts);
       const detail =
         'targetId' in scope
-          ? await withQueue(opts, targetQueue(scope.targetId), (queue) => showDeadLetter(queue, opts.id))
-          : await withQueue(opts, botOutboundQueue, (queue) => showOutboundDeadLetter(queue, opts.id));
+          ? await withQueues(opts, targetQueue(scope.targetId), async (queues) =>
+              (await eachOf(queues, (queue) => showDeadLetter(queue, opts.id))).find(Boolean),
+            )
+          : await withQueues(opts, botOutboundQueue, async (queues) =>
+              (await eachOf(queues, (queue) => showOutboundDeadLetter(queue, opts.id))).find(Boolean),
+            );
       if (!detail) {
         throw new BridgeError(
           'BRIDGE_ERR_NOT_FOUND',
@@ -293,15 +318,15 @@ export function registerDlqCommands(
       const progress = progressPrinter(terminal.stderr);
       let count: number;
       if ('targetId' in scope) {
-        count = await withQueue(opts, targetQueue(scope.targetId), (queue) =>
-          replayDeadLetters(queue, which, progress),
+        count = await withQueues(opts, targetQueue(scope.targetId), async (queues) =>
+          sum(await eachOf(queues, (queue) => replayDeadLetters(queue, which, progress))),
         );
       } else {
-        const result = await withQueue(opts, botOutboundQueue, (queue) =>
-          replayOutboundDeadLetters(queue, which, progress),
+        const results = await withQueues(opts, botOutboundQueue, (queues) =>
+          eachOf(queues, (queue) => replayOutboundDeadLetters(queue, which, progress)),
         );
-        count = result.replayed;
-        for (const { id, deadline } of result.expired) {
+        count = sum(results.map((result) => result.replayed));
+        for (const { id, deadline } of results.flatMap((result) => result.expired)) {
           terminal.stderr.write(
             `warning: ${id} is a passive reply whose window closed at ${deadline}; replayed as asked, it will ` +
               'fail again with BRIDGE_ERR_REPLY_EXPIRED (send an active message through the API instead)\n',
@@ -342,20 +367,21 @@ export function registerDlqCommands(
             'dlq purge deletes for good and asks first, but stdin is not a terminal; add --yes to purge without asking',
           );
         }
-        const purge = async <T>(queue: Queue<T>, redis: Redis): Promise<number> => {
+        // One question for both layouts' dead letters, with their total.
+        const purge = async <T>(queues: Queue<T>[], redis: Redis): Promise<number> => {
           if (!opts.yes) {
-            const found = await countDeadLetters(queue, redis, which);
+            const found = sum(await eachOf(queues, (queue) => countDeadLetters(queue, redis, which)));
             if (found === 0) return 0;
             if (!(await confirm(purgeQuestion(found, scopeName(scope), opts), prompt))) {
               throw new BridgeError('BRIDGE_ERR_ABORTED', 'not confirmed; nothing was deleted');
             }
           }
-          return purgeDeadLetters(queue, which);
+          return sum(await eachOf(queues, (queue) => purgeDeadLetters(queue, which)));
         };
         const count =
           'targetId' in scope
-            ? await withQueue(opts, targetQueue(scope.targetId), purge)
-            : await withQueue(opts, botOutboundQueue, purge);
+            ? await withQueues(opts, targetQueue(scope.targetId), purge)
+            : await withQueues(opts, botOutboundQueue, purge);
         write(`purged ${count} for ${scopeName(scope)}`);
         setExit(0);
       },
@@ -380,8 +406,12 @@ export function registerDlqCommands(
     .action(async (opts: TargetOptions & { since: string }) => {
       const since = parseSince(opts.since, Date.now());
       if ('problem' in since) throw usage(`--since: ${JSON.stringify(opts.since)} ${since.problem}`);
-      const count = await withQueue(opts, targetQueue(opts.target), (queue) =>
-        replaySince(queue, since.sinceMs, progressPrinter(terminal.stderr)),
+      const count = await withQueues(opts, targetQueue(opts.target), async (queues) =>
+        sum(
+          await eachOf(queues, (queue) =>
+            replaySince(queue, since.sinceMs, progressPrinter(terminal.stderr)),
+          ),
+        ),
       );
       write(`replayed ${count} for target ${opts.target} since ${new Date(since.sinceMs).toISOString()}`);
       setExit(0);

@@ -23,6 +23,7 @@ import {
   replicaIdProblem,
 } from './replica-id.js';
 import { didYouMean } from './suggest.js';
+import { parseKeyBase, PREFIX_EXPECTED } from '../redis/keys.js';
 
 // Cross-field checks run even when a sibling is invalid, so one run reports every issue (zod skips them by
 // default). They run only once the value has the right shape, and their callbacks take `unknown` members and
@@ -359,12 +360,12 @@ const redis = section({
       'Redis connection URL; rediss:// for TLS, credentials as redis://:password@host:port. Default redis://127.0.0.1:6379.',
     ),
   prefix: z
-    .string({ error: 'expected a key prefix without spaces, like {qqwb}' })
-    .regex(/^\S+$/, { error: 'expected a key prefix without spaces, like {qqwb}' })
+    .string({ error: PREFIX_EXPECTED })
+    .refine((prefix) => parseKeyBase(prefix) !== undefined, { error: PREFIX_EXPECTED })
     .default('{qqwb}')
     .describe(
-      'Prefix of every Redis key and BullMQ queue. Keep the {braces} (a hash tag) so Redis Cluster places all keys ' +
-        'in one slot. Default {qqwb}.',
+      'Names every Redis key and BullMQ queue: {name} (a bare name is read as {name}). Each queue and gateway ' +
+        'shard gets a hash tag of its own under it ({name:t:<target>}, …), so Redis Cluster spreads them. Default {qqwb}.',
     ),
 });
 

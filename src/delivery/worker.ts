@@ -9,6 +9,9 @@ import { closeWorkers, FORCE_CLOSE_MS } from './close-workers.js';
 import type { AttemptRecord, DeliveryJobData } from '../queue/job.js';
 import { BACKOFF_TYPE } from '../queue/job-options.js';
 import { deliveryQueueName, eventIdFromJobId } from '../queue/names.js';
+import { startLegacyDrain } from '../queue/legacy-drain.js';
+import { targetQueuePrefix } from '../redis/keys.js';
+import { legacyQueuePrefix } from '../redis/legacy-keys.js';
 import { retryDelayMs } from './backoff.js';
 import { ABORTED_CODE } from './classify.js';
 import { WebhookDeliverer, type AttemptResult } from './deliver.js';
@@ -45,6 +48,8 @@ export interface DeliveryWorkersOptions {
   readonly replies?: ReplyRouting;
   /** Called once per reply read from an answer, with what became of it, for metrics. Exceptions are ignored. */
   readonly onReply?: (targetId: string, outcome: ReplyOutcome) => void;
+  /** How often the queues of the old key layout are looked at; default 30 s (queue/legacy-drain.ts). */
+  readonly legacyDrainIntervalMs?: number;
 }
 
 /** Running delivery workers. */
@@ -172,7 +177,10 @@ export function startDeliveryWorkers(options: DeliveryWorkersOptions): DeliveryW
     }
   };
 
-  const startWorker = (target: TargetConfig): Worker<DeliveryJobData, AttemptRecord> => {
+  const startWorker = (
+    target: TargetConfig,
+    queuePrefix = targetQueuePrefix(config.redis.prefix, target.id),
+  ): Worker<DeliveryJobData, AttemptRecord> => {
     const targetId = target.id;
     const processor = async (job: Job<DeliveryJobData>, token?: string): Promise<AttemptRecord> => {
       const eventId = isDeliveryJobData(job.data) ? job.data.eventId : eventIdFromJobId(job.id ?? '');
@@ -252,7 +260,7 @@ export function startDeliveryWorkers(options: DeliveryWorkersOptions): DeliveryW
 
     const worker = new Worker<DeliveryJobData, AttemptRecord>(deliveryQueueName(targetId), processor, {
       connection,
-      prefix: config.redis.prefix,
+      prefix: queuePrefix,
       concurrency: target.concurrency,
       // A worker killed mid-delivery stops renewing its lock; after stall_timeout another worker takes the job.
       // Several stalls are tolerated (each is a crash, not a bad target) before BullMQ fails the job.
@@ -284,7 +292,21 @@ export function startDeliveryWorkers(options: DeliveryWorkersOptions): DeliveryW
     return worker;
   };
 
-  const running = config.targets.map(startWorker);
+  const running: { close(): Promise<void> }[] = config.targets.map((target) => startWorker(target));
+  // Jobs an earlier version left under the old key layout are delivered too (legacy-drain.ts).
+  for (const target of config.targets) {
+    running.push(
+      startLegacyDrain({
+        connection,
+        queuePrefix: legacyQueuePrefix(config.redis.prefix),
+        queueName: deliveryQueueName(target.id),
+        startWorker: () => startWorker(target, legacyQueuePrefix(config.redis.prefix)),
+        fields: { targetId: target.id },
+        logger: options.logger,
+        ...(options.legacyDrainIntervalMs === undefined ? {} : { intervalMs: options.legacyDrainIntervalMs }),
+      }),
+    );
+  }
   log.info({ targets: config.targets.map((t) => t.id) }, 'delivery workers started');
 
   let closing: Promise<void> | undefined;

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { describeError } from '../errors.js';
+import { keyPatterns } from '../redis/keys.js';
 import { BridgeError } from '../errors.js';
 
 /** The Redis the demo uses, and how to let go of it. */
@@ -132,9 +133,12 @@ export async function resolveDemoRedis(
   return startRedisServer(sources.command ?? 'redis-server');
 }
 
-/** Deletes every key that starts with `prefix` (SCAN, never KEYS, so a shared Redis is not blocked). */
+/** Deletes every key of `prefix`, in either key layout (SCAN, never KEYS, so a shared Redis is not blocked). */
 export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
-  const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+  for (const pattern of keyPatterns(prefix)) await deleteMatching(redis, pattern);
+}
+
+async function deleteMatching(redis: Redis, pattern: string): Promise<void> {
   let cursor = '0';
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);

@@ -1,19 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { BridgeError } from '../errors.js';
-
-/** Key of one shard's lease; its value is `<owner>:<fencing token>`. */
-export function leaseKey(prefix: string, appId: string, shardId: number): string {
-  return `${prefix}:lease:${appId}:${shardId}`;
-}
+import { leaseFenceKey, leaseKey } from '../redis/keys.js';
+import { legacyLeaseKey } from '../redis/legacy-keys.js';
 
 /**
- * Key of one shard's fencing counter. It never expires: tokens must keep rising across holders, or a stale holder
- * could not be told from the current one.
+ * A shard's lease key (value `<owner>:<fencing token>`) and its fencing counter, which never expires: tokens must
+ * keep rising across holders, or a stale holder could not be told from the current one.
  */
-export function leaseFenceKey(prefix: string, appId: string, shardId: number): string {
-  return `${prefix}:lease-fence:${appId}:${shardId}`;
-}
+export { leaseFenceKey, leaseKey } from '../redis/keys.js';
 
 /**
  * The lease owner id of one process: `<replica id>/<incarnation>`. The replica id (`gateway.replica_id`) is stable
@@ -93,7 +88,7 @@ return 0
 `;
 
 export interface ShardLeaseOptions {
-  redis: Redis;
+  redis: Redis | Cluster;
   /** The hash-tagged key prefix, so the lease, its counter and the session share one Cluster slot. */
   prefix: string;
   appId: string;
@@ -155,6 +150,11 @@ export class ShardLease {
    */
   async acquire(): Promise<LeaseAcquisition> {
     const { redis, owner, ttlMs } = this.options;
+    const legacy = await this.legacyHolder();
+    if (legacy !== undefined) {
+      this.holder = legacy;
+      return { kind: 'held', holder: legacy };
+    }
     const twins = [...(this.options.liveTwins?.() ?? [])];
     const prefix = `${replicaIdOf(owner)}/`;
     const reply = await redis.eval(ACQUIRE, 2, this.key, this.fenceKey, owner, ttlMs, prefix, ...twins);
@@ -166,6 +166,19 @@ export class ShardLease {
     this.holder = undefined;
     this.held = { token: result.token, value: `${owner}:${result.token}` };
     return result;
+  }
+
+  /**
+   * The holder of this shard's lease in the old key layout, when it is another replica: one of the earlier version
+   * still running during a rolling upgrade, whose shard must not be opened twice. It lets go (stops, or its lease
+   * runs out) and the shard is taken here. An old lease of this replica id was left by its own earlier run, and does
+   * not count. Read before the acquiring script, which cannot name a key of another hash tag.
+   */
+  private async legacyHolder(): Promise<string | undefined> {
+    const { redis, prefix, appId, shardId, owner } = this.options;
+    const value = await redis.get(legacyLeaseKey(prefix, appId, shardId));
+    if (value === null) return undefined;
+    return replicaIdOf(value) === replicaIdOf(owner) ? undefined : ownerOfValue(value);
   }
 
   /**

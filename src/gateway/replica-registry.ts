@@ -1,14 +1,13 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { BridgeError } from '../errors.js';
-import { leaseKey, ownerOfValue, replicaIdOf } from './lease.js';
+import { leaseKey, replicasKey } from '../redis/keys.js';
+import { ownerOfValue, replicaIdOf } from './lease.js';
 
 /**
  * Key of the set of live gateway replicas of one app: a sorted set of lease owner ids scored by the unix ms until
- * which each counts as live. Under the same hash-tagged prefix as the leases, so one Cluster slot holds them all.
+ * which each counts as live.
  */
-export function replicasKey(prefix: string, appId: string): string {
-  return `${prefix}:replicas:${appId}`;
-}
+export { replicasKey } from '../redis/keys.js';
 
 // KEYS[1] replicas; ARGV[1] owner, ARGV[2] ttl ms. Redis's clock scores the members, so replicas on hosts whose
 // clocks disagree still agree on who is live. Returns the live owners, this one included.
@@ -43,7 +42,7 @@ export class ReplicaRegistry {
   private readonly key: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly prefix: string,
     private readonly appId: string,
     private readonly owner: string,
@@ -75,11 +74,16 @@ export class ReplicaRegistry {
     await this.redis.zrem(this.key, this.owner);
   }
 
-  /** The owner of each shard's lease now (undefined: free), in one round trip. */
+  /**
+   * The owner of each shard's lease now (undefined: free). One GET per shard, sent together: each shard's lease
+   * has a hash tag of its own, so on a Cluster one MGET could not name them all.
+   */
   async holders(shardIds: readonly number[]): Promise<Map<number, string | undefined>> {
     const holders = new Map<number, string | undefined>();
     if (shardIds.length === 0) return holders;
-    const values = await this.redis.mget(...shardIds.map((id) => leaseKey(this.prefix, this.appId, id)));
+    const values = await Promise.all(
+      shardIds.map((id) => this.redis.get(leaseKey(this.prefix, this.appId, id))),
+    );
     shardIds.forEach((id, index) => {
       const value = values[index];
       holders.set(id, value ? ownerOfValue(value) : undefined);

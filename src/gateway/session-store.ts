@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { BridgeError } from '../errors.js';
-import { sessionKey } from '../queue/names.js';
-import { leaseKey } from './lease.js';
+import { leaseKey, sessionKey } from '../redis/keys.js';
+import { legacySessionKey } from '../redis/legacy-keys.js';
 
 /** What a shard needs to RESUME: QQ's session id and the last sequence whose events are durably enqueued. */
 export interface PersistedSession {
@@ -23,14 +23,29 @@ const SESSION_TTL_SEC = 24 * 3600;
 
 /** Resume state in a Redis hash per shard, for a single gateway process (no leases). */
 export class RedisSessionStore implements SessionStore {
+  /** Shards whose session of the old key layout this store has already deleted: one DEL each, not one per save. */
+  private readonly legacyForgotten = new Set<number>();
+
   constructor(
-    protected readonly redis: Redis,
+    protected readonly redis: Redis | Cluster,
     protected readonly prefix: string,
     protected readonly appId: string,
   ) {}
 
+  /**
+   * The shard's session; when there is none, the one an earlier version saved under the old key layout, so the
+   * first start after an upgrade RESUMEs instead of identifying anew. The first save or clear removes that old
+   * record, so it is read at most until then.
+   */
   async load(shardId: number): Promise<PersistedSession | undefined> {
-    const fields = await this.redis.hgetall(sessionKey(this.prefix, this.appId, shardId));
+    return (
+      (await this.read(sessionKey(this.prefix, this.appId, shardId))) ??
+      (await this.read(legacySessionKey(this.prefix, this.appId, shardId)))
+    );
+  }
+
+  private async read(key: string): Promise<PersistedSession | undefined> {
+    const fields = await this.redis.hgetall(key);
     const sessionId = fields['session_id'];
     const seq = Number(fields['seq']);
     if (!sessionId || !Number.isSafeInteger(seq)) return undefined;
@@ -52,10 +67,22 @@ export class RedisSessionStore implements SessionStore {
       })
       .expire(key, SESSION_TTL_SEC)
       .exec();
+    await this.forgetLegacy(shardId);
   }
 
   async clear(shardId: number): Promise<void> {
     await this.redis.del(sessionKey(this.prefix, this.appId, shardId));
+    await this.forgetLegacy(shardId, true);
+  }
+
+  /**
+   * Deletes the shard's session of the old key layout, once a newer one is written or the session is given up. A
+   * command of its own: the old key has another hash tag, so it cannot join the write.
+   */
+  protected async forgetLegacy(shardId: number, always = false): Promise<void> {
+    if (!always && this.legacyForgotten.has(shardId)) return;
+    await this.redis.del(legacySessionKey(this.prefix, this.appId, shardId));
+    this.legacyForgotten.add(shardId);
   }
 }
 
@@ -100,7 +127,7 @@ export interface SessionFence {
  */
 export class FencedRedisSessionStore extends RedisSessionStore {
   constructor(
-    redis: Redis,
+    redis: Redis | Cluster,
     prefix: string,
     appId: string,
     private readonly fence: SessionFence,
@@ -129,7 +156,7 @@ export class FencedRedisSessionStore extends RedisSessionStore {
     const lease = leaseKey(this.prefix, this.appId, shardId);
     const session = sessionKey(this.prefix, this.appId, shardId);
     const written = await this.redis.eval(script, 2, lease, session, value, ...args);
-    if (Number(written) === 1) return;
+    if (Number(written) === 1) return this.forgetLegacy(shardId);
     this.fence.onRefused?.(shardId);
     throw leaseLost(shardId);
   }

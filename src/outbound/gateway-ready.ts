@@ -8,11 +8,9 @@
  * run out, so no stale "ready" outlives it by more than the freshness it wrote.
  */
 import type { Cluster, Redis } from 'ioredis';
+import { gatewayReadyKey } from '../redis/keys.js';
 
-/** The hash of a bot's shard readiness. */
-export function gatewayReadyKey(prefix: string, appId: string): string {
-  return `${prefix}:gateway-ready:${appId}`;
-}
+export { gatewayReadyKey } from '../redis/keys.js';
 
 /** How long the hash outlives its last write, so a bot that is gone leaves no key behind. */
 const KEY_TTL_MS = 24 * 60 * 60_000;

@@ -6,6 +6,7 @@
  * number it got the first time, which is what lets a retry after an ambiguous failure be recognised by QQ.
  */
 import type { Cluster, Redis } from 'ioredis';
+import { msgSeqKey as outboundMsgSeqKey } from '../redis/keys.js';
 
 /**
  * KEYS[1] the counter hash of one inbound id; ARGV: outbound id, limit, ttl ms. Field `#` holds the last number
@@ -32,9 +33,9 @@ export const MSG_SEQ_TTL_MS = 2 * 60 * 60_000;
 /** What a passive message is numbered under: `m:<msg_id>` for message replies, `e:<event_id>` for event ones. */
 export type SeqKey = `m:${string}` | `e:${string}`;
 
-/** The counter key of an inbound id, under the bridge's key prefix. */
+/** The counter key of an inbound id, next to the bot's outbound queue. */
 export function msgSeqKey(prefix: string, appId: string, seqKey: SeqKey): string {
-  return `${prefix}:msgseq:${appId}:${seqKey}`;
+  return outboundMsgSeqKey(prefix, appId, seqKey);
 }
 
 /**

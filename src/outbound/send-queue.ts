@@ -18,6 +18,8 @@ import {
   type Scene,
 } from './message.js';
 import { allocateMsgSeq, msgSeqKey, type SeqKey } from './msg-seq.js';
+import { outboundQueuePrefix } from '../redis/keys.js';
+import { legacyQueuePrefix } from '../redis/legacy-keys.js';
 
 /** Name of BullMQ's custom backoff type on outbound jobs; the outbound worker implements it. */
 export const OUTBOUND_BACKOFF_TYPE = 'qqwb-outbound';
@@ -42,7 +44,24 @@ export function openOutboundQueue(
   prefix: string,
   connection: Redis | Cluster,
 ): Queue<OutboundJobData> {
-  const queue = new Queue<OutboundJobData>(outboundQueueName(appId), { connection, prefix });
+  const queue = new Queue<OutboundJobData>(outboundQueueName(appId), {
+    connection,
+    prefix: outboundQueuePrefix(prefix, appId),
+  });
+  queue.on('error', () => undefined);
+  return queue;
+}
+
+/** The bot's outbound queue in the layout before per-queue hash tags (see legacy-drain.ts). */
+export function openLegacyOutboundQueue(
+  appId: string,
+  prefix: string,
+  connection: Redis | Cluster,
+): Queue<OutboundJobData> {
+  const queue = new Queue<OutboundJobData>(outboundQueueName(appId), {
+    connection,
+    prefix: legacyQueuePrefix(prefix),
+  });
   queue.on('error', () => undefined);
   return queue;
 }

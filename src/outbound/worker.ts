@@ -15,6 +15,9 @@ import type { Logger } from '../log.js';
 import type { QqTokenSource } from '../qq/rest-client.js';
 import type { OutboundJobData, OutboundSent } from './message.js';
 import { outboundQueueName, OUTBOUND_BACKOFF_TYPE } from './send-queue.js';
+import { startLegacyDrain } from '../queue/legacy-drain.js';
+import { outboundQueuePrefix } from '../redis/keys.js';
+import { legacyQueuePrefix } from '../redis/legacy-keys.js';
 import { QQ_DUPLICATE_MSG_SEQ } from './send-verdict.js';
 import { QqSender, type OutboundAttemptRecord, type SendAttempt } from './sender.js';
 import { failureReason } from './status.js';
@@ -67,6 +70,8 @@ export interface OutboundWorkerOptions {
   readonly onResult?: (job: OutboundJobData, result: OutboundResult) => void | Promise<void>;
   /** Source of randomness for backoff jitter and hold spacing; injectable for tests. Default `Math.random`. */
   readonly random?: () => number;
+  /** How often the queue of the old key layout is looked at; default 30 s (queue/legacy-drain.ts). */
+  readonly legacyDrainIntervalMs?: number;
 }
 
 /** The error code of QQ's `40054005` (this `msg_id` + `msg_seq` was sent already). */
@@ -221,7 +226,7 @@ export function startOutboundWorker(options: OutboundWorkerOptions): OutboundWor
   /** True when the job's log holds an attempt record from before this attempt (which has not logged yet). */
   const attemptedBefore = async (job: Job<OutboundJobData>): Promise<boolean> => {
     try {
-      return (await connection.llen(`${config.redis.prefix}:${outboundQueueName(appId)}:${job.id}:logs`)) > 0;
+      return (await connection.llen(`${job.queueQualifiedName}:${job.id}:logs`)) > 0;
     } catch {
       return false;
     }
@@ -308,26 +313,40 @@ export function startOutboundWorker(options: OutboundWorkerOptions): OutboundWor
     throw new RetryableSendError(failureReason(error.code, error.message), result.retryAfterMs);
   };
 
-  const worker = new Worker<OutboundJobData, OutboundSent>(outboundQueueName(appId), processor, {
-    connection,
-    prefix: config.redis.prefix,
-    concurrency: config.outbound.concurrency,
-    limiter: { max: config.outbound.rateLimit.max, duration: config.outbound.rateLimit.perMs },
-    lockDuration: config.delivery.stallTimeoutMs,
-    stalledInterval: Math.max(1_000, Math.round(config.delivery.stallTimeoutMs / 2)),
-    maxStalledCount: 5,
-    settings: {
-      backoffStrategy: (attemptsMade: number, type?: string, err?: Error): number => {
-        if (type !== OUTBOUND_BACKOFF_TYPE) {
-          log.warn({ type }, 'unknown backoff type on an outbound job; using the outbound retry settings');
-        }
-        const retryAfterMs = err instanceof RetryableSendError ? err.retryAfterMs : undefined;
-        return retryDelayMs(attemptsMade, config.outbound.retry, random, retryAfterMs);
+  const startWorker = (queuePrefix: string): Worker<OutboundJobData, OutboundSent> => {
+    const worker = new Worker<OutboundJobData, OutboundSent>(outboundQueueName(appId), processor, {
+      connection,
+      prefix: queuePrefix,
+      concurrency: config.outbound.concurrency,
+      limiter: { max: config.outbound.rateLimit.max, duration: config.outbound.rateLimit.perMs },
+      lockDuration: config.delivery.stallTimeoutMs,
+      stalledInterval: Math.max(1_000, Math.round(config.delivery.stallTimeoutMs / 2)),
+      maxStalledCount: 5,
+      settings: {
+        backoffStrategy: (attemptsMade: number, type?: string, err?: Error): number => {
+          if (type !== OUTBOUND_BACKOFF_TYPE) {
+            log.warn({ type }, 'unknown backoff type on an outbound job; using the outbound retry settings');
+          }
+          const retryAfterMs = err instanceof RetryableSendError ? err.retryAfterMs : undefined;
+          return retryDelayMs(attemptsMade, config.outbound.retry, random, retryAfterMs);
+        },
       },
-    },
+    });
+    // Without an 'error' listener a Redis hiccup would crash the process; BullMQ reconnects by itself.
+    worker.on('error', (err) => log.warn({ err: describeError(err) }, 'outbound worker error'));
+    return worker;
+  };
+  const worker = startWorker(outboundQueuePrefix(config.redis.prefix, appId));
+  // Messages an earlier version left under the old key layout are sent too (queue/legacy-drain.ts).
+  const legacy = startLegacyDrain({
+    connection,
+    queuePrefix: legacyQueuePrefix(config.redis.prefix),
+    queueName: outboundQueueName(appId),
+    startWorker: () => startWorker(legacyQueuePrefix(config.redis.prefix)),
+    fields: { queue: outboundQueueName(appId) },
+    logger: options.logger,
+    ...(options.legacyDrainIntervalMs === undefined ? {} : { intervalMs: options.legacyDrainIntervalMs }),
   });
-  // Without an 'error' listener a Redis hiccup would crash the process; BullMQ reconnects by itself.
-  worker.on('error', (err) => log.warn({ err: describeError(err) }, 'outbound worker error'));
   log.info(
     { queue: outboundQueueName(appId), concurrency: config.outbound.concurrency, holds: !!options.readiness },
     'outbound worker started',
@@ -335,7 +354,7 @@ export function startOutboundWorker(options: OutboundWorkerOptions): OutboundWor
 
   let closing: Promise<void> | undefined;
   const close = async (graceMs: number): Promise<void> => {
-    await closeWorkers([worker], graceMs, shutdown, log, {
+    await closeWorkers([worker, legacy], graceMs, shutdown, log, {
       work: 'outbound sends',
       workers: 'the outbound worker',
     });

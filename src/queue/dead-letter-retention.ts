@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import { openOutboundQueue, outboundQueueName } from '../outbound/send-queue.js';
 import { formatDuration } from '../util/duration.js';
 import { deliveryQueue } from './delivery-queue.js';
+import { outboundSweepLockKey, targetSweepLockKey } from '../redis/keys.js';
 
 /**
  * Retention of the dead-letter queues (`delivery.dead_letter`): every target's failed deliveries and the bot's
@@ -65,16 +66,6 @@ export async function trimDeadLetters<T>(
   return { age, count };
 }
 
-/** The key a worker process holds while it trims a target, so replicas do not trim the same target at once. */
-function sweepKey(prefix: string, targetId: string): string {
-  return `${prefix}:dead-letter-sweep:${targetId}`;
-}
-
-/** The same for the bot's outbound queue; apart from the targets' keys, which any target id could take. */
-function outboundSweepKey(prefix: string, appId: string): string {
-  return `${prefix}:outbound-dead-letter-sweep:${appId}`;
-}
-
 /** One dead-letter queue the sweeper trims, and how it speaks of it. */
 interface SweptQueue {
   /** `target backend`, `the outbound queue`, for log lines. */
@@ -128,7 +119,7 @@ function sweptQueues(options: DeadLetterSweeperOptions): SweptQueue[] {
     return {
       name: `target ${target.id}`,
       fields: { targetId: target.id },
-      lockKey: sweepKey(prefix, target.id),
+      lockKey: targetSweepLockKey(prefix, target.id),
       overCountHint: 'the target refuses deliveries, see dlq list',
       trim: () => trimDeadLetters(queue, retention),
       onTrimmed: (reason, count) => options.onTrimmed?.(target.id, reason, count),
@@ -142,7 +133,7 @@ function sweptQueues(options: DeadLetterSweeperOptions): SweptQueue[] {
     {
       name: 'the outbound queue',
       fields: { queue: outboundQueueName(appId) },
-      lockKey: outboundSweepKey(prefix, appId),
+      lockKey: outboundSweepLockKey(prefix, appId),
       overCountHint: "QQ refuses the bot's replies and sends, see dlq list --outbound",
       trim: () => trimDeadLetters(outbound, retention),
       onTrimmed: (reason, count) => options.onOutboundTrimmed?.(reason, count),

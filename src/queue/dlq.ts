@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { BridgeConfig } from '../config/types.js';
 import { BridgeError } from '../errors.js';
 import type { AttemptRecord, DeliveryJobData } from './job.js';
-import { deliveryQueue, type DeliveryQueue } from './delivery-queue.js';
+import { deliveryQueue, legacyDeliveryQueue, type DeliveryQueue } from './delivery-queue.js';
 import { eventIdFromJobId, jobIdForEvent } from './names.js';
 
 /**
@@ -82,6 +82,11 @@ const PAGE_SIZE = 500;
  * @throws BridgeError `BRIDGE_ERR_NOT_FOUND` naming the configured ids when `targetId` is not one of them
  */
 export function openDeliveryQueue(config: BridgeConfig, targetId: string, connection: Redis): DeliveryQueue {
+  assertConfiguredTarget(config, targetId);
+  return deliveryQueue(targetId, config.redis.prefix, connection);
+}
+
+function assertConfiguredTarget(config: BridgeConfig, targetId: string): void {
   if (!config.targets.some((target) => target.id === targetId)) {
     const known = config.targets.map((target) => target.id);
     throw new BridgeError(
@@ -89,7 +94,19 @@ export function openDeliveryQueue(config: BridgeConfig, targetId: string, connec
       `unknown target "${targetId}"; configured targets: ${known.length > 0 ? known.join(', ') : '(none)'}`,
     );
   }
-  return deliveryQueue(targetId, config.redis.prefix, connection);
+}
+
+/**
+ * The same target's queue in the key layout before per-target hash tags, whose dead letters an upgraded
+ * deployment still has (queue/legacy-drain.ts works off whatever is replayed there).
+ */
+export function openLegacyDeliveryQueue(
+  config: BridgeConfig,
+  targetId: string,
+  connection: Redis,
+): DeliveryQueue {
+  assertConfiguredTarget(config, targetId);
+  return legacyDeliveryQueue(targetId, config.redis.prefix, connection);
 }
 
 function isRef(selector: PurgeSelector): selector is DeadLetterRef {

@@ -1,6 +1,5 @@
 /**
- * Redis naming. Every key the bridge writes starts with the configured prefix, which is hash-tagged (`{qqwb}`)
- * so that Redis Cluster keeps BullMQ's multi-key scripts in one slot.
+ * Queue and job naming. The keys a queue lives under, and every other key, are named in src/redis/keys.ts.
  */
 export function deliveryQueueName(targetId: string): string {
   return `deliver-${targetId}`;
@@ -27,9 +26,4 @@ export function jobIdForEvent(eventId: string): string {
  */
 export function eventIdFromJobId(jobId: string): string {
   return jobId.replace(/^ev\|/, '').replace(/%25|%7C|\|/g, (escape) => EVENT_ID_CHARACTERS[escape] ?? escape);
-}
-
-/** Key of one shard's persisted gateway session (session_id + processed seq). */
-export function sessionKey(prefix: string, appId: string, shardId: number): string {
-  return `${prefix}:session:${appId}:${shardId}`;
 }

@@ -113,7 +113,11 @@ const INVALID: readonly (readonly [string, string])[] = [
   ],
   [
     `${MINIMAL}redis: { prefix: "a b" }\n`,
-    '4:18 redis.prefix: expected a key prefix without spaces, like {qqwb}; found "a b"',
+    '4:18 redis.prefix: expected a key prefix like {qqwb}: a name in braces (a bare name is read as in braces), no spaces or other braces; found "a b"',
+  ],
+  [
+    `${MINIMAL}redis: { prefix: "{qqwb}:eu" }\n`,
+    '4:18 redis.prefix: expected a key prefix like {qqwb}: a name in braces (a bare name is read as in braces), no spaces or other braces; found "{qqwb}:eu"',
   ],
   [`${MINIMAL}redis:\n`, '4:1 redis: expected a mapping with url, prefix; found an empty value'],
   [

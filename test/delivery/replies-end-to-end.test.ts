@@ -21,6 +21,7 @@ import { eventually } from '../helpers/gateway.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { deletePrefix, freshPrefix, redisConnection } from '../helpers/redis.js';
 import { schemaErrors } from '../events/envelope-schema.js';
+import { outboundQueuePrefix } from '../../src/redis/keys.js';
 
 const APP_ID = '102000000';
 const GROUP = 'C9F778FE6ADF9D1D1DBE395BF744A33A';
@@ -117,7 +118,7 @@ async function delivered(w: World, target: string, eventId: string): Promise<voi
 async function outboundJobs(w: World): Promise<OutboundJobData[]> {
   const queue = new Queue<OutboundJobData>(outboundQueueName(APP_ID), {
     connection: w.redis,
-    prefix: w.prefix,
+    prefix: outboundQueuePrefix(w.prefix, APP_ID),
   });
   try {
     const jobs = await queue.getJobs([...ALL_STATES]);

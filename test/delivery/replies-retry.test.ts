@@ -26,6 +26,7 @@ import {
   waitFor,
   type Receiver,
 } from './fixtures.js';
+import { outboundQueuePrefix } from '../../src/redis/keys.js';
 
 let prefix: string;
 let admin: Redis;
@@ -102,7 +103,7 @@ describe('replies when Redis fails while they are stored', () => {
 
     const outboundView = new Queue<OutboundJobData>(outboundQueueName(config.qq.appId), {
       connection: admin,
-      prefix,
+      prefix: outboundQueuePrefix(prefix, config.qq.appId),
     });
     cleanups.push(() => outboundView.close());
     const stored = (await outboundView.getJobs(['waiting'])) as { data: OutboundMessageJob }[];

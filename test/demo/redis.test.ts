@@ -66,9 +66,12 @@ describe('deleteKeysWithPrefix', () => {
     const prefix = freshPrefix('demo');
     const other = freshPrefix('demo');
     try {
+      // the old layout's keys (`{base}:…`) and the per-queue tags' (`{base:…}…`)
+      const tagged = `${prefix.slice(0, -1)}:t:backend}:deliver-backend:wait`;
       await redis.mset(`${prefix}:a`, '1', `${prefix}:b:c`, '2', `${other}:a`, '3');
+      await redis.set(tagged, '4');
       await deleteKeysWithPrefix(redis, prefix);
-      expect(await redis.exists(`${prefix}:a`, `${prefix}:b:c`)).toBe(0);
+      expect(await redis.exists(`${prefix}:a`, `${prefix}:b:c`, tagged)).toBe(0);
       expect(await redis.get(`${other}:a`)).toBe('3');
     } finally {
       await redis.del(`${other}:a`);

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isBridgeError } from '../../src/errors.js';
 import { createLeaseOwnerId, leaseKey, ShardLease } from '../../src/gateway/lease.js';
 import { FencedRedisSessionStore } from '../../src/gateway/session-store.js';
-import { sessionKey } from '../../src/queue/names.js';
+import { sessionKey } from '../../src/redis/keys.js';
 import { deletePrefix, freshPrefix, redisConnection } from '../helpers/redis.js';
 
 const APP_ID = '102000000';

@@ -6,7 +6,7 @@ import {
   RedisSessionStore,
   type SessionStore,
 } from '../../src/gateway/session-store.js';
-import { sessionKey } from '../../src/queue/names.js';
+import { sessionKey } from '../../src/redis/keys.js';
 import { deletePrefix, freshPrefix, redisConnection } from '../helpers/redis.js';
 
 const APP_ID = '102000000';

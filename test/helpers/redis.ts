@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { keyPatterns } from '../../src/redis/keys.js';
 
 export const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
@@ -13,18 +14,21 @@ export function redisConnection(options: { worker?: boolean } = {}): Redis {
 }
 
 /**
- * Every key under `prefix`: SCAN iterated until the cursor comes back to 0, since one SCAN call only covers part of
- * the keyspace however large its COUNT (never KEYS, which blocks a shared Redis).
+ * Every key of `prefix`, in the per-queue hash tags (`{<base>:…}`) and the layout before them (`<prefix>…`):
+ * SCAN iterated until the cursor comes back to 0, since one SCAN call only covers part of the keyspace however
+ * large its COUNT (never KEYS, which blocks a shared Redis).
  */
 export async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
   const found: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    cursor = next;
-    found.push(...keys);
-  } while (cursor !== '0');
-  return found;
+  for (const pattern of keyPatterns(prefix)) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      cursor = next;
+      found.push(...keys);
+    } while (cursor !== '0');
+  }
+  return [...new Set(found)];
 }
 
 /** Deletes every key under `prefix`. */

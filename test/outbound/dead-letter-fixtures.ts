@@ -9,6 +9,7 @@ import {
 } from '../../src/outbound/send-queue.js';
 import { waitFor } from '../delivery/fixtures.js';
 import { redisConnection } from '../helpers/redis.js';
+import { outboundQueuePrefix } from '../../src/redis/keys.js';
 
 /**
  * What the stand-in outbound worker does on one attempt: `send` completes the job as QQ's acceptance would,
@@ -97,7 +98,7 @@ export function startOutboundDeadLetters(options: {
   const workerConnection = redisConnection({ worker: true });
   const worker = new Worker<OutboundJobData, OutboundSent>(outboundQueueName(options.appId), processor, {
     connection: workerConnection,
-    prefix: options.prefix,
+    prefix: outboundQueuePrefix(options.prefix, options.appId),
     // The producer asks for the outbound worker's backoff type by name; retries here follow at once.
     settings: { backoffStrategy: () => 10 },
   });

@@ -18,7 +18,7 @@ import { normalize } from '../../src/events/normalize.js';
 import { silentLogger } from '../../src/log.js';
 import { outboundQueueName } from '../../src/outbound/send-queue.js';
 import { DeliveryProducer } from '../../src/queue/producer.js';
-import { deliveryQueueName, jobIdForEvent } from '../../src/queue/names.js';
+import { jobIdForEvent } from '../../src/queue/names.js';
 import { createDashboard, type DashboardRoutes } from '../../src/server/dashboard.js';
 import { createHttpServer, type HttpServer } from '../../src/server/http.js';
 import { createMetrics } from '../../src/server/metrics.js';
@@ -205,7 +205,7 @@ describe.skipIf(!HAS_CHROMIUM)(
       try {
         await until(async () => (await backend.getJobState(jobId)) !== 'failed', `${jobId} to leave failed`);
         expect(await backend.getJobState(jobId)).toBe('waiting');
-        const failed = await redis.zscore(`${prefix}:${deliveryQueueName('backend')}:failed`, jobId);
+        const failed = await redis.zscore(backend.toKey('failed'), jobId);
         expect(failed).toBeNull();
         expect(await backend.getFailedCount()).toBe(5);
       } finally {

@@ -12,6 +12,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { QqMessageBody, Scene } from '../../outbound/message.js';
 import { OUTBOUND_RETENTION_MS } from '../../outbound/send-queue.js';
 import { invalid } from './api-error.js';
+import { idempotencyKey } from '../../redis/keys.js';
 
 /** The header, as node:http names it. */
 const HEADER = 'idempotency-key';
@@ -63,7 +64,7 @@ export function sendFingerprint(scene: Scene, openid: string, body: QqMessageBod
 
 /** The Redis key holding a key's fingerprint; the key itself is hashed, so any key makes a short, plain name. */
 export function idempotencyBindingKey(prefix: string, appId: string, key: string): string {
-  return `${prefix}:idempotency:${appId}:${createHash('sha256').update(key).digest('hex')}`;
+  return idempotencyKey(prefix, appId, createHash('sha256').update(key).digest('hex'));
 }
 
 /** KEYS[1] the binding; ARGV: fingerprint, ttl ms. */
