@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import type { ListenAddress } from './config/listen.js';
 import type { BridgeConfig } from './config/types.js';
 import type { ReplyRouting } from './delivery/replies.js';
@@ -22,6 +21,8 @@ import { startDeadLetterSweeper } from './queue/dead-letter-retention.js';
 import type { DurableSink } from './queue/durable-sink.js';
 import { Journal } from './queue/journal.js';
 import { deliveryQueue } from './queue/delivery-queue.js';
+import type { RedisClient } from './redis/client.js';
+import { closeRedis, createRedisConnections } from './redis/connections.js';
 import { DeliveryProducer } from './queue/producer.js';
 import type { DashboardRoutes } from './server/dashboard.js';
 import { createSendApi } from './server/api/send-api.js';
@@ -79,15 +80,9 @@ export function createApp(options: AppOptions): App {
   /** Set while the gateway role runs in webhook mode; the callback route answers 503 without it. */
   let ingest: ((frame: DispatchFrame) => Promise<void>) | undefined;
 
-  // Fail fast while Redis is away (no offline queue, one retry), so an event goes to the journal within
-  // milliseconds instead of waiting on a queued command; reconnect forever in the background.
-  const redis = new Redis(config.redis.url, {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 2_000,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
-  });
+  // One connection factory for url, cluster and sentinel; the producer connection fails fast (see connections.ts).
+  const connections = createRedisConnections(config.redis);
+  const redis = connections.producer();
   let lastRedisError = '';
   redis.on('error', (err: Error) => {
     // One line per distinct error, not one per reconnect attempt.
@@ -332,7 +327,7 @@ export function createApp(options: AppOptions): App {
   function startWorkers(): void {
     const workers = startDeliveryWorkers({
       config,
-      redis: { url: config.redis.url },
+      redis: connections.worker,
       logger,
       onResult: (targetId, result, exhausted) => {
         metrics.delivery(targetId, exhausted ? 'dead_lettered' : result.outcome, result.latencyMs / 1000);
@@ -353,10 +348,8 @@ export function createApp(options: AppOptions): App {
 
   /** Always runs with the workers: replies and the send API may enqueue outbound messages at any time. */
   function startOutbound(): void {
-    const connection = new Redis(config.redis.url, { maxRetriesPerRequest: null });
-    stops.push(async () => {
-      await connection.quit().catch(() => connection.disconnect());
-    });
+    const connection = connections.worker();
+    stops.push(() => closeRedis(connection));
     const outbound = startOutboundWorker({
       config,
       connection,
@@ -428,7 +421,7 @@ export function createApp(options: AppOptions): App {
  * Waits until Redis answers, logging while it does not: nothing the bridge does is safe without it at start. Rejects
  * with BRIDGE_ERR_ABORTED once `signal` aborts, without waiting for the attempt under way.
  */
-async function connectRedis(redis: Redis, logger: Logger, signal: AbortSignal | undefined): Promise<void> {
+async function connectRedis(redis: RedisClient, logger: Logger, signal: AbortSignal | undefined): Promise<void> {
   const what = 'waiting for Redis';
   let lastError: unknown;
   for (let attempt = 1; !signal?.aborted; attempt++) {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { BridgeError } from '../errors.js';
 
 /** Key of one shard's lease; its value is `<owner>:<fencing token>`. */
@@ -93,7 +93,7 @@ return 0
 `;
 
 export interface ShardLeaseOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** The hash-tagged key prefix, so the lease, its counter and the session share one Cluster slot. */
   prefix: string;
   appId: string;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { BridgeError } from '../errors.js';
 import { leaseKey, ownerOfValue, replicaIdOf } from './lease.js';
 
@@ -43,7 +43,7 @@ export class ReplicaRegistry {
   private readonly key: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly appId: string,
     private readonly owner: string,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { BridgeError } from '../errors.js';
 import { sessionKey } from '../queue/names.js';
 import { leaseKey } from './lease.js';
@@ -24,7 +24,7 @@ const SESSION_TTL_SEC = 24 * 3600;
 /** Resume state in a Redis hash per shard, for a single gateway process (no leases). */
 export class RedisSessionStore implements SessionStore {
   constructor(
-    protected readonly redis: Redis,
+    protected readonly redis: RedisClient,
     protected readonly prefix: string,
     protected readonly appId: string,
   ) {}
@@ -100,7 +100,7 @@ export interface SessionFence {
  */
 export class FencedRedisSessionStore extends RedisSessionStore {
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     prefix: string,
     appId: string,
     private readonly fence: SessionFence,

@@ -1,5 +1,5 @@
 import type { Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { BridgeConfig } from '../config/types.js';
 import { BridgeError } from '../errors.js';
 import type { AttemptRecord, DeliveryJobData } from './job.js';
@@ -81,7 +81,7 @@ const PAGE_SIZE = 500;
  *
  * @throws BridgeError `BRIDGE_ERR_NOT_FOUND` naming the configured ids when `targetId` is not one of them
  */
-export function openDeliveryQueue(config: BridgeConfig, targetId: string, connection: Redis): DeliveryQueue {
+export function openDeliveryQueue(config: BridgeConfig, targetId: string, connection: RedisClient): DeliveryQueue {
   if (!config.targets.some((target) => target.id === targetId)) {
     const known = config.targets.map((target) => target.id);
     throw new BridgeError(
@@ -285,7 +285,7 @@ export async function purgeDeadLetters<T>(queue: Queue<T>, selector: PurgeSelect
  */
 export async function countDeadLetters<T>(
   queue: Queue<T>,
-  connection: Redis,
+  connection: RedisClient,
   selector: PurgeSelector,
 ): Promise<number> {
   if (isRef(selector)) return (await failedJob(queue, jobIdOf(selector))) ? 1 : 0;
