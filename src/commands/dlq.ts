@@ -1,6 +1,5 @@
 import type { Queue } from 'bullmq';
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
 import type { BridgeConfig } from '../config/types.js';
 import { BridgeError } from '../errors.js';
 import {
@@ -24,6 +23,9 @@ import {
 } from '../queue/dlq.js';
 import { parseSince, replaySince } from '../queue/replay-since.js';
 import { parseDuration } from '../util/duration.js';
+import type { RedisClient } from '../redis/client.js';
+import { createRedisConnections } from '../redis/connections.js';
+import { redisConfigKey } from '../redis/describe.js';
 import { confirm, type PromptStreams } from './confirm.js';
 import { loadConfigFor } from './load-config.js';
 
@@ -63,7 +65,7 @@ function processTerminal(): DlqTerminal {
 }
 
 /** Opens a queue on the connection; the connection stays the caller's. */
-type QueueOpener<Q> = (config: BridgeConfig, redis: Redis) => Q;
+type QueueOpener<Q> = (config: BridgeConfig, redis: RedisClient) => Q;
 
 const targetQueue =
   (targetId: string): QueueOpener<DeliveryQueue> =>
@@ -77,15 +79,16 @@ const botOutboundQueue: QueueOpener<OutboundDeadLetterQueue> = (config, redis) =
 async function withQueue<Q extends { close(): Promise<void> }, T>(
   opts: { config?: string },
   open: QueueOpener<Q>,
-  fn: (queue: Q, redis: Redis) => Promise<T>,
+  fn: (queue: Q, redis: RedisClient) => Promise<T>,
 ): Promise<T> {
   const config = await loadConfigFor(opts);
-  const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 1, lazyConnect: true });
+  const redis = createRedisConnections(config.redis).command();
+  redis.on('error', () => undefined); // connect() below rejects with the reason
   try {
     await redis.connect().catch((err: unknown) => {
       throw new BridgeError(
         'BRIDGE_ERR_REDIS',
-        `cannot reach Redis (redis.url in ${config.source}): ${String(err)}`,
+        `cannot reach Redis (${redisConfigKey(config.redis.connection)} in ${config.source}): ${String(err)}`,
       );
     });
     const queue = open(config, redis);
@@ -342,7 +345,7 @@ export function registerDlqCommands(
             'dlq purge deletes for good and asks first, but stdin is not a terminal; add --yes to purge without asking',
           );
         }
-        const purge = async <T>(queue: Queue<T>, redis: Redis): Promise<number> => {
+        const purge = async <T>(queue: Queue<T>, redis: RedisClient): Promise<number> => {
           if (!opts.yes) {
             const found = await countDeadLetters(queue, redis, which);
             if (found === 0) return 0;

@@ -23,6 +23,7 @@ import {
   REPLICA_ID_PATTERN,
   replicaIdProblem,
 } from './replica-id.js';
+import { alternativeForm } from './schema-keys.js';
 import { didYouMean } from './suggest.js';
 
 // Cross-field checks run even when a sibling is invalid, so one run reports every issue (zod skips them by
@@ -459,12 +460,16 @@ const redis = section({
       'Redis connection URL of one node; rediss:// for TLS, credentials as redis://:password@host:port. ' +
         `Exclusive with cluster and sentinel. Default ${REDIS_URL_DEFAULT} when neither is set.`,
     ),
-  cluster: redisCluster
-    .optional()
-    .describe('A Redis Cluster: seed nodes, credentials, TLS, NAT map. Exclusive with url and sentinel.'),
-  sentinel: redisSentinel
-    .optional()
-    .describe('A Sentinel-managed master: name, Sentinels, credentials. Exclusive with url and cluster.'),
+  cluster: alternativeForm(
+    redisCluster
+      .optional()
+      .describe('A Redis Cluster: seed nodes, credentials, TLS, NAT map. Exclusive with url and sentinel.'),
+  ),
+  sentinel: alternativeForm(
+    redisSentinel
+      .optional()
+      .describe('A Sentinel-managed master: name, Sentinels, credentials. Exclusive with url and cluster.'),
+  ),
   prefix: z
     .string({ error: 'expected a key prefix without spaces, like {qqwb}' })
     .regex(/^\S+$/, { error: 'expected a key prefix without spaces, like {qqwb}' })

@@ -30,6 +30,14 @@ const PURPOSE_OPTIONS: Record<RedisPurpose, CommonOptions> = {
   command: { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2_000 },
 };
 
+/**
+ * A connection to one node by URL (demo, bench and tests, which run on one local Redis), typed as `Redis` for the
+ * node-level commands (INFO, MEMORY) they use.
+ */
+export function connectSingleRedis(url: string, purpose: RedisPurpose, overrides: CommonOptions = {}): Redis {
+  return new Redis(url, { ...PURPOSE_OPTIONS[purpose], ...overrides });
+}
+
 /** A new connection for `purpose`, with `overrides` (e.g. a retry strategy that gives up) on top. */
 export function connectRedis(
   connection: RedisConnectionConfig,
@@ -39,7 +47,7 @@ export function connectRedis(
   const common: CommonOptions = { ...PURPOSE_OPTIONS[purpose], ...overrides };
   switch (connection.kind) {
     case 'single':
-      return new Redis(connection.url, common);
+      return connectSingleRedis(connection.url, purpose, overrides);
     case 'cluster':
       return new Cluster(
         connection.nodes.map(({ host, port }) => ({ host, port })),
