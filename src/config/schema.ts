@@ -352,12 +352,16 @@ const qq = section({
 
 export const REDIS_URL_DEFAULT = 'redis://127.0.0.1:6379';
 
-const HOST_PORT_EXPECTED = 'expected a Redis node as host:port, like 10.0.0.5:6379 or [::1]:6379 (port 1–65535)';
+const HOST_PORT_EXPECTED =
+  'expected a Redis node as host:port, like 10.0.0.5:6379 or [::1]:6379 (port 1–65535)';
 
 function hostPort() {
   return z
     .string({ error: HOST_PORT_EXPECTED })
-    .max(HOST_PORT_MAX_LENGTH, { error: `${HOST_PORT_EXPECTED}, at most ${HOST_PORT_MAX_LENGTH} characters` })
+    .max(HOST_PORT_MAX_LENGTH, {
+      error: `${HOST_PORT_EXPECTED}, at most ${HOST_PORT_MAX_LENGTH} characters`,
+      abort: true,
+    })
     .refine((value) => parseHostPort(value) !== undefined, { error: HOST_PORT_EXPECTED });
 }
 
@@ -384,30 +388,39 @@ const redisTls = z
       section({
         ca_file: text('expected the path of a PEM file with the CA certificates to trust')
           .optional()
-          .describe('PEM file of the CA certificates to trust instead of the system ones. Default: the system CAs.'),
+          .describe(
+            'PEM file of the CA certificates to trust instead of the system ones. Default: the system CAs.',
+          ),
         servername: text('expected the TLS server name (SNI), like redis.example.com')
           .optional()
           .describe('Server name sent and verified (SNI). Default: the node host.'),
         reject_unauthorized: flag()
           .default(true)
-          .describe('Refuse a certificate that does not verify. Only set false for a test setup. Default true.'),
+          .describe(
+            'Refuse a certificate that does not verify. Only set false for a test setup. Default true.',
+          ),
       }),
     ],
     { error: 'expected true, false, or a mapping with ca_file, servername, reject_unauthorized' },
   )
   .optional()
-  .describe('TLS to the nodes: true, or a mapping with ca_file, servername, reject_unauthorized. Default off.');
+  .describe(
+    'TLS to the nodes: true, or a mapping with ca_file, servername, reject_unauthorized. Default off.',
+  );
 
 const redisCluster = section({
   nodes: redisNodes('cluster seed nodes').describe(
     'Seed nodes of the Redis Cluster (host:port); the client discovers the rest. Required.',
   ),
-  username: optionalSecret('Redis ACL user name').describe('ACL user of every node. Default: none (default user).'),
+  username: optionalSecret('Redis ACL user name').describe(
+    'ACL user of every node. Default: none (default user).',
+  ),
   password: optionalSecret('Redis password').describe('Password of every node. Default: none.'),
   tls: redisTls,
   nat_map: z
     .record(hostPort(), hostPort(), {
-      error: 'expected a mapping of "internal:port": "external:port", like { "172.18.0.2:6379": "127.0.0.1:7000" }',
+      error:
+        'expected a mapping of "internal:port": "external:port", like { "172.18.0.2:6379": "127.0.0.1:7000" }',
     })
     .optional()
     .describe(
@@ -420,9 +433,13 @@ const redisSentinel = section({
   name: text('expected the master name the Sentinels monitor, like mymaster').describe(
     'The master name the Sentinels monitor (sentinel monitor <name> …). Required.',
   ),
-  nodes: redisNodes('Sentinels').describe('The Sentinels (host:port); the client asks them for the master. Required.'),
+  nodes: redisNodes('Sentinels').describe(
+    'The Sentinels (host:port); the client asks them for the master. Required.',
+  ),
   username: optionalSecret('Redis ACL user name').describe('ACL user of the master. Default: none.'),
-  password: optionalSecret('Redis password').describe('Password of the master and replicas (data). Default: none.'),
+  password: optionalSecret('Redis password').describe(
+    'Password of the master and replicas (data). Default: none.',
+  ),
   sentinel_username: optionalSecret('Sentinel ACL user name').describe(
     'ACL user of the Sentinels themselves. Default: none.',
   ),
