@@ -5,7 +5,6 @@
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
 import { connectSingleRedis } from '../src/redis/connections.js';
 import { killAll } from './children.js';
 import { darkTimePhase } from './dark-time.js';

@@ -6,7 +6,6 @@
  * bench `ready` over IPC once both ends run.
  */
 import { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { connectSingleRedis } from '../src/redis/connections.js';
 import { request } from 'undici';
 import { WebSocket } from 'ws';

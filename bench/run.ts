@@ -7,7 +7,6 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
 import { connectSingleRedis } from '../src/redis/connections.js';
 import { killAll } from './children.js';
 import { darkTimePhase } from './dark-time.js';

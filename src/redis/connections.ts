@@ -61,11 +61,11 @@ export function connectRedis(
 /** Builds connections for one `redis:` config; each call returns a new connection the caller closes. */
 export interface RedisConnections {
   /** Fail-fast: the producer, leases, sessions, readiness. Lazy: call `connect()`. */
-  producer(): RedisClient;
+  readonly producer: () => RedisClient;
   /** For BullMQ workers (`maxRetriesPerRequest: null`). Connects at once. */
-  worker(): RedisClient;
+  readonly worker: () => RedisClient;
   /** For CLI commands: lazy, one retry, 2 s connect timeout. */
-  command(): RedisClient;
+  readonly command: () => RedisClient;
   /** `single`, `cluster` or `sentinel`. */
   readonly kind: RedisConnectionConfig['kind'];
 }

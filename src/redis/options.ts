@@ -35,20 +35,26 @@ export function tlsOptions(tls: RedisTlsConfig, where: string): ConnectionOption
 /** The options shared by every Redis connection, whatever its topology. */
 export type CommonOptions = Pick<
   RedisOptions,
-  'lazyConnect' | 'enableOfflineQueue' | 'maxRetriesPerRequest' | 'connectTimeout' | 'retryStrategy'
+  | 'lazyConnect'
+  | 'enableOfflineQueue'
+  | 'maxRetriesPerRequest'
+  | 'connectTimeout'
+  | 'retryStrategy'
+  | 'sentinelRetryStrategy'
 >;
 
 /** A Cluster's options: the node options (credentials, TLS, timeouts) go to every node it dials. */
 export function clusterOptions(connection: ClusterConnection, common: CommonOptions): ClusterOptions {
-  const { retryStrategy, lazyConnect, enableOfflineQueue, maxRetriesPerRequest, ...perNode } = common;
+  const { retryStrategy, lazyConnect, enableOfflineQueue, maxRetriesPerRequest, connectTimeout } = common;
   return {
     ...(lazyConnect === undefined ? {} : { lazyConnect }),
     ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
-    ...(maxRetriesPerRequest === undefined ? {} : { maxRetriesPerRequest }),
-    // The cluster reconnects as a whole; the per-node strategy is not used by ioredis's Cluster.
+    // The cluster reconnects as a whole; ioredis's Cluster does not use a per-node retry strategy.
     ...(retryStrategy ? { clusterRetryStrategy: (times: number) => retryStrategy(times) ?? null } : {}),
+    // Commands are retried, or not, by the node connection that carries them.
     redisOptions: {
-      ...perNode,
+      ...(maxRetriesPerRequest === undefined ? {} : { maxRetriesPerRequest }),
+      ...(connectTimeout === undefined ? {} : { connectTimeout }),
       ...(connection.username === undefined ? {} : { username: connection.username }),
       ...(connection.password === undefined ? {} : { password: connection.password }),
       ...(connection.tls ? { tls: tlsOptions(connection.tls, 'redis.cluster') } : {}),
