@@ -94,3 +94,8 @@ export function testConfig(options: {
     targets: options.targets ?? [],
   };
 }
+
+/** `config` on the one Redis node at `url` (a test's own server), the URL and the connection alike. */
+export function onRedisUrl(config: BridgeConfig, url: string): BridgeConfig {
+  return { ...config, redis: { ...config.redis, url, connection: { kind: 'single', url } } };
+}
