@@ -1,8 +1,9 @@
+import { createServer, connect, type AddressInfo } from 'node:net';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisConnectionConfig } from '../../src/config/types.js';
 import type { RedisClient } from '../../src/redis/client.js';
-import { closeRedis, createRedisConnections } from '../../src/redis/connections.js';
+import { closeRedis, connectRedis, createRedisConnections } from '../../src/redis/connections.js';
 import { scanKeys } from '../../src/redis/scan.js';
 import { startBridgeOn } from '../helpers/bridge-on.js';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
@@ -60,6 +61,36 @@ describe('the connection factory on a Redis Cluster (real, 3 masters)', () => {
     expect(found.sort()).toEqual([...keys].sort());
     await deletePrefix(prefix, producer);
     expect(await keysUnder(producer, prefix)).toEqual([]);
+  }, 30_000);
+
+  it('dials the addresses of nat_map instead of the ones the nodes announce', async () => {
+    // One master's announced address mapped to a loopback proxy in front of it: its keys must go through the proxy.
+    const key = `${freshPrefix('nat').replace(/[{}]/g, '')}{n}`;
+    const masterPort = await cluster.masterOf(key);
+    let proxied = 0;
+    const proxy = createServer((socket) => {
+      proxied++;
+      const upstream = connect(masterPort, '127.0.0.1');
+      socket.pipe(upstream).pipe(socket);
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const { port } = proxy.address() as AddressInfo;
+    try {
+      const natMap = { [`127.0.0.1:${masterPort}`]: { host: '127.0.0.1', port } };
+      const client = connectRedis({ ...connection, natMap }, 'command');
+      client.on('error', () => undefined);
+      opened.push(client);
+      await client.connect();
+      await client.set(key, 'through the map');
+      expect(await client.get(key)).toBe('through the map');
+      expect(proxied).toBeGreaterThan(0);
+      await client.del(key);
+      await closeRedis(client);
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   }, 30_000);
 
   it('runs the bridge end to end: an event reaches the receiver through the Cluster', async () => {
