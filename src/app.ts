@@ -421,7 +421,11 @@ export function createApp(options: AppOptions): App {
  * Waits until Redis answers, logging while it does not: nothing the bridge does is safe without it at start. Rejects
  * with BRIDGE_ERR_ABORTED once `signal` aborts, without waiting for the attempt under way.
  */
-async function connectRedis(redis: RedisClient, logger: Logger, signal: AbortSignal | undefined): Promise<void> {
+async function connectRedis(
+  redis: RedisClient,
+  logger: Logger,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   const what = 'waiting for Redis';
   let lastError: unknown;
   for (let attempt = 1; !signal?.aborted; attempt++) {

@@ -14,7 +14,8 @@ export interface HostPort {
 /** The longest DNS name (253) plus brackets, colon and five port digits. */
 export const HOST_PORT_MAX_LENGTH = 261;
 
-const DNS_NAME = /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i;
+const DNS_NAME =
+  /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i;
 
 /** The parsed address, or undefined when `text` is not a valid `host:port`. */
 export function parseHostPort(text: string): HostPort | undefined {

@@ -40,7 +40,10 @@ function literalSecrets(data: unknown): string[] {
   const file = data as {
     qq?: { client_secret?: unknown };
     server?: { admin_token?: unknown };
-    redis?: { cluster?: { password?: unknown }; sentinel?: { password?: unknown; sentinel_password?: unknown } };
+    redis?: {
+      cluster?: { password?: unknown };
+      sentinel?: { password?: unknown; sentinel_password?: unknown };
+    };
     targets?: unknown;
   };
   const redis = typeof file.redis === 'object' && file.redis !== null ? file.redis : {};

@@ -102,9 +102,7 @@ const SECRET_SETTINGS = new Set(['client_secret', 'admin_token', 'secret', 'pass
 
 /** Settings whose values are credentials: never shown, whatever their type. */
 function isSecretPath(path: readonly PathSegment[], at: 'key' | 'value'): boolean {
-  if (
-    path.some((segment) => typeof segment === 'string' && SECRET_SETTINGS.has(segment))
-  ) {
+  if (path.some((segment) => typeof segment === 'string' && SECRET_SETTINGS.has(segment))) {
     return true;
   }
   // Header values often carry credentials (Authorization: Bearer …); header names do not.

@@ -81,7 +81,11 @@ const PAGE_SIZE = 500;
  *
  * @throws BridgeError `BRIDGE_ERR_NOT_FOUND` naming the configured ids when `targetId` is not one of them
  */
-export function openDeliveryQueue(config: BridgeConfig, targetId: string, connection: RedisClient): DeliveryQueue {
+export function openDeliveryQueue(
+  config: BridgeConfig,
+  targetId: string,
+  connection: RedisClient,
+): DeliveryQueue {
   if (!config.targets.some((target) => target.id === targetId)) {
     const known = config.targets.map((target) => target.id);
     throw new BridgeError(

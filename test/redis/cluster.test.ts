@@ -12,7 +12,7 @@ import { deletePrefix, freshPrefix, keysUnder } from '../helpers/redis.js';
 const GROUP = 'C9F778FE6ADF9D1D1DBE395BF744A33A';
 
 let cluster: RedisCluster;
-let connection: RedisConnectionConfig;
+let connection: Extract<RedisConnectionConfig, { kind: 'cluster' }>;
 const opened: RedisClient[] = [];
 
 beforeAll(async () => {
