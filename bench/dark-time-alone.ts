@@ -5,7 +5,7 @@
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { connectSingleRedis } from '../src/redis/connections.js';
 import { killAll } from './children.js';
 import { darkTimePhase } from './dark-time.js';
 import { darkTimeSummary, darkTimeTable } from './dark-time-report.js';
@@ -22,7 +22,7 @@ async function main(): Promise<number> {
   const plan = planFor(options);
   const startedAt = new Date();
   const loadAvgStart = loadavg();
-  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+  const redis = connectSingleRedis(options.redisUrl, 'command');
   await redis.connect();
   const prefix = runPrefix();
   const workDir = mkdtempSync(join(tmpdir(), 'qqwb-bench-'));

@@ -8,7 +8,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { connectSingleRedis } from '../src/redis/connections.js';
 import { parseConfig, type BridgeConfig } from '../src/config/index.js';
 import { startDeliveryWorkers } from '../src/delivery/worker.js';
 import { normalize } from '../src/events/normalize.js';
@@ -173,7 +174,7 @@ if (!Number.isInteger(events) || events < 1 || events > 100_000) {
   process.exit(2);
 }
 
-const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+const redis = connectSingleRedis(REDIS_URL, 'worker');
 try {
   const server = await redis.info('server');
   console.log(

@@ -8,7 +8,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { connectSingleRedis } from '../src/redis/connections.js';
 import type { TargetConfig } from '../src/config/types.js';
 import { silentLogger } from '../src/log.js';
 import { enqueueEntryWith } from '../src/queue/durable-sink.js';
@@ -108,7 +109,7 @@ async function main(): Promise<void> {
   if (!Number.isSafeInteger(events) || events <= 0)
     throw new Error(`events must be a positive integer, got ${process.argv[2]}`);
   const url = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
+  const redis = connectSingleRedis(url, 'command');
   await redis.connect();
   const prefix = runPrefix();
   try {

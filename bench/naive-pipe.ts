@@ -6,7 +6,7 @@
  * bench `ready` over IPC once both ends run.
  */
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import { connectSingleRedis } from '../src/redis/connections.js';
 import { request } from 'undici';
 import { WebSocket } from 'ws';
 
@@ -41,7 +41,7 @@ async function main(spec: NaiveSpec): Promise<void> {
   const { url } = (await gatewayResponse.body.json()) as { url: string };
 
   const queue = new Queue('events', {
-    connection: new Redis(spec.redisUrl, { maxRetriesPerRequest: null }),
+    connection: connectSingleRedis(spec.redisUrl, 'worker'),
     prefix: spec.prefix,
   });
   const worker = new Worker(
@@ -56,7 +56,7 @@ async function main(spec: NaiveSpec): Promise<void> {
       if (response.statusCode >= 300) throw new Error(`HTTP ${response.statusCode}`);
     },
     {
-      connection: new Redis(spec.redisUrl, { maxRetriesPerRequest: null }),
+      connection: connectSingleRedis(spec.redisUrl, 'worker'),
       prefix: spec.prefix,
       concurrency: spec.concurrency,
     },

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { connectSingleRedis } from '../src/redis/connections.js';
 import { killAll } from './children.js';
 import { darkTimePhase } from './dark-time.js';
 import { REPO_ROOT, USAGE, parseOptions, planFor, type BenchOptions } from './options.js';
@@ -87,12 +87,7 @@ async function main(): Promise<number> {
   mkdirSync(options.resultsDir, { recursive: true });
 
   // The bench's own connection fails fast: a Redis that goes away mid-run ends the run, it is not waited for.
-  const redis = new Redis(options.redisUrl, {
-    maxRetriesPerRequest: 1,
-    connectTimeout: 2_000,
-    lazyConnect: true,
-    retryStrategy: () => null,
-  });
+  const redis = connectSingleRedis(options.redisUrl, 'command', { retryStrategy: () => null });
   let redisError = '';
   redis.on('error', (err: Error) => (redisError = err.message)); // the command that met it is rejected too
   await redis.connect().catch((err: unknown) => {

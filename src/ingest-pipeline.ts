@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis/client.js';
 import type { BridgeConfig } from './config/types.js';
 import type { DispatchFrame } from './events/envelope.js';
 import type { Logger } from './log.js';
@@ -22,7 +22,7 @@ export interface IngestPipeline {
  */
 export function startIngestPipeline(options: {
   config: BridgeConfig;
-  redis: Redis;
+  redis: RedisClient;
   journal: Journal;
   metrics: BridgeMetrics;
   logger: Logger;

@@ -20,6 +20,7 @@ const SECRET_KEYS = new Set([
   'apitoken',
   'apitokens',
   'password',
+  'sentinelpassword',
   'authorization',
   'proxyauthorization',
   'apikey',

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import type { BridgeConfig, TargetConfig } from '../config/types.js';
 import { privateAddressKind } from '../delivery/ssrf-guard.js';
 import { describeIntents } from '../qq/intents.js';
+import { describeRedisMode } from '../redis/describe.js';
 import { formatDuration } from '../util/duration.js';
 
 /**
@@ -86,6 +87,13 @@ function outboundLine(config: BridgeConfig): string {
   );
 }
 
+/** The Redis mode and where it connects (the URL without credentials), the node count, never a password. */
+function redisLine(config: BridgeConfig): string {
+  const { connection, prefix } = config.redis;
+  const where = connection.kind === 'single' ? `  ${displayUrl(connection.url)}` : '';
+  return `${describeRedisMode(connection)}${where}  prefix ${prefix}`;
+}
+
 /** Whether the send API is on, and with how many tokens; never the tokens themselves. */
 function sendApiLine(config: BridgeConfig): string {
   const count = config.server.apiTokens.length;
@@ -109,7 +117,7 @@ export function summarizeConfig(config: BridgeConfig): string {
     `  intents    ${describeIntents(config.qq.intents).join(' | ')} (${config.qq.intents})`,
     `  shards     ${shards}`,
     `  api        ${config.qq.apiBase}  token ${config.qq.tokenUrl}`,
-    `  redis      prefix ${config.redis.prefix}`,
+    `  redis      ${redisLine(config)}`,
     `  server     ${config.server.host}:${config.server.port}  admin ${config.server.adminToken ? 'on' : 'off'}`,
     `  send api   ${sendApiLine(config)}`,
     `  outbound   ${outboundLine(config)}`,

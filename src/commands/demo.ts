@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { createApp, type App } from '../app.js';
 import { demoConfig } from '../demo/config.js';
 import { ANSWERED_EVENT, demoEvents, SAMPLE_DATA } from '../demo/events.js';
 import { watchQqMessages, type QqMessageWatch } from '../demo/qq-messages.js';
 import { startSampleReceiver, type SampleReceiver } from '../demo/receiver.js';
+import { connectRedis } from '../redis/connections.js';
 import { assertRedisAnswers, deleteKeysWithPrefix, resolveDemoRedis } from '../demo/redis.js';
 import { describeError } from '../errors.js';
 import { EVENT_CATALOG } from '../events/catalog.js';
@@ -229,7 +229,7 @@ function watchSignals(): SignalWatch {
 }
 
 async function removePrefix(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2_000 });
+  const redis = connectRedis({ kind: 'single', url }, 'command');
   redis.on('error', () => undefined);
   try {
     await redis.connect();

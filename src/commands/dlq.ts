@@ -1,6 +1,5 @@
 import type { Queue } from 'bullmq';
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
 import type { BridgeConfig } from '../config/types.js';
 import { BridgeError } from '../errors.js';
 import {
@@ -25,6 +24,9 @@ import {
 } from '../queue/dlq.js';
 import { parseSince, replaySince } from '../queue/replay-since.js';
 import { parseDuration } from '../util/duration.js';
+import type { RedisClient } from '../redis/client.js';
+import { createRedisConnections } from '../redis/connections.js';
+import { redisConfigKey } from '../redis/describe.js';
 import { confirm, type PromptStreams } from './confirm.js';
 import { loadConfigFor } from './load-config.js';
 
@@ -64,7 +66,7 @@ function processTerminal(): DlqTerminal {
 }
 
 /** Opens a queue on the connection; the connection stays the caller's. */
-type QueueOpener<Q> = (config: BridgeConfig, redis: Redis) => Q;
+type QueueOpener<Q> = (config: BridgeConfig, redis: RedisClient) => Q;
 
 const targetQueue = (targetId: string): QueueOpener<DeliveryQueue>[] => [
   (config, redis) => openDeliveryQueue(config, targetId, redis),
@@ -85,15 +87,16 @@ const botOutboundQueue: QueueOpener<OutboundDeadLetterQueue>[] = [
 async function withQueues<Q extends { close(): Promise<void> }, T>(
   opts: { config?: string },
   open: readonly QueueOpener<Q>[],
-  fn: (queues: Q[], redis: Redis) => Promise<T>,
+  fn: (queues: Q[], redis: RedisClient) => Promise<T>,
 ): Promise<T> {
   const config = await loadConfigFor(opts);
-  const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 1, lazyConnect: true });
+  const redis = createRedisConnections(config.redis).command();
+  redis.on('error', () => undefined); // connect() below rejects with the reason
   try {
     await redis.connect().catch((err: unknown) => {
       throw new BridgeError(
         'BRIDGE_ERR_REDIS',
-        `cannot reach Redis (redis.url in ${config.source}): ${String(err)}`,
+        `cannot reach Redis (${redisConfigKey(config.redis.connection)} in ${config.source}): ${String(err)}`,
       );
     });
     const queues = open.map((opener) => opener(config, redis));
@@ -368,7 +371,7 @@ export function registerDlqCommands(
           );
         }
         // One question for both layouts' dead letters, with their total.
-        const purge = async <T>(queues: Queue<T>[], redis: Redis): Promise<number> => {
+        const purge = async <T>(queues: Queue<T>[], redis: RedisClient): Promise<number> => {
           if (!opts.yes) {
             const found = sum(await eachOf(queues, (queue) => countDeadLetters(queue, redis, which)));
             if (found === 0) return 0;

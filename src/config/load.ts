@@ -40,9 +40,20 @@ function literalSecrets(data: unknown): string[] {
   const file = data as {
     qq?: { client_secret?: unknown };
     server?: { admin_token?: unknown };
+    redis?: {
+      cluster?: { password?: unknown };
+      sentinel?: { password?: unknown; sentinel_password?: unknown };
+    };
     targets?: unknown;
   };
-  const values: unknown[] = [file.qq?.client_secret, file.server?.admin_token];
+  const redis = typeof file.redis === 'object' && file.redis !== null ? file.redis : {};
+  const values: unknown[] = [
+    file.qq?.client_secret,
+    file.server?.admin_token,
+    redis.cluster?.password,
+    redis.sentinel?.password,
+    redis.sentinel?.sentinel_password,
+  ];
   if (Array.isArray(file.targets)) {
     for (const target of file.targets as unknown[]) {
       const secret =

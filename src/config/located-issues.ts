@@ -98,11 +98,11 @@ function valueAt(data: unknown, path: readonly PathSegment[]): unknown {
   return current;
 }
 
+const SECRET_SETTINGS = new Set(['client_secret', 'admin_token', 'secret', 'password', 'sentinel_password']);
+
 /** Settings whose values are credentials: never shown, whatever their type. */
 function isSecretPath(path: readonly PathSegment[], at: 'key' | 'value'): boolean {
-  if (
-    path.some((segment) => segment === 'client_secret' || segment === 'admin_token' || segment === 'secret')
-  ) {
+  if (path.some((segment) => typeof segment === 'string' && SECRET_SETTINGS.has(segment))) {
     return true;
   }
   // Header values often carry credentials (Authorization: Bearer …); header names do not.

@@ -2,6 +2,17 @@ import { z } from 'zod';
 
 type Segment = string | number;
 
+const ALTERNATIVE_FORMS = new WeakSet<z.ZodType>();
+
+/**
+ * Marks a setting as one of several exclusive forms of its parent (like `redis.cluster` beside `redis.url`): an
+ * example file shows it in a comment only, as it does a union's forms.
+ */
+export function alternativeForm<T extends z.ZodType>(schema: T): T {
+  ALTERNATIVE_FORMS.add(schema);
+  return schema;
+}
+
 /** Strips the wrappers that do not change which keys a value may have. */
 function unwrap(schema: z.ZodType): z.ZodType {
   let current = schema;
@@ -52,7 +63,10 @@ export function knownKeysAt(root: z.ZodType, path: readonly Segment[]): string[]
 /** One key the schema allows, as a path with `[]` for list items, like `targets[].retry.base`. */
 export interface SchemaKey {
   readonly path: string;
-  /** True when the key belongs to one form of a union (like `qq.shards.total`), so a file shows only one form. */
+  /**
+   * True when the key belongs to one form of a union (like `qq.shards.total`) or to an {@link alternativeForm}
+   * (like `redis.cluster`), so a file shows only one form.
+   */
   readonly alternative: boolean;
 }
 
@@ -66,8 +80,9 @@ export function schemaKeys(root: z.ZodType): SchemaKey[] {
       if (option instanceof z.ZodObject) {
         for (const [key, child] of Object.entries<z.ZodType>(option.shape)) {
           const path = prefix === '' ? key : `${prefix}.${key}`;
-          keys.push({ path, alternative: inUnion });
-          walk(child, path, inUnion);
+          const alternativeKey = inUnion || ALTERNATIVE_FORMS.has(child);
+          keys.push({ path, alternative: alternativeKey });
+          walk(child, path, alternativeKey);
         }
       } else if (option instanceof z.ZodArray) {
         walk(option.element as z.ZodType, `${prefix}[]`, inUnion);

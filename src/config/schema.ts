@@ -15,6 +15,7 @@ import { INTENTS, isIntentName, type IntentName } from '../qq/intents.js';
 import { isReservedServerPath, RESERVED_SERVER_PATHS_TEXT } from '../server/reserved-paths.js';
 import { DURATION_EXAMPLES, DURATION_PATTERN, parseDuration, parseDurationMs } from '../util/duration.js';
 import { parseRequestTarget } from '../util/request-target.js';
+import { HOST_PORT_MAX_LENGTH, parseHostPort } from './host-port.js';
 import { parseListen } from './listen.js';
 import {
   AUTO_REPLICA_ID,
@@ -22,6 +23,7 @@ import {
   REPLICA_ID_PATTERN,
   replicaIdProblem,
 } from './replica-id.js';
+import { alternativeForm } from './schema-keys.js';
 import { didYouMean } from './suggest.js';
 import { parseKeyBase, PREFIX_EXPECTED } from '../redis/keys.js';
 
@@ -349,16 +351,143 @@ const qq = section({
 
 // ---------------------------------------------------------------- redis, server, journal, gateway, delivery, log
 
+export const REDIS_URL_DEFAULT = 'redis://127.0.0.1:6379';
+
+const HOST_PORT_EXPECTED =
+  'expected a Redis node as host:port, like 10.0.0.5:6379 or [::1]:6379 (port 1–65535)';
+
+function hostPort() {
+  return z
+    .string({ error: HOST_PORT_EXPECTED })
+    .max(HOST_PORT_MAX_LENGTH, {
+      error: `${HOST_PORT_EXPECTED}, at most ${HOST_PORT_MAX_LENGTH} characters`,
+      abort: true,
+    })
+    .refine((value) => parseHostPort(value) !== undefined, { error: HOST_PORT_EXPECTED });
+}
+
+function redisNodes(what: string) {
+  const expected = `expected a list of ${what} as host:port, like ["10.0.0.5:6379", "10.0.0.6:6379"]`;
+  return z
+    .array(hostPort(), { error: expected })
+    .min(1, { error: expected })
+    .max(64, { error: `${expected}, at most 64 (a few seed nodes are enough)` })
+    .superRefine(uniqueItems('node'), WHEN_LIST);
+}
+
+function optionalSecret(what: string) {
+  return z
+    .string({ error: `expected the ${what} (a string; use \${ENV_VAR} to keep it out of the file)` })
+    .min(1, { error: `the ${what} is empty; leave the key out when there is none` })
+    .optional();
+}
+
+const redisTls = z
+  .union(
+    [
+      flag(),
+      section({
+        ca_file: text('expected the path of a PEM file with the CA certificates to trust')
+          .optional()
+          .describe(
+            'PEM file of the CA certificates to trust instead of the system ones. Default: the system CAs.',
+          ),
+        servername: text('expected the TLS server name (SNI), like redis.example.com')
+          .optional()
+          .describe('Server name sent and verified (SNI). Default: the node host.'),
+        reject_unauthorized: flag()
+          .default(true)
+          .describe(
+            'Refuse a certificate that does not verify. Only set false for a test setup. Default true.',
+          ),
+      }),
+    ],
+    { error: 'expected true, false, or a mapping with ca_file, servername, reject_unauthorized' },
+  )
+  .optional()
+  .describe(
+    'TLS to the nodes: true, or a mapping with ca_file, servername, reject_unauthorized. Default off.',
+  );
+
+const redisCluster = section({
+  nodes: redisNodes('cluster seed nodes').describe(
+    'Seed nodes of the Redis Cluster (host:port); the client discovers the rest. Required.',
+  ),
+  username: optionalSecret('Redis ACL user name').describe(
+    'ACL user of every node. Default: none (default user).',
+  ),
+  password: optionalSecret('Redis password').describe('Password of every node. Default: none.'),
+  tls: redisTls,
+  nat_map: z
+    .record(hostPort(), hostPort(), {
+      error:
+        'expected a mapping of "internal:port": "external:port", like { "172.18.0.2:6379": "127.0.0.1:7000" }',
+    })
+    .optional()
+    .describe(
+      'Address translation for a cluster behind NAT or Docker: the address a node announces → the one to dial. ' +
+        'Default: none.',
+    ),
+});
+
+const redisSentinel = section({
+  name: text('expected the master name the Sentinels monitor, like mymaster').describe(
+    'The master name the Sentinels monitor (sentinel monitor <name> …). Required.',
+  ),
+  nodes: redisNodes('Sentinels').describe(
+    'The Sentinels (host:port); the client asks them for the master. Required.',
+  ),
+  username: optionalSecret('Redis ACL user name').describe('ACL user of the master. Default: none.'),
+  password: optionalSecret('Redis password').describe(
+    'Password of the master and replicas (data). Default: none.',
+  ),
+  sentinel_username: optionalSecret('Sentinel ACL user name').describe(
+    'ACL user of the Sentinels themselves. Default: none.',
+  ),
+  sentinel_password: optionalSecret('Sentinel password').describe(
+    'Password of the Sentinels themselves (their requirepass), separate from password. Default: none.',
+  ),
+  tls: redisTls,
+});
+
+/** Only one way to reach Redis: a second one is refused at its own key, saying which to keep. */
+function oneRedisTopology(value: unknown, ctx: z.RefinementCtx): void {
+  const given = ['url', 'cluster', 'sentinel'].filter(
+    (key) => (value as Record<string, unknown>)[key] !== undefined,
+  );
+  for (const key of given.slice(1)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [key],
+      params: { at: 'key' },
+      message:
+        `redis.${key} is set together with redis.${given[0]}; Redis is reached one way only: keep url (one ` +
+        'node), cluster (Redis Cluster) or sentinel (a Sentinel-managed master), and remove the others',
+    });
+  }
+}
+
 const redis = section({
   url: z
     .string({ error: 'expected a Redis URL like redis://127.0.0.1:6379' })
     .refine((value) => isUrlWithScheme(value, /^rediss?:$/), {
       error: 'expected a Redis URL like redis://127.0.0.1:6379 (rediss:// for TLS)',
     })
-    .default('redis://127.0.0.1:6379')
+    .optional()
     .describe(
-      'Redis connection URL; rediss:// for TLS, credentials as redis://:password@host:port. Default redis://127.0.0.1:6379.',
+      'Redis connection URL of one node; rediss:// for TLS, credentials as redis://:password@host:port. ' +
+        `Exclusive with cluster and sentinel. Default ${REDIS_URL_DEFAULT} when neither is set.`,
     ),
+  cluster: alternativeForm(
+    redisCluster
+      .optional()
+      .describe('A Redis Cluster: seed nodes, credentials, TLS, NAT map. Exclusive with url and sentinel.'),
+  ),
+  sentinel: alternativeForm(
+    redisSentinel
+      .optional()
+      .describe('A Sentinel-managed master: name, Sentinels, credentials. Exclusive with url and cluster.'),
+  ),
   prefix: z
     .string({ error: PREFIX_EXPECTED })
     .refine((prefix) => parseKeyBase(prefix) !== undefined, { error: PREFIX_EXPECTED })
@@ -367,7 +496,7 @@ const redis = section({
       'Names every Redis key and BullMQ queue: {name} (a bare name is read as {name}). Each queue and gateway ' +
         'shard gets a hash tag of its own under it ({name:t:<target>}, …), so Redis Cluster spreads them. Default {qqwb}.',
     ),
-});
+}).superRefine(oneRedisTopology, WHEN_MAPPING);
 
 const LISTEN_EXPECTED = 'expected host:port like 127.0.0.1:9464, [::1]:9464 or :9464 (all interfaces)';
 

@@ -1,7 +1,16 @@
-import type { BridgeConfig, RetryConfig, ShardsConfig, TargetConfig } from './types.js';
+import type {
+  BridgeConfig,
+  RedisConnectionConfig,
+  RedisNodeAddress,
+  RedisTlsConfig,
+  RetryConfig,
+  ShardsConfig,
+  TargetConfig,
+} from './types.js';
+import { parseHostPort } from './host-port.js';
 import { parseListen } from './listen.js';
 import { resolveReplicaId } from './replica-id.js';
-import { durationMs, intentMask, type ConfigDocument } from './schema.js';
+import { durationMs, intentMask, REDIS_URL_DEFAULT, type ConfigDocument } from './schema.js';
 
 type TargetDocument = NonNullable<ConfigDocument['targets']>[number];
 
@@ -10,6 +19,68 @@ function toShards(shards: ConfigDocument['qq']['shards']): ShardsConfig {
   if (typeof shards === 'number')
     return { mode: 'fixed', total: shards, ids: Array.from({ length: shards }, (_, id) => id) };
   return { mode: 'fixed', total: shards.total, ids: [...shards.ids] };
+}
+
+function toAddress(text: string): RedisNodeAddress {
+  const address = parseHostPort(text);
+  if (address === undefined) throw new TypeError(`redis node ${JSON.stringify(text)} was not validated`);
+  return address;
+}
+
+type RedisDocument = ConfigDocument['redis'];
+type TlsDocument = NonNullable<NonNullable<RedisDocument['cluster']>['tls']>;
+
+function toTls(tls: TlsDocument | undefined): { tls?: RedisTlsConfig } {
+  if (tls === undefined || tls === false) return {};
+  if (tls === true) return { tls: { rejectUnauthorized: true } };
+  return {
+    tls: {
+      rejectUnauthorized: tls.reject_unauthorized,
+      ...(tls.ca_file === undefined ? {} : { caFile: tls.ca_file }),
+      ...(tls.servername === undefined ? {} : { servername: tls.servername }),
+    },
+  };
+}
+
+/** Copies the optional string settings that are set, renamed. */
+function present(entries: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(entries).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+}
+
+function toRedisConnection(redis: RedisDocument): RedisConnectionConfig {
+  if (redis.cluster) {
+    const { cluster } = redis;
+    return {
+      kind: 'cluster',
+      nodes: cluster.nodes.map(toAddress),
+      ...present({ username: cluster.username, password: cluster.password }),
+      ...toTls(cluster.tls),
+      natMap: Object.fromEntries(
+        Object.entries(cluster.nat_map ?? {}).map(([from, to]) => {
+          const announced = toAddress(from);
+          return [`${announced.host}:${announced.port}`, toAddress(to)];
+        }),
+      ),
+    };
+  }
+  if (redis.sentinel) {
+    const { sentinel } = redis;
+    return {
+      kind: 'sentinel',
+      name: sentinel.name,
+      nodes: sentinel.nodes.map(toAddress),
+      ...present({
+        username: sentinel.username,
+        password: sentinel.password,
+        sentinelUsername: sentinel.sentinel_username,
+        sentinelPassword: sentinel.sentinel_password,
+      }),
+      ...toTls(sentinel.tls),
+    };
+  }
+  return { kind: 'single', url: redis.url ?? REDIS_URL_DEFAULT };
 }
 
 function toRetry(retry: { attempts: number; base: string; max: string }): RetryConfig {
@@ -58,7 +129,11 @@ export function toBridgeConfig(doc: ConfigDocument, source: string): BridgeConfi
         maxSkewMs: durationMs(doc.qq.webhook.max_skew),
       },
     },
-    redis: { url: doc.redis.url, prefix: doc.redis.prefix },
+    redis: {
+      url: doc.redis.cluster || doc.redis.sentinel ? '' : (doc.redis.url ?? REDIS_URL_DEFAULT),
+      connection: toRedisConnection(doc.redis),
+      prefix: doc.redis.prefix,
+    },
     server: {
       host: listen.host,
       port: listen.port,

@@ -65,11 +65,57 @@ export type ShardsConfig =
   | { readonly mode: 'fixed'; readonly total: number; readonly ids: readonly number[] };
 
 export interface RedisConfig {
-  /** redis:// or rediss:// URL; default redis://127.0.0.1:6379. May hold a password: never log it. */
+  /**
+   * The single node's URL (YAML `url`, default redis://127.0.0.1:6379); empty under cluster or sentinel. May hold
+   * a password: never log it. Prefer {@link RedisConfig.connection}, which every connection is built from.
+   */
   readonly url: string;
+  /** How Redis is reached: one node, a Cluster or a Sentinel-managed master (src/redis/connections.ts). */
+  readonly connection: RedisConnectionConfig;
   /** BullMQ and bridge key prefix; hash-tagged (`{qqwb}`, the default) so Redis Cluster keeps it in one slot. */
   readonly prefix: string;
 }
+
+/** A node's address, from a validated `host:port`. */
+export interface RedisNodeAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** YAML `tls:` of cluster or sentinel; `true` gives `{ rejectUnauthorized: true }`. */
+export interface RedisTlsConfig {
+  /** PEM file of the CAs to trust; read when connecting. */
+  readonly caFile?: string;
+  readonly servername?: string;
+  readonly rejectUnauthorized: boolean;
+}
+
+export type RedisConnectionConfig =
+  | { readonly kind: 'single'; readonly url: string }
+  | {
+      readonly kind: 'cluster';
+      readonly nodes: readonly RedisNodeAddress[];
+      readonly username?: string;
+      /** Never log it. */
+      readonly password?: string;
+      readonly tls?: RedisTlsConfig;
+      /** Announced `host:port` (as ioredis keys it: no brackets) → the address to dial. */
+      readonly natMap: Readonly<Record<string, RedisNodeAddress>>;
+    }
+  | {
+      readonly kind: 'sentinel';
+      /** The monitored master's name. */
+      readonly name: string;
+      readonly nodes: readonly RedisNodeAddress[];
+      readonly username?: string;
+      /** Of the master and replicas. Never log it. */
+      readonly password?: string;
+      readonly sentinelUsername?: string;
+      /** Of the Sentinels themselves. Never log it. */
+      readonly sentinelPassword?: string;
+      /** TLS to the master and to the Sentinels alike. */
+      readonly tls?: RedisTlsConfig;
+    };
 
 export interface ServerConfig {
   /** From YAML `listen` (host:port; default 127.0.0.1:9464). No brackets around IPv6; `:port` gives 0.0.0.0. */

@@ -1,6 +1,5 @@
 import { setMaxListeners } from 'node:events';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { BridgeConfig, TargetConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -15,20 +14,23 @@ import { legacyQueuePrefix } from '../redis/legacy-keys.js';
 import { retryDelayMs } from './backoff.js';
 import { ABORTED_CODE } from './classify.js';
 import { WebhookDeliverer, type AttemptResult } from './deliver.js';
+import type { RedisClient } from '../redis/client.js';
+import { connectRedis, createRedisConnections } from '../redis/connections.js';
 import { createReplyHandler, type ReplyOutcome, type ReplyRecord, type ReplyRouting } from './replies.js';
 
 /**
- * Where the workers' connection comes from: a Redis URL, or a factory returning a NEW ioredis client (created
- * with `maxRetriesPerRequest: null`, as BullMQ requires for workers). It is called once; every target's worker
+ * Where the workers' connection comes from: a single node's URL, or a factory returning a NEW ioredis client or
+ * Cluster (created with `maxRetriesPerRequest: null`, as BullMQ requires for workers, e.g. the `worker()` of
+ * src/redis/connections.ts). It is called once; every target's worker
  * shares the client for its non-blocking commands. Either way the client is owned, and closed, by
  * {@link startDeliveryWorkers}.
  */
-export type RedisConnectionSource = { readonly url: string } | (() => Redis);
+export type RedisConnectionSource = { readonly url: string } | (() => RedisClient);
 
 /** Options of {@link startDeliveryWorkers}. */
 export interface DeliveryWorkersOptions {
   readonly config: BridgeConfig;
-  /** Default: `{ url: config.redis.url }`. */
+  /** Default: a worker connection for `config.redis` (one node, Cluster or Sentinel). */
   readonly redis?: RedisConnectionSource;
   readonly logger: Logger;
   /** Shared deliverer (e.g. one with the SSRF guard); when given, the caller closes it. Default: a new one. */
@@ -106,12 +108,12 @@ export function startDeliveryWorkers(options: DeliveryWorkersOptions): DeliveryW
   const log = options.logger.child({ component: 'delivery' });
   const deliverer = options.deliverer ?? new WebhookDeliverer();
   const random = options.random ?? Math.random;
-  const source = options.redis ?? { url: config.redis.url };
+  const source = options.redis ?? createRedisConnections(config.redis).worker;
   // One connection for every target's non-blocking commands; BullMQ gives each worker its own blocking duplicate.
   // (Auto-pipelining would batch completions into fewer writes, but its setImmediate deferral adds a loop turn to
   // every completion, which halved the drain rate at concurrency 8 when measured.)
   const connection =
-    typeof source === 'function' ? source() : new Redis(source.url, { maxRetriesPerRequest: null });
+    typeof source === 'function' ? source() : connectRedis({ kind: 'single', url: source.url }, 'worker');
   // One abort signal for every in-flight delivery, fired by a forced close. A processor that declared BullMQ's
   // per-job signal would make BullMQ build an AbortController for every job just for this.
   const shutdown = new AbortController();

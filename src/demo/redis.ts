@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, createServer, type AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
-import { describeError } from '../errors.js';
+import type { RedisClient } from '../redis/client.js';
+import { connectRedis } from '../redis/connections.js';
+import { deleteKeys, scanKeys } from '../redis/scan.js';
+import { BridgeError, describeError } from '../errors.js';
 import { keyPatterns } from '../redis/keys.js';
-import { BridgeError } from '../errors.js';
 
 /** The Redis the demo uses, and how to let go of it. */
 export interface DemoRedis {
@@ -133,18 +134,13 @@ export async function resolveDemoRedis(
   return startRedisServer(sources.command ?? 'redis-server');
 }
 
-/** Deletes every key of `prefix`, in either key layout (SCAN, never KEYS, so a shared Redis is not blocked). */
-export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
-  for (const pattern of keyPatterns(prefix)) await deleteMatching(redis, pattern);
-}
-
-async function deleteMatching(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
+/**
+ * Deletes every key of `prefix`, in either key layout (SCAN, never KEYS, so a shared Redis is not blocked; every
+ * master of a Cluster).
+ */
+export async function deleteKeysWithPrefix(redis: RedisClient, prefix: string): Promise<void> {
+  for (const pattern of keyPatterns(prefix))
+    await scanKeys(redis, pattern, (keys) => deleteKeys(redis, keys));
 }
 
 /**
@@ -152,8 +148,7 @@ async function deleteMatching(redis: Redis, pattern: string): Promise<void> {
  * itself would wait for it forever. The message names `origin` (e.g. `REDIS_URL`), never the URL and its password.
  */
 export async function assertRedisAnswers(url: string, origin: string): Promise<void> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
+  const redis = connectRedis({ kind: 'single', url }, 'command', {
     connectTimeout: 3_000,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { replicaIdOf } from './lease.js';
@@ -7,7 +7,7 @@ import { ReplicaRegistry } from './replica-registry.js';
 import { planBalance } from './shard-balancer.js';
 
 export interface LeaseRoundsOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   appId: string;
   /** This process's lease owner id (`<replica id>/<incarnation>`). */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Cluster, Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { BridgeError } from '../errors.js';
 import { leaseFenceKey, leaseKey } from '../redis/keys.js';
 import { legacyLeaseKey } from '../redis/legacy-keys.js';
@@ -88,7 +88,7 @@ return 0
 `;
 
 export interface ShardLeaseOptions {
-  redis: Redis | Cluster;
+  redis: RedisClient;
   /** The hash-tagged key prefix, so the lease, its counter and the session share one Cluster slot. */
   prefix: string;
   appId: string;

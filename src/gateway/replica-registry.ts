@@ -1,4 +1,4 @@
-import type { Cluster, Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { BridgeError } from '../errors.js';
 import { leaseKey, replicasKey } from '../redis/keys.js';
 import { ownerOfValue, replicaIdOf } from './lease.js';
@@ -42,7 +42,7 @@ export class ReplicaRegistry {
   private readonly key: string;
 
   constructor(
-    private readonly redis: Redis | Cluster,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly appId: string,
     private readonly owner: string,

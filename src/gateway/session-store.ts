@@ -1,4 +1,4 @@
-import type { Cluster, Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { BridgeError } from '../errors.js';
 import { leaseKey, sessionKey } from '../redis/keys.js';
 import { legacySessionKey } from '../redis/legacy-keys.js';
@@ -27,7 +27,7 @@ export class RedisSessionStore implements SessionStore {
   private readonly legacyForgotten = new Set<number>();
 
   constructor(
-    protected readonly redis: Redis | Cluster,
+    protected readonly redis: RedisClient,
     protected readonly prefix: string,
     protected readonly appId: string,
   ) {}
@@ -127,7 +127,7 @@ export interface SessionFence {
  */
 export class FencedRedisSessionStore extends RedisSessionStore {
   constructor(
-    redis: Redis | Cluster,
+    redis: RedisClient,
     prefix: string,
     appId: string,
     private readonly fence: SessionFence,

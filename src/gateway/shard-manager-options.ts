@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { QqConfig } from '../config/types.js';
 import type { DispatchFrame } from '../events/envelope.js';
 import type { Logger } from '../log.js';
@@ -13,7 +13,7 @@ export interface ShardLeaseSettings {
    * The connection for leases and fenced session state. A fail-fast connection (no offline queue) is best: a renewal
    * that cannot reach Redis should fail at once, not wait in a queue while the lease runs out.
    */
-  redis: Redis;
+  redis: RedisClient;
   /** The hash-tagged key prefix (`redis.prefix`). */
   prefix: string;
   appId: string;

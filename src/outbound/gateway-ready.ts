@@ -7,7 +7,7 @@
  * not). A gateway writes it on every status change and refreshes it while READY; a crashed gateway's fields simply
  * run out, so no stale "ready" outlives it by more than the freshness it wrote.
  */
-import type { Cluster, Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { gatewayReadyKey } from '../redis/keys.js';
 
 export { gatewayReadyKey } from '../redis/keys.js';
@@ -44,7 +44,7 @@ export class GatewayReadiness {
   private readonly key: string;
 
   constructor(
-    private readonly redis: Redis | Cluster,
+    private readonly redis: RedisClient,
     prefix: string,
     appId: string,
   ) {

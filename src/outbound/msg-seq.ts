@@ -5,7 +5,7 @@
  * outbound id: asking again for the same id (a redelivered reply, a repeated Idempotency-Key, a retry) returns the
  * number it got the first time, which is what lets a retry after an ambiguous failure be recognised by QQ.
  */
-import type { Cluster, Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { msgSeqKey as outboundMsgSeqKey } from '../redis/keys.js';
 
 /**
@@ -43,7 +43,7 @@ export function msgSeqKey(prefix: string, appId: string, seqKey: SeqKey): string
  * or `undefined` when `limit` numbers are already taken by other messages (QQ allows 5 replies per inbound id).
  */
 export async function allocateMsgSeq(
-  redis: Redis | Cluster,
+  redis: RedisClient,
   key: string,
   outboundId: string,
   limit: number,

@@ -5,7 +5,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { Queue, type JobsOptions } from 'bullmq';
-import type { Cluster, Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { BridgeError } from '../errors.js';
 import {
   MAX_REPLIES_PER_INBOUND,
@@ -42,7 +42,7 @@ export function outboundQueueName(appId: string): string {
 export function openOutboundQueue(
   appId: string,
   prefix: string,
-  connection: Redis | Cluster,
+  connection: RedisClient,
 ): Queue<OutboundJobData> {
   const queue = new Queue<OutboundJobData>(outboundQueueName(appId), {
     connection,
@@ -56,7 +56,7 @@ export function openOutboundQueue(
 export function openLegacyOutboundQueue(
   appId: string,
   prefix: string,
-  connection: Redis | Cluster,
+  connection: RedisClient,
 ): Queue<OutboundJobData> {
   const queue = new Queue<OutboundJobData>(outboundQueueName(appId), {
     connection,
@@ -94,7 +94,7 @@ export interface InteractionRequest {
 
 /** Options of {@link OutboundQueue}. */
 export interface OutboundQueueOptions {
-  readonly connection: Redis | Cluster;
+  readonly connection: RedisClient;
   readonly prefix: string;
   readonly appId: string;
   /** Attempts per message, the first included. */

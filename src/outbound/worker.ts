@@ -5,7 +5,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { BridgeConfig } from '../config/types.js';
 import { retryDelayMs } from '../delivery/backoff.js';
 import { ABORTED_CODE } from '../delivery/classify.js';
@@ -56,7 +56,7 @@ export interface OutboundWorkerOptions {
    * A worker-grade ioredis client (`maxRetriesPerRequest: null`, as BullMQ requires), owned by the caller, who
    * closes it after `close()`; BullMQ duplicates it for its blocking reads.
    */
-  readonly connection: Redis;
+  readonly connection: RedisClient;
   /** The bot's AccessTokenManager. */
   readonly tokens: QqTokenSource;
   /** The gateway's readiness; give it in websocket mode, leave it out in webhook mode. */

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { BridgeConfig, DeadLetterRetentionConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -84,7 +84,7 @@ interface SweptQueue {
 export interface DeadLetterSweeperOptions {
   readonly config: BridgeConfig;
   /** For non-blocking commands; stays the caller's to close. */
-  readonly connection: Redis;
+  readonly connection: RedisClient;
   readonly logger: Logger;
   /**
    * Called after each trim of a target that deleted something, for metrics. Exceptions it throws (and those of

@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Cluster, Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { DeliveryJobData } from './job.js';
 import { deliveryQueueName } from './names.js';
 import { targetQueuePrefix } from '../redis/keys.js';
@@ -12,7 +12,7 @@ export type DeliveryQueue = Queue<DeliveryJobData>;
  * Opens a handle on target `targetId`'s delivery queue under the key prefix; the producer, the dead-letter
  * commands, the queue-depth metric and the dashboard all reach the queue through it.
  */
-export function deliveryQueue(targetId: string, prefix: string, connection: Redis | Cluster): DeliveryQueue {
+export function deliveryQueue(targetId: string, prefix: string, connection: RedisClient): DeliveryQueue {
   return new Queue<DeliveryJobData>(deliveryQueueName(targetId), {
     connection,
     prefix: targetQueuePrefix(prefix, targetId),
@@ -26,7 +26,7 @@ export function deliveryQueue(targetId: string, prefix: string, connection: Redi
 export function legacyDeliveryQueue(
   targetId: string,
   prefix: string,
-  connection: Redis | Cluster,
+  connection: RedisClient,
 ): DeliveryQueue {
   return new Queue<DeliveryJobData>(deliveryQueueName(targetId), {
     connection,

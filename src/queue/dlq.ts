@@ -1,5 +1,5 @@
 import type { Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { BridgeConfig } from '../config/types.js';
 import { BridgeError } from '../errors.js';
 import type { AttemptRecord, DeliveryJobData } from './job.js';
@@ -81,7 +81,11 @@ const PAGE_SIZE = 500;
  *
  * @throws BridgeError `BRIDGE_ERR_NOT_FOUND` naming the configured ids when `targetId` is not one of them
  */
-export function openDeliveryQueue(config: BridgeConfig, targetId: string, connection: Redis): DeliveryQueue {
+export function openDeliveryQueue(
+  config: BridgeConfig,
+  targetId: string,
+  connection: RedisClient,
+): DeliveryQueue {
   assertConfiguredTarget(config, targetId);
   return deliveryQueue(targetId, config.redis.prefix, connection);
 }
@@ -103,7 +107,7 @@ function assertConfiguredTarget(config: BridgeConfig, targetId: string): void {
 export function openLegacyDeliveryQueue(
   config: BridgeConfig,
   targetId: string,
-  connection: Redis,
+  connection: RedisClient,
 ): DeliveryQueue {
   assertConfiguredTarget(config, targetId);
   return legacyDeliveryQueue(targetId, config.redis.prefix, connection);
@@ -302,7 +306,7 @@ export async function purgeDeadLetters<T>(queue: Queue<T>, selector: PurgeSelect
  */
 export async function countDeadLetters<T>(
   queue: Queue<T>,
-  connection: Redis,
+  connection: RedisClient,
   selector: PurgeSelector,
 ): Promise<number> {
   if (isRef(selector)) return (await failedJob(queue, jobIdOf(selector))) ? 1 : 0;

@@ -7,7 +7,7 @@
  * there is processed in place, under BullMQ's usual lock: nothing is copied, so nothing is done twice. The check
  * repeats every interval, which also covers a rolling upgrade where a process of the old version still enqueues.
  */
-import type { Cluster, Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { describeError } from '../errors.js';
 import { legacyQueueKey } from '../redis/legacy-keys.js';
 import type { Logger } from '../log.js';
@@ -25,7 +25,7 @@ const UNFINISHED_SETS = ['delayed', 'prioritized', 'waiting-children'] as const;
 /** Options of {@link startLegacyDrain}. */
 export interface LegacyDrainOptions {
   /** Where the old queue is: the connection (stays the caller's), its BullMQ prefix and name. */
-  readonly connection: Redis | Cluster;
+  readonly connection: RedisClient;
   readonly queuePrefix: string;
   readonly queueName: string;
   /** Starts a worker on the old queue with the new worker's processor and settings. */
@@ -47,7 +47,7 @@ export interface LegacyDrain {
  * handle, which would write the queue's meta key: a fresh install gets no key of the old layout.
  */
 export async function unfinishedJobs(
-  connection: Redis | Cluster,
+  connection: RedisClient,
   queuePrefix: string,
   queueName: string,
 ): Promise<number> {

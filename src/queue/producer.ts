@@ -1,4 +1,4 @@
-import type { Cluster, Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { TargetConfig } from '../config/types.js';
 import type { Envelope } from '../events/envelope.js';
 import { createTargetFilter } from '../events/filter.js';
@@ -26,7 +26,7 @@ function oversizeSummary(envelope: Envelope, bytes: number): string {
 }
 
 export interface ProducerOptions {
-  connection: Redis | Cluster;
+  connection: RedisClient;
   prefix: string;
   targets: readonly TargetConfig[];
   dedupeWindowMs: number;

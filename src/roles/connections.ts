@@ -1,13 +1,14 @@
-import { Redis } from 'ioredis';
 import type { BridgeConfig } from '../config/types.js';
 import { BridgeError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { RedisClient } from '../redis/client.js';
+import { createRedisConnections } from '../redis/connections.js';
 import { sleep, untilAborted } from '../util/abortable.js';
 import type { Part } from './supervisor.js';
 
 /**
- * Every Redis connection the app opens itself (the delivery workers open theirs from `redis.url`). The one place
- * that says how the bridge connects to Redis.
+ * The app's Redis connections, each built by the one connection factory (src/redis/connections.ts) for `redis.url`,
+ * `redis.cluster` or `redis.sentinel`.
  */
 
 /**
@@ -15,14 +16,8 @@ import type { Part } from './supervisor.js';
  * (no offline queue, one retry), so an event goes to the journal within milliseconds instead of waiting on a queued
  * command; reconnects forever in the background. Not connected until {@link waitForRedis}.
  */
-export function openAppRedis(config: BridgeConfig, logger: Logger): Redis {
-  const redis = new Redis(config.redis.url, {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 2_000,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
-  });
+export function openAppRedis(config: BridgeConfig, logger: Logger): RedisClient {
+  const redis = createRedisConnections(config.redis).producer();
   let lastRedisError = '';
   redis.on('error', (err: Error) => {
     // One line per distinct error, not one per reconnect attempt.
@@ -37,15 +32,15 @@ export function openAppRedis(config: BridgeConfig, logger: Logger): Redis {
 }
 
 /** The outbound worker's blocking connection (BullMQ requires `maxRetriesPerRequest: null` for a worker). */
-export function openWorkerRedis(config: BridgeConfig): Redis {
-  return new Redis(config.redis.url, { maxRetriesPerRequest: null });
+export function openWorkerRedis(config: BridgeConfig): RedisClient {
+  return createRedisConnections(config.redis).worker();
 }
 
 /**
  * Releases the app's connection, last of all. Started first, before anything waits for Redis: a start interrupted
  * while Redis is away must still end the reconnect loop.
  */
-export function appRedisPart(redis: Redis): Part {
+export function appRedisPart(redis: RedisClient): Part {
   return {
     name: 'redis',
     async stop() {
@@ -56,7 +51,7 @@ export function appRedisPart(redis: Redis): Part {
 }
 
 /** Waits for Redis (see {@link waitForRedis}); nothing to stop, the connection is {@link appRedisPart}'s. */
-export function redisReadyPart(redis: Redis, logger: Logger): Part {
+export function redisReadyPart(redis: RedisClient, logger: Logger): Part {
   return {
     name: 'redis-ready',
     start: (signal) => waitForRedis(redis, logger, signal),
@@ -69,7 +64,7 @@ export function redisReadyPart(redis: Redis, logger: Logger): Part {
  * with BRIDGE_ERR_ABORTED once `signal` aborts, without waiting for the attempt under way.
  */
 export async function waitForRedis(
-  redis: Redis,
+  redis: RedisClient,
   logger: Logger,
   signal: AbortSignal | undefined,
 ): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { BridgeConfig } from '../config/types.js';
 import { DarkTimeMeter } from '../gateway/dark-time.js';
 import { ShardManager, type ShardManagerOptions } from '../gateway/shard-manager.js';
@@ -16,7 +16,7 @@ import { stagedPart, type Part } from './supervisor.js';
 
 export interface GatewayRoleOptions {
   config: BridgeConfig;
-  redis: Redis;
+  redis: RedisClient;
   tokens: SharedAccessTokens;
   metrics: BridgeMetrics;
   logger: Logger;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { BridgeConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { openOutboundQueue } from '../outbound/send-queue.js';
@@ -11,7 +11,7 @@ const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
 /** The queue depth gauges of `/metrics`, read from every target's queue and the bot's outbound queue, in every role. */
 export function queueDepthsPart(options: {
   config: BridgeConfig;
-  redis: Redis;
+  redis: RedisClient;
   metrics: BridgeMetrics;
   logger: Logger;
 }): Part {

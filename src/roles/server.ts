@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { ListenAddress } from '../config/listen.js';
 import type { BridgeConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
@@ -16,7 +16,7 @@ const PASS_THROUGH_ANSWER_BYTES = 1024 * 1024;
 
 export interface ServerOptions {
   config: BridgeConfig;
-  redis: Redis;
+  redis: RedisClient;
   tokens: SharedAccessTokens;
   metrics: BridgeMetrics;
   logger: Logger;

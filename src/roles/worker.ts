@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { BridgeConfig } from '../config/types.js';
 import type { ReplyRouting } from '../delivery/replies.js';
 import { startDeliveryWorkers } from '../delivery/worker.js';
@@ -16,7 +16,7 @@ import { stagedPart, type Part } from './supervisor.js';
 
 export interface WorkerRoleOptions {
   config: BridgeConfig;
-  redis: Redis;
+  redis: RedisClient;
   tokens: SharedAccessTokens;
   metrics: BridgeMetrics;
   logger: Logger;
@@ -66,7 +66,6 @@ export function buildWorkerRole(options: WorkerRoleOptions): readonly Part[] {
   const delivery = stagedPart('delivery', logger, (stops) => {
     const workers = startDeliveryWorkers({
       config,
-      redis: { url: config.redis.url },
       logger,
       onResult: (targetId, result, exhausted) => {
         metrics.delivery(targetId, exhausted ? 'dead_lettered' : result.outcome, result.latencyMs / 1000);

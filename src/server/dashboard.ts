@@ -3,7 +3,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import express from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { TargetConfig } from '../config/types.js';
 import { openOutboundQueue } from '../outbound/send-queue.js';
 import { deliveryQueue } from '../queue/delivery-queue.js';
@@ -26,7 +26,7 @@ export interface DashboardOptions {
    * A connection the dashboard may share (it is neither duplicated nor closed here). It is first used on the first
    * dashboard request, so it may still be connecting when the dashboard is built.
    */
-  readonly connection: Redis;
+  readonly connection: RedisClient;
 }
 
 /** The dashboard's {@link AdminRoutes}, plus `close()` for its queue handles (the connection stays open). */

@@ -49,7 +49,18 @@ describe('config/bridge.example.yaml', () => {
       [],
     );
     const alternatives = keys.filter((key) => key.alternative).map((key) => key.path);
-    expect(alternatives).toEqual(['qq.shards.total', 'qq.shards.ids']);
+    expect(alternatives).toEqual([
+      'qq.shards.total',
+      'qq.shards.ids',
+      'redis.cluster',
+      ...['nodes', 'username', 'password', 'tls', 'tls.ca_file', 'tls.servername', 'tls.reject_unauthorized']
+        .concat(['nat_map'])
+        .map((key) => `redis.cluster.${key}`),
+      'redis.sentinel',
+      ...['name', 'nodes', 'username', 'password', 'sentinel_username', 'sentinel_password', 'tls']
+        .concat(['tls.ca_file', 'tls.servername', 'tls.reject_unauthorized'])
+        .map((key) => `redis.sentinel.${key}`),
+    ]);
     for (const path of alternatives) expect(text).toContain(`${path.split('.').at(-1) ?? path}:`);
   });
 

@@ -18,7 +18,11 @@ describe('defaults', () => {
         mode: 'websocket',
         webhook: { path: '/qq/callback', maxBodyBytes: 1_048_576, maxSkewMs: 300_000 },
       },
-      redis: { url: 'redis://127.0.0.1:6379', prefix: '{qqwb}' },
+      redis: {
+        url: 'redis://127.0.0.1:6379',
+        connection: { kind: 'single', url: 'redis://127.0.0.1:6379' },
+        prefix: '{qqwb}',
+      },
       server: { host: '127.0.0.1', port: 9464, adminToken: '', apiTokens: [] },
       journal: { dir: './data/journal', maxBytes: 268_435_456 },
       gateway: {
@@ -125,7 +129,11 @@ describe('conversion to the runtime shape', () => {
         mode: 'webhook',
         webhook: { path: '/bots/qq/cb', maxBodyBytes: 4096, maxSkewMs: 30_000 },
       },
-      redis: { url: 'rediss://:pw@redis.internal:6380/2', prefix: '{bridge-a}' },
+      redis: {
+        url: 'rediss://:pw@redis.internal:6380/2',
+        connection: { kind: 'single', url: 'rediss://:pw@redis.internal:6380/2' },
+        prefix: '{bridge-a}',
+      },
       server: { host: '::1', port: 9000, adminToken: 'admin-secret', apiTokens: [] },
       journal: { dir: '/var/lib/qqwb', maxBytes: 1024 },
       gateway: { maxFrameBytes: 2048, leaseTtlMs: 1500, replicaId: 'gw-eu.1', rotateEveryMs: 1_800_000 },

@@ -10,6 +10,7 @@ import type { AttemptRecord, DeliveryJobData } from '../../src/queue/job.js';
 import { jobIdForEvent } from '../../src/queue/names.js';
 import { deliveryQueue } from '../../src/queue/delivery-queue.js';
 import { startRedisServer } from '../helpers/redis-server.js';
+import { onRedisUrl } from '../helpers/config.js';
 import { captureLogs } from '../queue/journal-fixtures.js';
 import {
   addDelivery,
@@ -337,7 +338,7 @@ describe('startDeliveryWorkers', () => {
       const base = makeConfig(prefix, [target]);
       const config = {
         ...base,
-        redis: { ...base.redis, url: server.url },
+        redis: onRedisUrl(base, server.url).redis,
         // the lock outlives the shutdown (so the hand-back itself is what fails) and expires soon after
         delivery: { ...base.delivery, stallTimeoutMs: 3_000 },
       };

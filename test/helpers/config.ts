@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultReplicaId } from '../../src/config/replica-id.js';
-import type { BridgeConfig, TargetConfig } from '../../src/config/types.js';
+import type { BridgeConfig, RedisConnectionConfig, TargetConfig } from '../../src/config/types.js';
 import { INTENTS } from '../../src/qq/intents.js';
 import { REDIS_URL } from './redis.js';
 
@@ -47,6 +47,8 @@ export function testConfig(options: {
   mode?: BridgeConfig['qq']['mode'];
   /** `gateway.replica_id`; default derived from the config's own journal directory, as the app does. */
   replicaId?: string;
+  /** How Redis is reached; default the test Redis at REDIS_URL. */
+  redis?: RedisConnectionConfig;
 }): BridgeConfig {
   const origin = options.simulatorOrigin ?? 'http://127.0.0.1:9';
   const journal = journalDir();
@@ -62,7 +64,11 @@ export function testConfig(options: {
       mode: options.mode ?? 'websocket',
       webhook: { path: '/qq/callback', maxBodyBytes: 1024 * 1024, maxSkewMs: 300_000 },
     },
-    redis: { url: REDIS_URL, prefix: options.prefix },
+    redis: {
+      url: options.redis ? (options.redis.kind === 'single' ? options.redis.url : '') : REDIS_URL,
+      connection: options.redis ?? { kind: 'single', url: REDIS_URL },
+      prefix: options.prefix,
+    },
     server: { host: '127.0.0.1', port: 0, adminToken: '', apiTokens: [] },
     // each config its own journal: a journal directory belongs to one process
     journal: { dir: journal, maxBytes: 1024 * 1024 },
@@ -87,4 +93,9 @@ export function testConfig(options: {
     log: { level: 'info' },
     targets: options.targets ?? [],
   };
+}
+
+/** `config` on the one Redis node at `url` (a test's own server), the URL and the connection alike. */
+export function onRedisUrl(config: BridgeConfig, url: string): BridgeConfig {
+  return { ...config, redis: { ...config.redis, url, connection: { kind: 'single', url } } };
 }

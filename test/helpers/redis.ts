@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { keyPatterns } from '../../src/redis/keys.js';
+import type { RedisClient } from '../../src/redis/client.js';
+import { connectSingleRedis } from '../../src/redis/connections.js';
+import { deleteKeys, scanKeys } from '../../src/redis/scan.js';
 
 export const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
@@ -9,35 +12,34 @@ export function freshPrefix(label = 'test'): string {
   return `{qqwb-${label}-${randomBytes(4).toString('hex')}}`;
 }
 
+/** A connection to the test Redis: ioredis defaults (offline queue, retries), or the factory's worker options. */
 export function redisConnection(options: { worker?: boolean } = {}): Redis {
-  return new Redis(REDIS_URL, options.worker ? { maxRetriesPerRequest: null } : {});
+  return options.worker ? connectSingleRedis(REDIS_URL, 'worker') : new Redis(REDIS_URL);
 }
 
 /**
  * Every key of `prefix`, in the per-queue hash tags (`{<base>:…}`) and the layout before them (`<prefix>…`):
- * SCAN iterated until the cursor comes back to 0, since one SCAN call only covers part of the keyspace however
- * large its COUNT (never KEYS, which blocks a shared Redis).
+ * SCAN iterated until the cursor comes back to 0 (on every master of a Cluster), since one SCAN call only covers
+ * part of the keyspace however large its COUNT (never KEYS, which blocks a shared Redis).
  */
-export async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
+export async function keysUnder(redis: RedisClient, prefix: string): Promise<string[]> {
   const found: string[] = [];
   for (const pattern of keyPatterns(prefix)) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-      cursor = next;
+    await scanKeys(redis, pattern, (keys) => {
       found.push(...keys);
-    } while (cursor !== '0');
+      return Promise.resolve();
+    });
   }
   return [...new Set(found)];
 }
 
-/** Deletes every key under `prefix`. */
-export async function deletePrefix(prefix: string): Promise<void> {
-  const redis = redisConnection();
+/** Deletes every key under `prefix` (on `redis`, default the test Redis). */
+export async function deletePrefix(prefix: string, redis?: RedisClient): Promise<void> {
+  const client = redis ?? redisConnection();
   try {
-    const keys = await keysUnder(redis, prefix);
-    for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+    const keys = await keysUnder(client, prefix);
+    for (let i = 0; i < keys.length; i += 500) await deleteKeys(client, keys.slice(i, i + 500));
   } finally {
-    redis.disconnect();
+    if (!redis) client.disconnect();
   }
 }

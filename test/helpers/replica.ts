@@ -1,10 +1,11 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { DispatchFrame } from '../../src/events/envelope.js';
 import type { ShardStatus } from '../../src/gateway/session.js';
 import { ShardManager } from '../../src/gateway/shard-manager.js';
 import { silentLogger } from '../../src/log.js';
 import { AccessTokenManager } from '../../src/qq/access-token.js';
 import { QqOpenApi } from '../../src/qq/openapi.js';
+import { connectSingleRedis } from '../../src/redis/connections.js';
 import { testConfig } from './config.js';
 import { REDIS_URL } from './redis.js';
 
@@ -43,11 +44,7 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
   });
   const logger = silentLogger();
   // Fail fast like the app's connection: a renewal that cannot reach Redis fails instead of queueing.
-  const redis = new Redis(REDIS_URL, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    lazyConnect: true,
-  });
+  const redis = connectSingleRedis(REDIS_URL, 'producer');
   redis.on('error', () => undefined);
   await redis.connect();
   const tokens = new AccessTokenManager({

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { silentLogger } from '../../src/log.js';
 import { startSimulator } from '../../src/simulator/index.js';
-import { testConfig, testTarget } from '../helpers/config.js';
+import { onRedisUrl, testConfig, testTarget } from '../helpers/config.js';
 import { eventually } from '../helpers/gateway.js';
 import { startReceiver } from '../helpers/receiver.js';
 import { freshPrefix } from '../helpers/redis.js';
@@ -28,7 +28,7 @@ describe('webhook mode during a Redis outage', () => {
       mode: 'webhook',
     });
     const app = createApp({
-      config: { ...config, redis: { ...config.redis, url: redis.url } },
+      config: onRedisUrl(config, redis.url),
       role: 'all',
       logger: silentLogger(),
     });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { redactUrlCredentials } from '../../src/log.js';
-import { testConfig, testTarget } from '../helpers/config.js';
+import { onRedisUrl, testConfig, testTarget } from '../helpers/config.js';
 import { captureLogger } from '../server/fixtures.js';
 
 /** The logger's output, as text to search and as parsed lines. */
@@ -37,7 +37,7 @@ describe('the root logger', () => {
     const config = {
       ...base,
       server: { ...base.server, adminToken: 'adm1n-T0k' },
-      redis: { ...base.redis, url: 'redis://:redisPassw0rd@127.0.0.1:6379' },
+      redis: onRedisUrl(base, 'redis://:redisPassw0rd@127.0.0.1:6379').redis,
     };
     logger.info({ config }, 'whole config');
     logger.info({ targets: [target] }, 'targets');

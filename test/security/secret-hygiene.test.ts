@@ -14,7 +14,7 @@ import { parseConfig } from '../../src/config/load.js';
 import type { BridgeConfig } from '../../src/config/types.js';
 import { listDeadLetters, openDeliveryQueue, showDeadLetter } from '../../src/queue/dlq.js';
 import { startSimulator } from '../../src/simulator/index.js';
-import { testConfig, testTarget } from '../helpers/config.js';
+import { onRedisUrl, testConfig, testTarget } from '../helpers/config.js';
 import { eventually } from '../helpers/gateway.js';
 import { startReceiver } from '../helpers/receiver.js';
 import { deletePrefix, freshPrefix, keysUnder, REDIS_URL, redisConnection } from '../helpers/redis.js';
@@ -138,7 +138,7 @@ describe('secret hygiene', () => {
     });
     const config: BridgeConfig = {
       ...base,
-      redis: { ...base.redis, url: redisWithPassword.toString() },
+      redis: onRedisUrl(base, redisWithPassword.toString()).redis,
       server: { ...base.server, adminToken: ADMIN_TOKEN, apiTokens: [API_TOKEN] },
       log: { level: 'debug' },
     };

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { silentLogger } from '../../src/log.js';
 import { startSimulator } from '../../src/simulator/index.js';
-import { testConfig } from '../helpers/config.js';
+import { onRedisUrl, testConfig } from '../helpers/config.js';
 import { eventually, seedAddRobot } from '../helpers/gateway.js';
 import { freshPrefix } from '../helpers/redis.js';
 import { startRedisServer } from '../helpers/redis-server.js';
@@ -39,7 +39,7 @@ describe('a shard whose session seq cannot be saved', () => {
     cleanups.push(() => sim.close());
     const config = testConfig({ simulatorOrigin: sim.origin, prefix: freshPrefix('save-health') });
     const app = createApp({
-      config: { ...config, redis: { ...config.redis, url: redis.url } },
+      config: onRedisUrl(config, redis.url),
       role: 'gateway',
       logger: silentLogger(),
       sessionOverrides: { reconnectScheduleMs: [20, 50], invalidSessionDelayMs: [10, 20] },

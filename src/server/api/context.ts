@@ -1,4 +1,4 @@
-import type { Cluster, Redis } from 'ioredis';
+import type { RedisClient } from '../../redis/client.js';
 import type { Logger } from '../../log.js';
 import type { OutboundQueue } from '../../outbound/send-queue.js';
 import type { QqCaller } from './qq-caller.js';
@@ -8,7 +8,7 @@ export interface ApiContext {
   /** The bot's outbound queue, opened on first use. */
   outbound(): OutboundQueue;
   /** The connection the queue uses; Idempotency-Key bindings live on it too. */
-  readonly redis: Redis | Cluster;
+  readonly redis: RedisClient;
   /** `redis.prefix`. */
   readonly prefix: string;
   /** `qq.app_id`. */

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { Cluster, Redis } from 'ioredis';
+import type { RedisClient } from '../../redis/client.js';
 import type { QqMessageBody, Scene } from '../../outbound/message.js';
 import { OUTBOUND_RETENTION_MS } from '../../outbound/send-queue.js';
 import { invalid } from './api-error.js';
@@ -83,7 +83,7 @@ export type Binding = 'new' | 'same' | 'different';
 
 /** Binds `bindingKey` to `fingerprint` unless it is bound already, atomically; resolves with what it found. */
 export async function bindIdempotencyKey(
-  redis: Redis | Cluster,
+  redis: RedisClient,
   bindingKey: string,
   fingerprint: string,
 ): Promise<Binding> {

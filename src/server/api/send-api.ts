@@ -4,7 +4,7 @@
  * Every request needs `Authorization: Bearer <one of server.api_tokens>`, checked before anything else is read.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Cluster, Redis } from 'ioredis';
+import type { RedisClient } from '../../redis/client.js';
 import type { Logger } from '../../log.js';
 import type { Scene } from '../../outbound/message.js';
 import { OutboundQueue } from '../../outbound/send-queue.js';
@@ -26,7 +26,7 @@ export interface SendApiOptions {
   /** `server.api_tokens`; at least one. */
   readonly tokens: readonly string[];
   /** The app's Redis connection: the outbound queue and the Idempotency-Key bindings use it. */
-  readonly redis: Redis | Cluster;
+  readonly redis: RedisClient;
   /** `redis.prefix`. */
   readonly prefix: string;
   /** `qq.app_id`: whose outbound queue. */
