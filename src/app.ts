@@ -14,6 +14,7 @@ import { GatewayReadiness } from './outbound/gateway-ready.js';
 import { ReadinessWriter } from './outbound/readiness-writer.js';
 import { reportOutboundResult } from './outbound/result-envelope.js';
 import { OutboundQueue, openOutboundQueue } from './outbound/send-queue.js';
+import { replicaWaitPolicy } from './queue/replica-wait.js';
 import { startOutboundWorker } from './outbound/worker.js';
 import { AccessTokenManager } from './qq/access-token.js';
 import { QqRestClient } from './qq/rest-client.js';
@@ -165,6 +166,7 @@ export function createApp(options: AppOptions): App {
           prefix: config.redis.prefix,
           appId: config.qq.appId,
           attempts: config.outbound.retry.attempts,
+          replicaWait: replicaWaitPolicy(config.redis),
           qq: new QqRestClient({
             apiBase: config.qq.apiBase,
             appId: config.qq.appId,
@@ -315,12 +317,14 @@ export function createApp(options: AppOptions): App {
       prefix: config.redis.prefix,
       appId: config.qq.appId,
       attempts: config.outbound.retry.attempts,
+      replicaWait: replicaWaitPolicy(config.redis),
     });
     const results = new DeliveryProducer({
       connection: redis,
       prefix: config.redis.prefix,
       targets: config.targets,
       dedupeWindowMs: config.delivery.dedupeWindowMs,
+      replicaWait: replicaWaitPolicy(config.redis),
     });
     stops.push(async () => {
       await Promise.all([outbound.close(), results.close()]);

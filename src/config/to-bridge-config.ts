@@ -1,6 +1,7 @@
 import type { BridgeConfig, RetryConfig, ShardsConfig, TargetConfig } from './types.js';
 import { parseListen } from './listen.js';
 import { resolveReplicaId } from './replica-id.js';
+import { defaultMinReplicas } from './min-replicas.js';
 import { durationMs, intentMask, type ConfigDocument } from './schema.js';
 
 type TargetDocument = NonNullable<ConfigDocument['targets']>[number];
@@ -58,7 +59,12 @@ export function toBridgeConfig(doc: ConfigDocument, source: string): BridgeConfi
         maxSkewMs: durationMs(doc.qq.webhook.max_skew),
       },
     },
-    redis: { url: doc.redis.url, prefix: doc.redis.prefix },
+    redis: {
+      url: doc.redis.url,
+      prefix: doc.redis.prefix,
+      minReplicas: doc.redis.min_replicas ?? defaultMinReplicas(doc.redis),
+      replicaWaitTimeoutMs: durationMs(doc.redis.replica_wait_timeout),
+    },
     server: {
       host: listen.host,
       port: listen.port,

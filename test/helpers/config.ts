@@ -62,7 +62,7 @@ export function testConfig(options: {
       mode: options.mode ?? 'websocket',
       webhook: { path: '/qq/callback', maxBodyBytes: 1024 * 1024, maxSkewMs: 300_000 },
     },
-    redis: { url: REDIS_URL, prefix: options.prefix },
+    redis: { url: REDIS_URL, prefix: options.prefix, minReplicas: 0, replicaWaitTimeoutMs: 500 },
     server: { host: '127.0.0.1', port: 0, adminToken: '', apiTokens: [] },
     // each config its own journal: a journal directory belongs to one process
     journal: { dir: journal, maxBytes: 1024 * 1024 },
