@@ -55,14 +55,14 @@ async function sentinelConnection(): Promise<Redis> {
   });
   redis.on('error', () => undefined);
   await redis.connect();
-  cleanups.push(async () => redis.disconnect());
+  cleanups.push(() => Promise.resolve(redis.disconnect()));
   return redis;
 }
 
 function directConnection(port: number): Redis {
   const redis = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1 });
   redis.on('error', () => undefined);
-  cleanups.push(async () => redis.disconnect());
+  cleanups.push(() => Promise.resolve(redis.disconnect()));
   return redis;
 }
 
@@ -137,7 +137,7 @@ describe('redis.min_replicas 1 with a healthy replica', () => {
       );
     expect(isBridgeError(refused, 'BRIDGE_ERR_NOT_REPLICATED')).toBe(true);
     // the send API answers 503 for it (may have been stored: retry with an Idempotency-Key), not 202
-    const answered = await storeCall(Promise.reject(refused), 1_000).catch((err: unknown) => err);
+    const answered = await storeCall(Promise.reject(refused as Error), 1_000).catch((err: unknown) => err);
     expect(answered).toBeInstanceOf(StoreUnavailableError);
     expect((answered as StoreUnavailableError).timedOut).toBe(true);
   });
