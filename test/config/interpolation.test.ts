@@ -72,7 +72,12 @@ describe('${VAR} in the configuration file', () => {
       { CS: 'from-env', PREFIX: 'prod' },
     );
     expect(config.qq.clientSecret).toBe('from-env');
-    expect(config.redis).toEqual({ url: 'redis://127.0.0.1:6379', prefix: '{prod}' });
+    expect(config.redis).toEqual({
+      url: 'redis://127.0.0.1:6379',
+      prefix: '{prod}',
+      minReplicas: 0,
+      replicaWaitTimeoutMs: 500,
+    });
   });
 
   it('works on parsed values, so a # or quote from the environment is data, not YAML', () => {

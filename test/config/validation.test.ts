@@ -115,7 +115,10 @@ const INVALID: readonly (readonly [string, string])[] = [
     `${MINIMAL}redis: { prefix: "a b" }\n`,
     '4:18 redis.prefix: expected a key prefix without spaces, like {qqwb}; found "a b"',
   ],
-  [`${MINIMAL}redis:\n`, '4:1 redis: expected a mapping with url, prefix; found an empty value'],
+  [
+    `${MINIMAL}redis:\n`,
+    '4:1 redis: expected a mapping with url, prefix, min_replicas, replica_wait_timeout; found an empty value',
+  ],
   [
     `${MINIMAL}server: { listen: "9464" }\n`,
     '4:19 server.listen: expected host:port like 127.0.0.1:9464, [::1]:9464 or :9464 (all interfaces); found "9464"; did you mean :9464?',
