@@ -11,9 +11,11 @@ import { deliveryQueueName, jobIdForEvent } from '../../src/queue/names.js';
 import { DurableSink, enqueueEntryWith } from '../../src/queue/durable-sink.js';
 import { Journal } from '../../src/queue/journal.js';
 import { DeliveryProducer } from '../../src/queue/producer.js';
+import { startIngestPipeline } from '../../src/ingest-pipeline.js';
+import { createMetrics } from '../../src/server/metrics.js';
 import { NO_REPLICA_WAIT, type ReplicaWaitPolicy } from '../../src/queue/replica-wait.js';
 import { StoreUnavailableError, storeCall } from '../../src/server/api/store-call.js';
-import { testTarget } from '../helpers/config.js';
+import { testConfig, testTarget } from '../helpers/config.js';
 import { freshPrefix } from '../helpers/redis.js';
 import { startRedisSentinelSet, type RedisSentinelSet } from '../helpers/redis-sentinel.js';
 import { waitCalls, waitForOnlineReplicas } from '../helpers/replica-wait.js';
@@ -190,6 +192,34 @@ describe('redis.min_replicas 1 with the replica stopped', () => {
     const listed = await directConnection(set.master.port).llen(`${prefix}:deliver-backend:wait`);
     expect(waiting + listed).toBe(7);
     expect(await jobsOn(directConnection(set.replica.port), prefix, range(1, 7))).toBe(14);
+  });
+});
+
+describe('the ingest pipeline (gateway and webhook callbacks)', () => {
+  it('takes redis.min_replicas from the config: with the replica stopped, accepted frames are journaled', async () => {
+    const base = testConfig({ prefix: freshPrefix('wait-pipe'), targets: TARGETS });
+    const config = { ...base, redis: { ...base.redis, minReplicas: 1, replicaWaitTimeoutMs: 200 } };
+    const redis = await sentinelConnection();
+    const dir = await tempDir('wait-pipe');
+    cleanups.push(dir.remove);
+    const journal = await Journal.open({ dir: dir.path, maxBytes: 1024 * 1024, logger: silentLogger() });
+    cleanups.push(() => journal.close());
+    const pipeline = startIngestPipeline({
+      config,
+      redis,
+      journal,
+      metrics: createMetrics(),
+      logger: silentLogger(),
+    });
+    cleanups.push(() => pipeline.stop());
+    const frame = (seq: number) => journalEntry(seq, 'pipe').frame;
+    const before = await waitCalls(set.master.port);
+    await pipeline.accept([frame(1)], [0, 1]);
+    expect(journal.entries).toBe(0);
+    expect((await waitCalls(set.master.port)) - before).toBe(1);
+    await set.replica.stop();
+    await pipeline.accept([frame(2)], [0, 1]);
+    expect(journal.entries).toBe(1);
   });
 });
 
