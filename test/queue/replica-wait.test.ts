@@ -13,7 +13,7 @@ import { Journal } from '../../src/queue/journal.js';
 import { DeliveryProducer } from '../../src/queue/producer.js';
 import { startIngestPipeline } from '../../src/ingest-pipeline.js';
 import { createMetrics } from '../../src/server/metrics.js';
-import { NO_REPLICA_WAIT, type ReplicaWaitPolicy } from '../../src/queue/replica-wait.js';
+import { NO_REPLICA_WAIT, replicated, type ReplicaWaitPolicy } from '../../src/queue/replica-wait.js';
 import { StoreUnavailableError, storeCall } from '../../src/server/api/store-call.js';
 import { testConfig, testTarget } from '../helpers/config.js';
 import { freshPrefix } from '../helpers/redis.js';
@@ -142,6 +142,25 @@ describe('redis.min_replicas 1 with a healthy replica', () => {
     const answered = await storeCall(Promise.reject(refused as Error), 1_000).catch((err: unknown) => err);
     expect(answered).toBeInstanceOf(StoreUnavailableError);
     expect((answered as StoreUnavailableError).timedOut).toBe(true);
+  });
+});
+
+describe('a WAIT that would not cover the write', () => {
+  it('is no proof: a reconnect between the write and WAIT makes the write not durable', async () => {
+    const redis = directConnection(set.master.port);
+    await redis.ping();
+    const key = `${freshPrefix('wait-reconnect')}:k`;
+    // the replica is healthy, so WAIT on the new connection (which wrote nothing) answers 1 at once
+    const failure = await replicated(redis, [key], ONE_REPLICA, async () => {
+      await redis.set(key, '1', 'PX', 60_000);
+      redis.disconnect(true);
+      await new Promise((resolve) => redis.once('ready', resolve));
+    }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(isBridgeError(failure, 'BRIDGE_ERR_NOT_REPLICATED')).toBe(true);
+    expect(String((failure as Error).message)).toContain('changed between the write and WAIT');
   });
 });
 
