@@ -9,6 +9,8 @@ export type BridgeErrorCode =
   | 'BRIDGE_ERR_GATEWAY_FATAL'
   | 'BRIDGE_ERR_FRAME'
   | 'BRIDGE_ERR_REDIS'
+  /** Redis acknowledged a write but too few replicas confirmed it in time (`redis.min_replicas`): not durable. */
+  | 'BRIDGE_ERR_NOT_REPLICATED'
   | 'BRIDGE_ERR_DELIVERY'
   | 'BRIDGE_ERR_SSRF_BLOCKED'
   | 'BRIDGE_ERR_NOT_FOUND'

@@ -5,11 +5,15 @@ import type { Logger } from './log.js';
 import { DurableSink, enqueueEntryWith } from './queue/durable-sink.js';
 import type { Journal } from './queue/journal.js';
 import { DeliveryProducer } from './queue/producer.js';
+import { replicaWaitPolicy } from './queue/replica-wait.js';
 import type { BridgeMetrics } from './server/metrics.js';
 
 /** Where every ingress (WebSocket shards, HTTP callbacks) hands a dispatch: one normalizer, one queue. */
 export interface IngestPipeline {
-  /** Resolves once the events are durable: enqueued in Redis, or fsynced to the local journal while Redis is away. */
+  /**
+   * Resolves once the events are durable: enqueued in Redis and confirmed by `redis.min_replicas` replicas, or
+   * fsynced to the local journal while Redis (or its replicas) is away.
+   */
   accept(frames: readonly DispatchFrame[], shard: [number, number]): Promise<void>;
   sink: DurableSink;
   /** Stops the drain loop and closes the producer's queues; the journal stays open for its owner to close. */
@@ -33,6 +37,8 @@ export function startIngestPipeline(options: {
     prefix: config.redis.prefix,
     targets: config.targets,
     dedupeWindowMs: config.delivery.dedupeWindowMs,
+    // an event counts as durable (its seq may advance) once enough replicas have it; too few, and it is journaled
+    replicaWait: replicaWaitPolicy(config.redis),
   });
   const sink = new DurableSink({
     journal,

@@ -467,6 +467,30 @@ function oneRedisTopology(value: unknown, ctx: z.RefinementCtx): void {
   }
 }
 
+/** More would be a typo: no deployment runs a master with this many synchronous replicas. */
+export const MAX_MIN_REPLICAS = 16;
+const MIN_REPLICAS_EXPECTED = `expected a replica count, an integer from 0 to ${MAX_MIN_REPLICAS}`;
+
+/**
+ * Bounds of `redis.replica_wait_timeout`: never 0 (WAIT 0 blocks forever), and short enough that write + WAIT stay
+ * within the durable sink's 2 s enqueue timeout, past which the event is journaled anyway.
+ */
+const REPLICA_WAIT_TIMEOUT_MIN = '10ms';
+const REPLICA_WAIT_TIMEOUT_MAX = '1s';
+
+function replicaWaitTimeout() {
+  const expected = `expected a duration from ${REPLICA_WAIT_TIMEOUT_MIN} to ${REPLICA_WAIT_TIMEOUT_MAX}, like 500ms`;
+  const min = parseDurationMs(REPLICA_WAIT_TIMEOUT_MIN) ?? 0;
+  const max = parseDurationMs(REPLICA_WAIT_TIMEOUT_MAX) ?? 0;
+  return duration({ allowZero: false }).refine(
+    (text) => {
+      const ms = parseDurationMs(text);
+      return ms === undefined || (ms >= min && ms <= max);
+    },
+    { error: expected },
+  );
+}
+
 const redis = section({
   url: z
     .string({ error: 'expected a Redis URL like redis://127.0.0.1:6379' })
@@ -495,6 +519,23 @@ const redis = section({
     .describe(
       'Names every Redis key and BullMQ queue: {name} (a bare name is read as {name}). Each queue and gateway ' +
         'shard gets a hash tag of its own under it ({name:t:<target>}, …), so Redis Cluster spreads them. Default {qqwb}.',
+    ),
+  min_replicas: z
+    .int({ error: MIN_REPLICAS_EXPECTED })
+    .min(0, { error: MIN_REPLICAS_EXPECTED })
+    .max(MAX_MIN_REPLICAS, { error: MIN_REPLICAS_EXPECTED })
+    .optional()
+    .describe(
+      'Replicas that must confirm an enqueue (Redis WAIT) before it counts as durable: the gateway seq advances, ' +
+        'the webhook callback is answered, the send API answers 202. Too few within replica_wait_timeout and the ' +
+        'event goes to the local journal as if Redis were away. 0 sends no WAIT. Default 1 with redis.cluster or ' +
+        'redis.sentinel, 0 with a plain url.',
+    ),
+  replica_wait_timeout: replicaWaitTimeout()
+    .default('500ms')
+    .describe(
+      `How long one WAIT for redis.min_replicas blocks before the write counts as not durable; from ` +
+        `${REPLICA_WAIT_TIMEOUT_MIN} to ${REPLICA_WAIT_TIMEOUT_MAX}. Default 500ms.`,
     ),
 }).superRefine(oneRedisTopology, WHEN_MAPPING);
 

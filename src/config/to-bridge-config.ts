@@ -10,6 +10,7 @@ import type {
 import { parseHostPort } from './host-port.js';
 import { parseListen } from './listen.js';
 import { resolveReplicaId } from './replica-id.js';
+import { defaultMinReplicas } from './min-replicas.js';
 import { durationMs, intentMask, REDIS_URL_DEFAULT, type ConfigDocument } from './schema.js';
 
 type TargetDocument = NonNullable<ConfigDocument['targets']>[number];
@@ -133,6 +134,8 @@ export function toBridgeConfig(doc: ConfigDocument, source: string): BridgeConfi
       url: doc.redis.cluster || doc.redis.sentinel ? '' : (doc.redis.url ?? REDIS_URL_DEFAULT),
       connection: toRedisConnection(doc.redis),
       prefix: doc.redis.prefix,
+      minReplicas: doc.redis.min_replicas ?? defaultMinReplicas(doc.redis),
+      replicaWaitTimeoutMs: durationMs(doc.redis.replica_wait_timeout),
     },
     server: {
       host: listen.host,

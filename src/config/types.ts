@@ -74,6 +74,13 @@ export interface RedisConfig {
   readonly connection: RedisConnectionConfig;
   /** BullMQ and bridge key prefix; hash-tagged (`{qqwb}`, the default) so Redis Cluster keeps it in one slot. */
   readonly prefix: string;
+  /**
+   * Replicas that must confirm an enqueue (WAIT) before it counts as durable; 0 sends no WAIT. YAML
+   * `min_replicas`, defaulted by `defaultMinReplicas` (config/min-replicas.ts).
+   */
+  readonly minReplicas: number;
+  /** YAML `replica_wait_timeout` (default 500ms): how long one WAIT blocks. */
+  readonly replicaWaitTimeoutMs: number;
 }
 
 /** A node's address, from a validated `host:port`. */

@@ -20,6 +20,7 @@ import {
 import { allocateMsgSeq, msgSeqKey, type SeqKey } from './msg-seq.js';
 import { outboundQueuePrefix } from '../redis/keys.js';
 import { legacyQueuePrefix } from '../redis/legacy-keys.js';
+import { NO_REPLICA_WAIT, replicated, type ReplicaWaitPolicy } from '../queue/replica-wait.js';
 
 /** Name of BullMQ's custom backoff type on outbound jobs; the outbound worker implements it. */
 export const OUTBOUND_BACKOFF_TYPE = 'qqwb-outbound';
@@ -99,6 +100,8 @@ export interface OutboundQueueOptions {
   readonly appId: string;
   /** Attempts per message, the first included. */
   readonly attempts: number;
+  /** How many replicas must confirm a stored message before it counts as stored (`redis.min_replicas`). */
+  readonly replicaWait?: ReplicaWaitPolicy;
 }
 
 /** `ob_` and 32 hex digits of a hash of `parts`, or of a random UUID. */
@@ -135,13 +138,28 @@ export class OutboundQueue {
   /**
    * Stores a message durably and resolves with its outbound id. A passive message without `msg_seq` gets the
    * next number of its inbound id's counter; a sixth one is refused with `BRIDGE_ERR_REPLY_LIMIT` and not stored.
-   * Enqueueing the same `dedupeId` or Idempotency-Key again returns the same id and stores nothing more.
+   * Enqueueing the same `dedupeId` or Idempotency-Key again returns the same id and stores nothing more. With
+   * `replicaWait`, resolves only once enough replicas have the message and its `msg_seq` (one WAIT per master
+   * after both writes), and rejects with `BRIDGE_ERR_NOT_REPLICATED` otherwise.
    */
   async enqueueMessage(request: MessageRequest): Promise<string> {
     const id = this.idFor(request.dedupeId, request.idempotencyKey);
     const body = { ...request.body };
-    const seqKey = seqKeyOf(body);
-    if (seqKey !== undefined && body['msg_seq'] === undefined) {
+    const seqKey = body['msg_seq'] === undefined ? seqKeyOf(body) : undefined;
+    const counter = seqKey && msgSeqKey(this.options.prefix, this.options.appId, seqKey);
+    const written = counter ? [this.queue.qualifiedName, counter] : [this.queue.qualifiedName];
+    await this.replicated(written, () => this.storeMessage(request, id, body, seqKey));
+    return id;
+  }
+
+  /** Allocates `msg_seq` under `seqKey` when given, then adds the job. */
+  private async storeMessage(
+    request: MessageRequest,
+    id: string,
+    body: QqMessageBody,
+    seqKey: SeqKey | undefined,
+  ): Promise<void> {
+    if (seqKey !== undefined) {
       const key = msgSeqKey(this.options.prefix, this.options.appId, seqKey);
       const seq = await allocateMsgSeq(this.options.connection, key, id, MAX_REPLIES_PER_INBOUND);
       if (seq === undefined) {
@@ -166,7 +184,6 @@ export class OutboundQueue {
       ...(request.idempotencyKey === undefined ? {} : { idempotencyKey: request.idempotencyKey }),
     };
     await this.queue.add('message', data, this.jobOptions(id));
-    return id;
   }
 
   /** Stores a button-click acknowledgement durably and resolves with its outbound id. */
@@ -181,8 +198,14 @@ export class OutboundQueue {
       enqueuedAt: Date.now(),
       ...(request.inbound ? { inbound: request.inbound } : {}),
     };
-    await this.queue.add('interaction', data, this.jobOptions(id));
+    await this.replicated([this.queue.qualifiedName], () =>
+      this.queue.add('interaction', data, this.jobOptions(id)),
+    );
     return id;
+  }
+
+  private replicated<T>(keys: readonly string[], write: () => Promise<T>): Promise<T> {
+    return replicated(this.options.connection, keys, this.options.replicaWait ?? NO_REPLICA_WAIT, write);
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,7 @@ import type { NormalizedEvent } from '../events/normalize.js';
 import type { DeliveryJobData } from './job.js';
 import { deliveryJobOptions } from './job-options.js';
 import { deliveryQueue, type DeliveryQueue } from './delivery-queue.js';
+import { NO_REPLICA_WAIT, replicated, type ReplicaWaitPolicy } from './replica-wait.js';
 
 /**
  * Largest body a target is sent: the envelope's JSON in UTF-8 bytes, `raw` included for `include_raw` targets.
@@ -30,6 +31,8 @@ export interface ProducerOptions {
   prefix: string;
   targets: readonly TargetConfig[];
   dedupeWindowMs: number;
+  /** How many replicas must confirm an enqueue before it resolves (`redis.min_replicas`); default none. */
+  replicaWait?: ReplicaWaitPolicy;
 }
 
 interface TargetRoute {
@@ -40,7 +43,8 @@ interface TargetRoute {
 
 /**
  * Fans one normalized event out into one delivery job per interested target. The promise resolves only after
- * Redis acknowledged every job, which is what lets the gateway advance its durable seq.
+ * Redis acknowledged every job, and `replicaWait.minReplicas` replicas confirmed them, which is what lets the
+ * gateway advance its durable seq; too few replicas reject it with `BRIDGE_ERR_NOT_REPLICATED`.
  */
 export class DeliveryProducer {
   private readonly routes: TargetRoute[];
@@ -68,7 +72,8 @@ export class DeliveryProducer {
 
   /**
    * {@link enqueue} for several events at once: one `addBulk` (one pipelined round trip) per target instead of one
-   * per event and target. Resolves, with each event's target ids, only after Redis acknowledged every job.
+   * per event and target. Resolves, with each event's target ids, only after Redis acknowledged every job and,
+   * with `replicaWait`, enough replicas confirmed them: one WAIT per master after the whole batch, not per job.
    */
   async enqueueMany(items: readonly { event: NormalizedEvent; rawFrame?: unknown }[]): Promise<string[][]> {
     const enqueuedAt = Date.now();
@@ -92,11 +97,13 @@ export class DeliveryProducer {
       });
       return targets;
     });
-    await Promise.all(
-      this.routes.flatMap((route, index) => {
-        const jobs = perRoute[index]!;
-        return jobs.length === 0 ? [] : [route.queue.addBulk(jobs)];
-      }),
+    const written = this.routes.filter((_, index) => perRoute[index]!.length > 0);
+    if (written.length === 0) return targetsPerEvent;
+    await replicated(
+      this.options.connection,
+      written.map((route) => route.queue.qualifiedName),
+      this.options.replicaWait ?? NO_REPLICA_WAIT,
+      () => Promise.all(this.routes.map((route, index) => addAll(route.queue, perRoute[index]!))),
     );
     return targetsPerEvent;
   }
@@ -104,6 +111,10 @@ export class DeliveryProducer {
   async close(): Promise<void> {
     await Promise.all(this.routes.map((route) => route.queue.close()));
   }
+}
+
+async function addAll(queue: DeliveryQueue, jobs: Parameters<DeliveryQueue['addBulk']>[0]): Promise<void> {
+  if (jobs.length > 0) await queue.addBulk(jobs);
 }
 
 function jobData(envelope: Envelope, body: string, enqueuedAt: number, includeRaw: boolean): DeliveryJobData {

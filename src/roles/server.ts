@@ -3,6 +3,7 @@ import type { ListenAddress } from '../config/listen.js';
 import type { BridgeConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { QqRestClient } from '../qq/rest-client.js';
+import { replicaWaitPolicy } from '../queue/replica-wait.js';
 import { createSendApi } from '../server/api/send-api.js';
 import type { DashboardRoutes } from '../server/dashboard.js';
 import { createHttpServer, type AdminRoutes, type ExtraRoute } from '../server/http.js';
@@ -60,6 +61,7 @@ export function buildServer(options: ServerOptions): ServerRole {
           prefix: config.redis.prefix,
           appId: config.qq.appId,
           attempts: config.outbound.retry.attempts,
+          replicaWait: replicaWaitPolicy(config.redis),
           qq: new QqRestClient({
             apiBase: config.qq.apiBase,
             appId: config.qq.appId,

@@ -9,6 +9,7 @@ import { OutboundQueue } from '../outbound/send-queue.js';
 import { startOutboundWorker } from '../outbound/worker.js';
 import { startDeadLetterSweeper } from '../queue/dead-letter-retention.js';
 import { DeliveryProducer } from '../queue/producer.js';
+import { replicaWaitPolicy } from '../queue/replica-wait.js';
 import type { BridgeMetrics } from '../server/metrics.js';
 import type { SharedAccessTokens } from './access-tokens.js';
 import { openWorkerRedis } from './connections.js';
@@ -46,12 +47,14 @@ export function buildWorkerRole(options: WorkerRoleOptions): readonly Part[] {
         prefix: config.redis.prefix,
         appId: config.qq.appId,
         attempts: config.outbound.retry.attempts,
+        replicaWait: replicaWaitPolicy(config.redis),
       }),
       results: new DeliveryProducer({
         connection: redis,
         prefix: config.redis.prefix,
         targets: config.targets,
         dedupeWindowMs: config.delivery.dedupeWindowMs,
+        replicaWait: replicaWaitPolicy(config.redis),
       }),
     };
     return routing;

@@ -46,6 +46,11 @@ export class ChaosWorld {
   private readonly activeReads: Promise<void>[] = [];
   readonly dir = mkdtempSync(join(tmpdir(), 'qqwb-chaos-'));
   private readonly bridges: BridgeProcess[] = [];
+  /**
+   * The `redis:` keys other than `prefix` in every config written from now on (indented YAML lines); default the
+   * world's own redis-server as `url`. A scenario against Sentinel or a Cluster sets its `sentinel:`/`cluster:`.
+   */
+  redisConnectionYaml: string | undefined;
   private constructor(
     readonly redis: RedisServer,
     readonly sim: Simulator,
@@ -75,7 +80,7 @@ export class ChaosWorld {
   token_url: ${this.sim.origin}/app/getAppAccessToken
   api_base: ${this.sim.origin}
 redis:
-  url: ${this.redis.url}
+${this.redisConnectionYaml ?? `  url: ${this.redis.url}`}
   prefix: "${this.prefix}"
 server:
   listen: 127.0.0.1:0

@@ -76,6 +76,8 @@ describe('${VAR} in the configuration file', () => {
       url: 'redis://127.0.0.1:6379',
       connection: { kind: 'single', url: 'redis://127.0.0.1:6379' },
       prefix: '{prod}',
+      minReplicas: 0,
+      replicaWaitTimeoutMs: 500,
     });
   });
 

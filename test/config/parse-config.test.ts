@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { formatConfigError, parseConfig, ConfigError, type BridgeConfig } from '../../src/config/index.js';
 import { defaultReplicaId } from '../../src/config/replica-id.js';
 import { INTENTS } from '../../src/qq/intents.js';
+import { defaultMinReplicas } from '../../src/config/min-replicas.js';
 import { FILE, MINIMAL, WHSEC, WITH_TARGET, issuesOf } from './helpers.js';
 
 describe('defaults', () => {
@@ -22,6 +23,8 @@ describe('defaults', () => {
         url: 'redis://127.0.0.1:6379',
         connection: { kind: 'single', url: 'redis://127.0.0.1:6379' },
         prefix: '{qqwb}',
+        minReplicas: 0,
+        replicaWaitTimeoutMs: 500,
       },
       server: { host: '127.0.0.1', port: 9464, adminToken: '', apiTokens: [] },
       journal: { dir: './data/journal', maxBytes: 268_435_456 },
@@ -92,7 +95,11 @@ describe('conversion to the runtime shape', () => {
       '  shards: { total: 4, ids: [3, 1] }',
       '  mode: webhook',
       '  webhook: { path: /bots/qq/cb, max_body_bytes: 4096, max_skew: 30s }',
-      'redis: { url: "rediss://:pw@redis.internal:6380/2", prefix: "{bridge-a}" }',
+      'redis:',
+      '  url: "rediss://:pw@redis.internal:6380/2"',
+      '  prefix: "{bridge-a}"',
+      '  min_replicas: 2',
+      '  replica_wait_timeout: 250ms',
       'server: { listen: "[::1]:9000", admin_token: admin-secret }',
       'journal: { dir: /var/lib/qqwb, max_bytes: 1024 }',
       'gateway: { max_frame_bytes: 2048, lease_ttl: 1.5s, replica_id: gw-eu.1, rotate_every: 30m }',
@@ -133,6 +140,8 @@ describe('conversion to the runtime shape', () => {
         url: 'rediss://:pw@redis.internal:6380/2',
         connection: { kind: 'single', url: 'rediss://:pw@redis.internal:6380/2' },
         prefix: '{bridge-a}',
+        minReplicas: 2,
+        replicaWaitTimeoutMs: 250,
       },
       server: { host: '::1', port: 9000, adminToken: 'admin-secret', apiTokens: [] },
       journal: { dir: '/var/lib/qqwb', maxBytes: 1024 },
@@ -199,6 +208,37 @@ describe('conversion to the runtime shape', () => {
       host,
       port,
     });
+  });
+
+  it('reads redis.min_replicas 0..16 and refuses negatives, fractions and more than 16', () => {
+    const minReplicas = (value: string): number =>
+      parseConfig(`${MINIMAL}redis: { min_replicas: ${value} }\n`, FILE, {}).redis.minReplicas;
+    expect([minReplicas('0'), minReplicas('3'), minReplicas('16')]).toEqual([0, 3, 16]);
+    for (const bad of ['-1', '1.5', '17', 'one']) {
+      expect(issuesOf(`${MINIMAL}redis: { min_replicas: ${bad} }\n`)[0]?.message).toMatch(
+        /^expected a replica count, an integer from 0 to 16; found /,
+      );
+    }
+  });
+
+  it('bounds redis.replica_wait_timeout to 10ms..1s (0 would make WAIT block forever)', () => {
+    const timeout = (value: string): number =>
+      parseConfig(`${MINIMAL}redis: { replica_wait_timeout: ${value} }\n`, FILE, {}).redis
+        .replicaWaitTimeoutMs;
+    expect([timeout('10ms'), timeout('1s')]).toEqual([10, 1000]);
+    expect(issuesOf(`${MINIMAL}redis: { replica_wait_timeout: 2s }\n`)[0]?.message).toBe(
+      'expected a duration from 10ms to 1s, like 500ms; found "2s"',
+    );
+    expect(issuesOf(`${MINIMAL}redis: { replica_wait_timeout: 0s }\n`)[0]?.message).toMatch(
+      /^expected a duration/,
+    );
+  });
+
+  it('defaults redis.min_replicas to 1 with a cluster or sentinel and to 0 with a plain url', () => {
+    expect(defaultMinReplicas({ url: 'redis://127.0.0.1:6379' })).toBe(0);
+    expect(defaultMinReplicas({ cluster: { nodes: ['127.0.0.1:7000'] } })).toBe(1);
+    expect(defaultMinReplicas({ sentinel: { name: 'm', nodes: ['127.0.0.1:26379'] } })).toBe(1);
+    expect(parseConfig(MINIMAL, FILE, {}).redis.minReplicas).toBe(0);
   });
 
   it('reads gateway.rotate_every 0 and "0s" as rotation off and 1m as the shortest period', () => {

@@ -27,6 +27,9 @@ describe('redis: url, cluster or sentinel', () => {
     expect(config.redis).toEqual({
       url: '',
       prefix: '{qqwb}',
+      // a Cluster waits for one replica by default
+      minReplicas: 1,
+      replicaWaitTimeoutMs: 500,
       connection: {
         kind: 'cluster',
         nodes: [

@@ -121,7 +121,8 @@ const INVALID: readonly (readonly [string, string])[] = [
   ],
   [
     `${MINIMAL}redis:\n`,
-    '4:1 redis: expected a mapping with url, cluster, sentinel, prefix; found an empty value',
+    '4:1 redis: expected a mapping with url, cluster, sentinel, prefix, min_replicas, replica_wait_timeout; ' +
+      'found an empty value',
   ],
   [
     `${MINIMAL}server: { listen: "9464" }\n`,

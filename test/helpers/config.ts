@@ -68,6 +68,8 @@ export function testConfig(options: {
       url: options.redis ? (options.redis.kind === 'single' ? options.redis.url : '') : REDIS_URL,
       connection: options.redis ?? { kind: 'single', url: REDIS_URL },
       prefix: options.prefix,
+      minReplicas: 0,
+      replicaWaitTimeoutMs: 500,
     },
     server: { host: '127.0.0.1', port: 0, adminToken: '', apiTokens: [] },
     // each config its own journal: a journal directory belongs to one process

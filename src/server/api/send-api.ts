@@ -8,6 +8,7 @@ import type { RedisClient } from '../../redis/client.js';
 import type { Logger } from '../../log.js';
 import type { Scene } from '../../outbound/message.js';
 import { OutboundQueue } from '../../outbound/send-queue.js';
+import type { ReplicaWaitPolicy } from '../../queue/replica-wait.js';
 import { bearerListCheck } from '../bearer.js';
 import type { BridgeMetrics } from '../metrics.js';
 import { ApiError, invalid, sendApiError } from './api-error.js';
@@ -33,6 +34,8 @@ export interface SendApiOptions {
   readonly appId: string;
   /** Attempts per message, the first included (`outbound.retry.attempts`). */
   readonly attempts: number;
+  /** Replicas a stored message needs before the 202 (`redis.min_replicas`); too few answer 503. Default none. */
+  readonly replicaWait?: ReplicaWaitPolicy;
   /** Calls QQ for recalls and the pass-through. */
   readonly qq: QqCaller;
   readonly metrics: BridgeMetrics;
@@ -67,6 +70,7 @@ export function createSendApi(options: SendApiOptions): SendApi {
         prefix: options.prefix,
         appId: options.appId,
         attempts: options.attempts,
+        ...(options.replicaWait ? { replicaWait: options.replicaWait } : {}),
       })),
     redis: options.redis,
     prefix: options.prefix,

@@ -16,7 +16,8 @@ export class StoreUnavailableError extends Error {
 /**
  * Awaits a Redis call, at most `timeoutMs`: a Redis that stopped answering must not hold the request until the
  * client gives up. Any failure becomes a {@link StoreUnavailableError}, except the bridge's own refusals
- * (BridgeError, such as `BRIDGE_ERR_REPLY_LIMIT`), which pass through.
+ * (BridgeError, such as `BRIDGE_ERR_REPLY_LIMIT`), which pass through. A write too few replicas confirmed
+ * (`BRIDGE_ERR_NOT_REPLICATED`) is unavailable too, and like a timeout may have taken effect on the master.
  */
 export async function storeCall<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -29,6 +30,8 @@ export async function storeCall<T>(work: Promise<T>, timeoutMs: number): Promise
   try {
     return await Promise.race([work, timeout]);
   } catch (err) {
+    if (isBridgeError(err, 'BRIDGE_ERR_NOT_REPLICATED'))
+      throw new StoreUnavailableError(true, err.message, { cause: err });
     if (err instanceof StoreUnavailableError || isBridgeError(err)) throw err;
     throw new StoreUnavailableError(
       false,
