@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { deliveryQueueName, jobIdForEvent } from '../../src/queue/names.js';
+import { targetQueuePrefix } from '../../src/redis/keys.js';
 import type { AcknowledgedDelivery } from './counting-receiver.js';
 
 /** The target every chaos world delivers to (ChaosWorld.configFor), whose queue holds the jobs looked up here. */
@@ -40,6 +41,11 @@ export interface TwiceAcknowledged {
   verdict: 'redelivered after kill' | 'duplicate';
 }
 
+/** The receiver target's queue keys: `<its hash-tagged queue prefix>:<queue name>` (src/redis/keys.ts). */
+function queueKeyBase(prefix: string): string {
+  return `${targetQueuePrefix(prefix, RECEIVER_TARGET)}:${deliveryQueueName(RECEIVER_TARGET)}`;
+}
+
 /** A short-lived client that fails fast instead of queueing commands while Redis is down. */
 async function briefly<T>(url: string, use: (redis: Redis) => Promise<T>): Promise<T | undefined> {
   const redis = new Redis(url, {
@@ -62,7 +68,7 @@ async function briefly<T>(url: string, use: (redis: Redis) => Promise<T>): Promi
 
 /** The receiver queue's active job ids now, or undefined when Redis cannot be read. */
 export async function activeDeliveryJobs(url: string, prefix: string): Promise<Set<string> | undefined> {
-  const key = `${prefix}:${deliveryQueueName(RECEIVER_TARGET)}:active`;
+  const key = `${queueKeyBase(prefix)}:active`;
   const ids = await briefly(url, (redis) => redis.lrange(key, 0, -1));
   return ids && new Set(ids);
 }
@@ -77,7 +83,7 @@ export async function jobTraces(
   if (eventIds.length === 0) return traces;
   await briefly(url, async (redis) => {
     for (const id of eventIds) {
-      const key = `${prefix}:${deliveryQueueName(RECEIVER_TARGET)}:${jobIdForEvent(id)}`;
+      const key = `${queueKeyBase(prefix)}:${jobIdForEvent(id)}`;
       const [stc, ats, atm, processedOn] = await redis.hmget(key, 'stc', 'ats', 'atm', 'processedOn');
       if (ats === null || processedOn === null) continue;
       traces.set(id, {

@@ -16,6 +16,7 @@ import { listDeadLetters, replayDeadLetters, showDeadLetter } from '../../src/qu
 import { deliveryJobOptions } from '../../src/queue/job-options.js';
 import { jobIdForEvent } from '../../src/queue/names.js';
 import { DeliveryProducer } from '../../src/queue/producer.js';
+import { keysUnder } from '../helpers/redis.js';
 import {
   SECRET,
   deletePrefix,
@@ -101,16 +102,9 @@ function verified(request: CapturedRequest): { id: string; body: unknown } {
   return { id: headers['webhook-id'], body: new Webhook(SECRET).verify(request.body, headers) };
 }
 
-/** Every key under the prefix, longest first. */
-async function keysUnder(connection: Redis, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, page] = await connection.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    keys.push(...page);
-    cursor = next;
-  } while (cursor !== '0');
-  return keys.sort((a, b) => b.length - a.length);
+/** Every key under the prefix (in any key layout), longest first. */
+async function keysLongestFirst(connection: Redis, prefix: string): Promise<string[]> {
+  return (await keysUnder(connection, prefix)).sort((a, b) => b.length - a.length);
 }
 
 describe('event ids end to end', () => {
@@ -140,7 +134,7 @@ describe('event ids end to end', () => {
     const { id, body } = verified(request!);
     expect(id).toMatch(/^GROUP_ADD_ROBOT:[0-9a-f]{32}$/);
     expect(body).toMatchObject({ id, type: 'group.bot.added' });
-    const [longest] = await keysUnder(p.connection, p.prefix);
+    const [longest] = await keysLongestFirst(p.connection, p.prefix);
     expect(longest!.length).toBeLessThan(200);
   });
 

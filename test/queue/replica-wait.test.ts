@@ -8,6 +8,7 @@ import { isBridgeError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { OutboundQueue } from '../../src/outbound/send-queue.js';
 import { deliveryQueueName, jobIdForEvent } from '../../src/queue/names.js';
+import { targetQueuePrefix } from '../../src/redis/keys.js';
 import { DurableSink, enqueueEntryWith } from '../../src/queue/durable-sink.js';
 import { Journal } from '../../src/queue/journal.js';
 import { DeliveryProducer } from '../../src/queue/producer.js';
@@ -84,7 +85,7 @@ async function producerWith(replicaWait: ReplicaWaitPolicy, prefix: string): Pro
 /** The Redis key of event `seq`'s job (from journalEntry) for target `targetId`. */
 function jobKey(prefix: string, targetId: string, seq: number): string {
   const eventId = `GROUP_ADD_ROBOT:${journalEntry(seq).frame.id!.split(':')[1]}`;
-  return `${prefix}:${deliveryQueueName(targetId)}:${jobIdForEvent(eventId)}`;
+  return `${targetQueuePrefix(prefix, targetId)}:${deliveryQueueName(targetId)}:${jobIdForEvent(eventId)}`;
 }
 
 async function jobsOn(redis: Redis, prefix: string, seqs: readonly number[]): Promise<number> {
@@ -207,8 +208,12 @@ describe('redis.min_replicas 1 with the replica stopped', () => {
     await sink.accept([journalEntry(7)]);
     expect(journal.entries).toBe(0);
     // nothing lost, nothing twice, and the replica has all of it
-    const waiting = await directConnection(set.master.port).zcard(`${prefix}:deliver-backend:prioritized`);
-    const listed = await directConnection(set.master.port).llen(`${prefix}:deliver-backend:wait`);
+    const waiting = await directConnection(set.master.port).zcard(
+      `${targetQueuePrefix(prefix, 'backend')}:deliver-backend:prioritized`,
+    );
+    const listed = await directConnection(set.master.port).llen(
+      `${targetQueuePrefix(prefix, 'backend')}:deliver-backend:wait`,
+    );
     expect(waiting + listed).toBe(7);
     expect(await jobsOn(directConnection(set.replica.port), prefix, range(1, 7))).toBe(14);
   });

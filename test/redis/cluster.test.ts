@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisConnectionConfig } from '../../src/config/types.js';
 import type { RedisClient } from '../../src/redis/client.js';
 import { closeRedis, connectRedis, createRedisConnections } from '../../src/redis/connections.js';
+import { targetQueuePrefix } from '../../src/redis/keys.js';
 import { scanKeys } from '../../src/redis/scan.js';
 import { startBridgeOn } from '../helpers/bridge-on.js';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
@@ -103,13 +104,17 @@ describe('the connection factory on a Redis Cluster (real, 3 masters)', () => {
       }).id;
       await bridge.receiver.waitFor(1);
       expect(bridge.receiver.requests.map((r) => r.headers['webhook-id'])).toEqual([id]);
-      // the queue's keys live on the cluster, in the prefix's one slot
+      // the keys live on the cluster, each family in the slot of its own hash tag (src/redis/keys.ts): the target's
+      // queue in one slot, the shard's lease and session in one, the bot's readiness in one
       const checker = open('command');
       await checker.connect();
       const keys = await keysUnder(checker, bridge.prefix);
       expect(keys.length).toBeGreaterThan(0);
-      const slots = new Set(await Promise.all(keys.map((key) => checker.cluster('KEYSLOT', key))));
-      expect(slots.size).toBe(1);
+      const slotOf = (key: string): Promise<unknown> => checker.cluster('KEYSLOT', key);
+      const queueKeys = keys.filter((key) => key.startsWith(targetQueuePrefix(bridge.prefix, 'backend')));
+      expect(queueKeys.length).toBeGreaterThan(0);
+      expect(new Set(await Promise.all(queueKeys.map(slotOf))).size).toBe(1);
+      expect(new Set(await Promise.all(keys.map(slotOf))).size).toBeGreaterThan(1);
       await deletePrefix(bridge.prefix, checker);
     } finally {
       await bridge.stop();

@@ -7,7 +7,7 @@ import type { RedisClient } from '../../src/redis/client.js';
 import { closeRedis, connectRedis, createRedisConnections } from '../../src/redis/connections.js';
 import { startBridgeOn } from '../helpers/bridge-on.js';
 import { startRedisSentinelSet, type RedisSentinelSet } from '../helpers/redis-sentinel.js';
-import { deletePrefix, freshPrefix } from '../helpers/redis.js';
+import { deletePrefix, freshPrefix, keysUnder } from '../helpers/redis.js';
 
 const DATA_PASSWORD = 'data-pass-Secret2';
 const SENTINEL_PASSWORD = 'sentinel-pass-Secret3';
@@ -82,7 +82,7 @@ describe('the connection factory on a Sentinel set (real; data and Sentinel pass
       // the queue lives on the Sentinel's master, not on the test Redis
       const master = track(connectRedis(connection, 'command'));
       await master.connect();
-      const [, keys] = await master.scan('0', 'MATCH', `${bridge.prefix}*`, 'COUNT', 1000);
+      const keys = await keysUnder(master, bridge.prefix);
       expect(keys.length).toBeGreaterThan(0);
       await deletePrefix(bridge.prefix, master);
       expect(bridge.logText()).not.toBe('');

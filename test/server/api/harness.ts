@@ -9,6 +9,7 @@ import { request } from 'undici';
 import { silentLogger } from '../../../src/log.js';
 import type { OutboundJobData, OutboundSent } from '../../../src/outbound/message.js';
 import { openOutboundQueue, outboundQueueName } from '../../../src/outbound/send-queue.js';
+import { outboundQueuePrefix } from '../../../src/redis/keys.js';
 import { failureReason } from '../../../src/outbound/status.js';
 import { AccessTokenManager } from '../../../src/qq/access-token.js';
 import { QqRestClient } from '../../../src/qq/rest-client.js';
@@ -167,7 +168,7 @@ export async function startApi(sim: Simulator, options: HarnessOptions = {}): Pr
           attempt: job.attemptsMade + 1,
         });
       },
-      { connection, prefix },
+      { connection, prefix: outboundQueuePrefix(prefix, APP_ID) },
     );
     const finished = new Promise<void>((resolve) => {
       const count = (): void => {
