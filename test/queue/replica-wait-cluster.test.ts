@@ -9,6 +9,7 @@ import { isBridgeError } from '../../src/errors.js';
 import { enqueueEntryWith } from '../../src/queue/durable-sink.js';
 import { DeliveryProducer } from '../../src/queue/producer.js';
 import { replicated, type ReplicaWaitPolicy } from '../../src/queue/replica-wait.js';
+import { targetQueuePrefix } from '../../src/redis/keys.js';
 import { testTarget } from '../helpers/config.js';
 import { freshPrefix } from '../helpers/redis.js';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
@@ -52,18 +53,27 @@ function delta(before: Map<number, number>, after: Map<number, number>): Record<
   return Object.fromEntries([...after].map(([port, calls]) => [port, calls - (before.get(port) ?? 0)]));
 }
 
-/** Prefixes until one is served by a master other than those in `taken`. */
-async function prefixOnAnotherMaster(taken: readonly number[]): Promise<{ prefix: string; master: number }> {
+/**
+ * Prefixes until one whose `keyOf(prefix)` is served by a master other than those in `taken`; by default the key is
+ * the prefix itself, for the producer tests the target queue's hash tag (src/redis/keys.ts).
+ */
+async function prefixOnAnotherMaster(
+  taken: readonly number[],
+  keyOf: (prefix: string) => string = (prefix) => prefix,
+): Promise<{ prefix: string; master: number }> {
   for (;;) {
     const prefix = freshPrefix('cwait');
-    const master = await cluster.masterOf(prefix);
+    const master = await cluster.masterOf(keyOf(prefix));
     if (!taken.includes(master)) return { prefix, master };
   }
 }
 
+/** The hash tag of TARGET's queue under `prefix`: where its jobs, and so the WAIT, go. */
+const targetQueueOf = (prefix: string): string => targetQueuePrefix(prefix, TARGET.id);
+
 describe('redis.min_replicas on a Cluster', () => {
   it('sends each batch one WAIT, to the master of the queue slot and to no other node', async () => {
-    const { prefix, master } = await prefixOnAnotherMaster([]);
+    const { prefix, master } = await prefixOnAnotherMaster([], targetQueueOf);
     const producer = new DeliveryProducer({
       connection,
       prefix,
@@ -98,7 +108,7 @@ describe('redis.min_replicas on a Cluster', () => {
   });
 
   it('refuses to acknowledge an enqueue once the master of the queue slot has lost its replica', async () => {
-    const { prefix, master } = await prefixOnAnotherMaster([]);
+    const { prefix, master } = await prefixOnAnotherMaster([], targetQueueOf);
     const producer = new DeliveryProducer({
       connection,
       prefix,
