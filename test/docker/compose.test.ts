@@ -4,53 +4,24 @@
  * config loader and with each other.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/index.js';
+import {
+  ROOT,
+  bridgeServices,
+  compose,
+  defaultServices,
+  envExample,
+  hostConfigPath,
+  read,
+  services,
+  volume,
+} from './compose-file.js';
 import { execForm, last, parseDockerfile } from './dockerfile.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const read = (path: string): string => readFileSync(`${ROOT}${path}`, 'utf8');
-
-interface Service {
-  image?: string;
-  build?: unknown;
-  command?: string[];
-  environment?: Record<string, string>;
-  env_file?: string | string[];
-  volumes?: string[];
-  ports?: string[];
-  deploy?: { replicas?: number };
-  container_name?: string;
-  healthcheck?: { test?: string[] };
-  depends_on?: Record<string, { condition?: string }>;
-}
-
-const compose = parse(read('docker-compose.yml'), { merge: true }) as {
-  services: Record<string, Service>;
-  volumes?: Record<string, unknown>;
-};
-const services = compose.services;
 const stages = parseDockerfile(read('Dockerfile'));
 const runtime = stages.at(-1)!;
-
-/** KEY=VALUE lines of .env.example, as `docker compose` reads them. */
-function envExample(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const line of read('.env.example').split('\n')) {
-    const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line.trim());
-    if (match) env[match[1]!] = match[2]!;
-  }
-  return env;
-}
-
-/** The CONTAINER path a `host:container[:ro]` volume maps, with its host side and mode. */
-function volume(spec: string): { host: string; container: string; readOnly: boolean } {
-  const [host = '', container = '', mode] = spec.split(':');
-  return { host, container, readOnly: mode === 'ro' };
-}
 
 /** The `--role` choices the CLI offers, read from its own help. */
 function cliRoles(): string[] {
@@ -60,18 +31,6 @@ function cliRoles(): string[] {
   });
   const choices = /choices:\s*((?:"[^"]+",?\s*)+)/.exec(help.stdout)?.[1] ?? '';
   return [...choices.matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
-}
-
-const bridgeServices = ['gateway', 'worker'] as const;
-const configFor = (service: Service): string => service.environment?.['QQWB_CONFIG'] ?? '';
-
-/** The config file a bridge service reads, as a host path, through its read-only config mount. */
-function hostConfigPath(service: Service): string {
-  const path = configFor(service);
-  const mount = (service.volumes ?? []).map(volume).find((v) => path.startsWith(`${v.container}/`));
-  expect(mount, `a volume holding ${path}`).toBeDefined();
-  expect(mount!.readOnly, 'config mounted read-only').toBe(true);
-  return `${mount!.host.replace(/^\.\//, '')}${path.slice(mount!.container.length)}`;
 }
 
 function loadComposeConfig() {
@@ -120,8 +79,9 @@ describe('Dockerfile', () => {
 });
 
 describe('docker-compose.yml', () => {
-  it('has redis, gateway, worker and receiver', () => {
-    expect(Object.keys(services).sort()).toEqual(['gateway', 'receiver', 'redis', 'worker']);
+  it('has redis, gateway, worker and receiver without a profile, reading config/compose.yaml', () => {
+    expect(defaultServices().sort()).toEqual(['gateway', 'receiver', 'redis', 'worker']);
+    for (const name of bridgeServices) expect(hostConfigPath(services[name]!)).toBe('config/compose.yaml');
   });
 
   it('runs Redis 7 with AOF and noeviction on a named volume', () => {
