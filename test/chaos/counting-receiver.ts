@@ -7,6 +7,8 @@ export interface AcknowledgedDelivery {
   readonly id: string;
   /** `x-qqwb-attempt`: the bridge's attempt number (a stalled-job re-run repeats it). */
   readonly attempt: string;
+  /** The request's URL path: which target it was sent for, when several point at this receiver. */
+  readonly path: string;
   /** When the receiver got to the request (its event loop may lag the sender), and when its 200 was fully written. */
   readonly arrivedAt: number;
   readonly ackedAt: number;
@@ -18,9 +20,14 @@ export interface AcknowledgedDelivery {
  * answer left is one the bridge could not know about, and its re-delivery is not a duplicate.
  */
 export interface CountingReceiver {
+  /** `<origin>/events`. */
   readonly url: string;
-  /** webhook-id → acknowledged deliveries. */
+  /** `http://127.0.0.1:<port>`, for targets told apart by their paths. */
+  readonly origin: string;
+  /** webhook-id → acknowledged deliveries, whatever the path. */
   readonly acknowledged: Map<string, number>;
+  /** URL path → webhook-id → acknowledged deliveries to that path (one target's count, as events share ids). */
+  readonly acknowledgedByPath: Map<string, Map<string, number>>;
   /** Every acknowledged delivery, in the order its answer finished. */
   readonly deliveries: readonly AcknowledgedDelivery[];
   /** Requests seen at all, acknowledged or not. */
@@ -41,6 +48,7 @@ export interface CountingReceiver {
 
 export async function startCountingReceiver(): Promise<CountingReceiver> {
   const acknowledged = new Map<string, number>();
+  const acknowledgedByPath = new Map<string, Map<string, number>>();
   const deliveries: AcknowledgedDelivery[] = [];
   let requests = 0;
   let delayMs = 0;
@@ -57,12 +65,16 @@ export async function startCountingReceiver(): Promise<CountingReceiver> {
       req.on('end', () => {
         const id = String(req.headers['webhook-id'] ?? '');
         const attempt = String(req.headers['x-qqwb-attempt'] ?? '');
+        const path = (req.url ?? '').split('?')[0] ?? '';
         const reply = answerOf?.(Buffer.concat(chunks).toString('utf8'));
         const answer = (): void => {
           res.on('finish', () => {
             const ackedAt = Date.now();
             acknowledged.set(id, (acknowledged.get(id) ?? 0) + 1);
-            deliveries.push({ id, attempt, arrivedAt, ackedAt });
+            const onPath = acknowledgedByPath.get(path) ?? new Map<string, number>();
+            acknowledgedByPath.set(path, onPath);
+            onPath.set(id, (onPath.get(id) ?? 0) + 1);
+            deliveries.push({ id, attempt, path, arrivedAt, ackedAt });
           });
           if (reply === undefined) res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
           else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(reply));
@@ -83,7 +95,9 @@ export async function startCountingReceiver(): Promise<CountingReceiver> {
   await listen();
   return {
     url: `http://127.0.0.1:${port}/events`,
+    origin: `http://127.0.0.1:${port}`,
     acknowledged,
+    acknowledgedByPath,
     deliveries,
     requests: () => requests,
     goDown: stop,

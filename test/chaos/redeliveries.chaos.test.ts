@@ -13,6 +13,7 @@ const killWith = (active: string[]): Kill => ({ at: KILL_AT, activeJobIds: new S
 const delivery = (arrivedAt: number, ackedAt = arrivedAt + 5, attempt = '1'): AcknowledgedDelivery => ({
   id: ID,
   attempt,
+  path: '/events',
   arrivedAt,
   ackedAt,
 });

@@ -3,7 +3,7 @@ import { deliveryQueueName, jobIdForEvent } from '../../src/queue/names.js';
 import { targetQueuePrefix } from '../../src/redis/keys.js';
 import type { AcknowledgedDelivery } from './counting-receiver.js';
 
-/** The target every chaos world delivers to (ChaosWorld.configFor), whose queue holds the jobs looked up here. */
+/** The target every chaos world delivers to (ChaosWorld.configFor), whose queue holds the jobs looked up by default. */
 const RECEIVER_TARGET = 'receiver';
 
 /** A SIGKILL of a delivering process, with the delivery jobs its worker held at that moment. */
@@ -41,9 +41,9 @@ export interface TwiceAcknowledged {
   verdict: 'redelivered after kill' | 'duplicate';
 }
 
-/** The receiver target's queue keys: `<its hash-tagged queue prefix>:<queue name>` (src/redis/keys.ts). */
-function queueKeyBase(prefix: string): string {
-  return `${targetQueuePrefix(prefix, RECEIVER_TARGET)}:${deliveryQueueName(RECEIVER_TARGET)}`;
+/** A target's queue keys: `<its hash-tagged queue prefix>:<queue name>` (src/redis/keys.ts). */
+function queueKeyBase(prefix: string, targetId: string): string {
+  return `${targetQueuePrefix(prefix, targetId)}:${deliveryQueueName(targetId)}`;
 }
 
 /** A short-lived client that fails fast instead of queueing commands while Redis is down. */
@@ -68,22 +68,23 @@ async function briefly<T>(url: string, use: (redis: Redis) => Promise<T>): Promi
 
 /** The receiver queue's active job ids now, or undefined when Redis cannot be read. */
 export async function activeDeliveryJobs(url: string, prefix: string): Promise<Set<string> | undefined> {
-  const key = `${queueKeyBase(prefix)}:active`;
+  const key = `${queueKeyBase(prefix, RECEIVER_TARGET)}:active`;
   const ids = await briefly(url, (redis) => redis.lrange(key, 0, -1));
   return ids && new Set(ids);
 }
 
-/** The stall and attempt counters of each event's delivery job (absent: no such job, or Redis unreadable). */
+/** The stall and attempt counters of each event's delivery job to a target (absent: no such job, or Redis unreadable). */
 export async function jobTraces(
   url: string,
   prefix: string,
   eventIds: string[],
+  targetId = RECEIVER_TARGET,
 ): Promise<Map<string, JobTrace>> {
   const traces = new Map<string, JobTrace>();
   if (eventIds.length === 0) return traces;
   await briefly(url, async (redis) => {
     for (const id of eventIds) {
-      const key = `${queueKeyBase(prefix)}:${jobIdForEvent(id)}`;
+      const key = `${queueKeyBase(prefix, targetId)}:${jobIdForEvent(id)}`;
       const [stc, ats, atm, processedOn] = await redis.hmget(key, 'stc', 'ats', 'atm', 'processedOn');
       if (ats === null || processedOn === null) continue;
       traces.set(id, {

@@ -5,7 +5,11 @@ import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { freshPrefix } from '../helpers/redis.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { spawnBridge, type BridgeProcess } from './bridge-process.js';
-import { startCountingReceiver, type CountingReceiver } from './counting-receiver.js';
+import {
+  startCountingReceiver,
+  type AcknowledgedDelivery,
+  type CountingReceiver,
+} from './counting-receiver.js';
 import {
   activeDeliveryJobs,
   classifyTwiceAcknowledged,
@@ -32,6 +36,19 @@ export interface ChaosReport {
   twiceAcknowledged: TwiceAcknowledged[];
 }
 
+/** The first (by default the only) target of every chaos world; it receives on the receiver's `/events`. */
+export const RECEIVER_TARGET_ID = 'receiver';
+
+export interface ChaosWorldOptions {
+  /**
+   * How many targets the bridge delivers every event to, default 1: `receiver`, then `receiver-2`, `receiver-3`…,
+   * all at the counting receiver, each on its own path (`/events`, `/events/receiver-2`…) so each is counted apart.
+   */
+  targets?: number;
+  /** `redis.prefix`; default a fresh one. */
+  prefix?: string;
+}
+
 /** `gateway.lease_ttl` of every bridge process in a chaos world, in ms. */
 export const LEASE_TTL_MS = 2_000;
 
@@ -56,13 +73,23 @@ export class ChaosWorld {
     readonly sim: Simulator,
     readonly receiver: CountingReceiver,
     readonly prefix: string,
+    /** The targets every event is delivered to, in config order. */
+    readonly targetIds: readonly string[],
   ) {}
 
-  static async create(): Promise<ChaosWorld> {
+  static async create(options: ChaosWorldOptions = {}): Promise<ChaosWorld> {
     const redis = await startRedisServer({ appendonly: true });
     const sim = await startSimulator({ heartbeatIntervalMs: 1_000 });
     const receiver = await startCountingReceiver();
-    return new ChaosWorld(redis, sim, receiver, freshPrefix('chaos'));
+    const targetIds = Array.from({ length: options.targets ?? 1 }, (_, i) =>
+      i === 0 ? RECEIVER_TARGET_ID : `${RECEIVER_TARGET_ID}-${i + 1}`,
+    );
+    return new ChaosWorld(redis, sim, receiver, options.prefix ?? freshPrefix('chaos'), targetIds);
+  }
+
+  /** The URL path a target's deliveries arrive on at the receiver. */
+  targetPath(targetId: string): string {
+    return targetId === RECEIVER_TARGET_ID ? '/events' : `/events/${targetId}`;
   }
 
   /**
@@ -96,14 +123,18 @@ ${Object.entries({ replica_id: slot, ...gateway })
 log:
   level: info
 targets:
-  - id: receiver
-    url: ${this.receiver.url}
+${this.targetIds
+  .map(
+    (id) => `  - id: ${id}
+    url: ${this.receiver.origin}${this.targetPath(id)}
     secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
     allow_private: true
     timeout: 2s
     concurrency: 8
     retry: { attempts: 100, base: 100ms, max: 2s }
-${extra}`,
+`,
+  )
+  .join('')}${extra}`,
     );
     return path;
   }
@@ -182,13 +213,36 @@ ${extra}`,
     return this.sent.filter((id) => !acknowledged.has(id)).length;
   }
 
+  /** How many sent events the receiver has not acknowledged yet on a target's path. */
+  lostCountFor(targetId: string): number {
+    const acknowledged = this.receiver.acknowledgedByPath.get(this.targetPath(targetId));
+    return this.sent.filter((id) => acknowledged?.has(id) !== true).length;
+  }
+
   /** Counts, with the evidence behind every event acknowledged more than once (read from Redis). */
   async report(): Promise<ChaosReport> {
+    return this.reportOn(this.receiver.acknowledged, this.receiver.deliveries, RECEIVER_TARGET_ID);
+  }
+
+  /** {@link report} for one target: only what the receiver acknowledged on its path. */
+  async reportFor(targetId: string): Promise<ChaosReport> {
+    const path = this.targetPath(targetId);
+    return this.reportOn(
+      this.receiver.acknowledgedByPath.get(path) ?? new Map<string, number>(),
+      this.receiver.deliveries.filter((d) => d.path === path),
+      targetId,
+    );
+  }
+
+  private async reportOn(
+    acknowledged: ReadonlyMap<string, number>,
+    deliveries: readonly AcknowledgedDelivery[],
+    targetId: string,
+  ): Promise<ChaosReport> {
     await Promise.all(this.activeReads);
-    const { acknowledged, deliveries } = this.receiver;
-    const lost = this.lostCount();
+    const lost = this.sent.filter((id) => !acknowledged.has(id)).length;
     const twice = [...acknowledged.entries()].filter(([, n]) => n > 1).map(([id]) => id);
-    const jobs = await jobTraces(this.redis.url, this.prefix, twice);
+    const jobs = await jobTraces(this.redis.url, this.prefix, twice, targetId);
     const twiceAcknowledged = twice.map((id) =>
       classifyTwiceAcknowledged(
         id,
@@ -217,6 +271,17 @@ ${extra}`,
     const report = await this.report();
     console.log(`chaos: ${JSON.stringify(report)}`);
     return report;
+  }
+
+  /** Waits until every target acknowledged every sent event (or the timeout), then reports per target. */
+  async settleTargets(timeoutMs = 60_000): Promise<Map<string, ChaosReport>> {
+    const deadline = Date.now() + timeoutMs;
+    const unsettled = (): boolean => this.targetIds.some((id) => this.lostCountFor(id) > 0);
+    while (unsettled() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const reports = new Map<string, ChaosReport>();
+    for (const id of this.targetIds) reports.set(id, await this.reportFor(id));
+    return reports;
   }
 
   async close(): Promise<void> {
