@@ -10,12 +10,13 @@ export function clusterTable(phase: ClusterPhase): string {
     run.eventsPerSec,
     run.lost,
     run.duplicates,
+    run.waitCalls ?? '–',
   ];
   return [
     table(
       `redis cluster — e2e, 1 target, ${phase.events} events each, first send → last delivery; cluster of ` +
         `${phase.masters} masters + ${phase.masters * phase.replicasPerMaster} replicas on loopback`,
-      ['redis', 'min_replicas', 'events', 'ev/s', 'lost', 'dup'],
+      ['redis', 'min_replicas', 'events', 'ev/s', 'lost', 'dup', 'WAIT calls'],
       [
         row('single node (url)', phase.single),
         row('cluster', phase.clusterNoWait),

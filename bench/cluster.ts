@@ -7,6 +7,7 @@
  */
 import { startSimulator } from '../src/simulator/index.js';
 import { startRedisCluster, type RedisCluster } from '../test/helpers/redis-cluster.js';
+import { waitCalls } from '../test/helpers/replica-wait.js';
 import { runWindowed } from './load.js';
 import { BENCH_EVENT_TYPE, benchEventData, nowMs } from './payload.js';
 import { step, type BenchContext } from './phases.js';
@@ -32,6 +33,12 @@ export interface ClusterRun {
   eventsPerSec: number;
   lost: number;
   duplicates: number;
+  /**
+   * WAIT commands every cluster node ran during this run, warm-up included (`INFO commandstats`): none with
+   * min_replicas 0, one per enqueue with 1 (an enqueue may carry several events). Not counted on the single
+   * node, which other clients share.
+   */
+  waitCalls?: number;
 }
 
 export interface ClusterPhase {
@@ -119,18 +126,29 @@ export async function clusterPhase(ctx: BenchContext): Promise<ClusterPhase> {
   let cluster: RedisCluster | undefined;
   try {
     cluster = await startRedisCluster({ masters, replicasPerMaster });
-    const nodes = cluster.nodes;
-    step(`cluster: min_replicas 0, ${events} events`);
-    const noWait = await measure(ctx, 'cluster-0', { redisCluster: { nodes }, minReplicas: 0 }, events);
-    step(`cluster: min_replicas 1, ${events} events`);
-    const wait = await measure(ctx, 'cluster-1', { redisCluster: { nodes }, minReplicas: 1 }, events);
+    const on = cluster;
+    const totalWaits = async (): Promise<number> =>
+      (await Promise.all(on.servers.map((server) => waitCalls(server.port)))).reduce((a, b) => a + b, 0);
+    const onCluster = async (minReplicas: number): Promise<ClusterRun> => {
+      step(`cluster: min_replicas ${minReplicas}, ${events} events`);
+      const before = await totalWaits();
+      const run = await measure(
+        ctx,
+        `cluster-${minReplicas}`,
+        { redisCluster: { nodes: on.nodes }, minReplicas },
+        events,
+      );
+      return { redis: 'cluster', minReplicas, ...run, waitCalls: (await totalWaits()) - before };
+    };
+    const noWait = await onCluster(0);
+    const wait = await onCluster(1);
     return {
       events,
       masters,
       replicasPerMaster,
       single: { redis: 'single', minReplicas: 0, ...single },
-      clusterNoWait: { redis: 'cluster', minReplicas: 0, ...noWait },
-      clusterWait: { redis: 'cluster', minReplicas: 1, ...wait },
+      clusterNoWait: noWait,
+      clusterWait: wait,
       clusterOverSingle: round(noWait.eventsPerSec / single.eventsPerSec, 2),
       waitOverNoWait: round(wait.eventsPerSec / noWait.eventsPerSec, 2),
     };
