@@ -7,6 +7,7 @@ import { BENCH_EVENT_TYPE, benchEventData, nowMs } from './payload.js';
 import type { PhaseStats } from './receiver-protocol.js';
 import type { BenchContext } from './phases.js';
 import { startBridge, type BridgePipe, type BridgeSpec } from './pipes.js';
+import { sessionPrefix } from './redis.js';
 import { round, summarize } from './stats.js';
 import { sleep } from './time.js';
 
@@ -150,7 +151,7 @@ export function bridgeSpec(
     workDir: ctx.workDir,
     sim,
     redisUrl: ctx.options.redisUrl,
-    prefix: `${ctx.prefix}:${name}`,
+    prefix: sessionPrefix(ctx.prefix, name),
     targetUrls: [ctx.receiver.url(0)],
     concurrency: ctx.options.concurrency,
     retry: RETRY,

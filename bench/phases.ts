@@ -19,7 +19,7 @@ import { summarizeProfile, type ProfileSummary } from './profile.js';
 import { QqReplyCounter, tallyReplies, type ReplyTally } from './qq-replies.js';
 import type { ReceiverProcess } from './receiver-client.js';
 import type { OutageMode } from './receiver-protocol.js';
-import { EnqueuedCounter, bridgeQueue, redisCpuSec } from './redis.js';
+import { EnqueuedCounter, bridgeQueue, redisCpuSec, sessionPrefix } from './redis.js';
 import { round, slope, type LatencySummary } from './stats.js';
 
 /** The bridge's memory at one moment: /proc's RSS and socket count beside its own heap figures. */
@@ -122,7 +122,7 @@ async function openSession(
   bridge: Partial<Pick<BridgeSpec, 'nodeArgs' | 'role' | 'outboundRateLimit'>> = {},
 ): Promise<Session> {
   const sim = await startSimulator();
-  const prefix = `${ctx.prefix}:${name}`;
+  const prefix = sessionPrefix(ctx.prefix, name);
   const spawnedAtMs = nowMs();
   let pipe: Pipe;
   try {

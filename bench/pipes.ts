@@ -39,6 +39,10 @@ export interface BridgeSpec {
   workDir: string;
   sim: Simulator;
   redisUrl: string;
+  /** YAML `redis.cluster`, e.g. `{ nodes: ['127.0.0.1:7000'] }`; replaces `redisUrl` when present. */
+  redisCluster?: { nodes: readonly string[] };
+  /** YAML `redis.min_replicas`; the bridge's default (1 on a cluster, 0 on a url) when absent. */
+  minReplicas?: number;
   prefix: string;
   targetUrls: readonly string[];
   concurrency: number;
@@ -70,7 +74,11 @@ function writeBridgeConfig(spec: BridgeSpec): string {
       api_base: spec.sim.origin,
       intents: ['GROUP_AND_C2C_EVENT'],
     },
-    redis: { url: spec.redisUrl, prefix: spec.prefix },
+    redis: {
+      ...(spec.redisCluster ? { cluster: { nodes: [...spec.redisCluster.nodes] } } : { url: spec.redisUrl }),
+      prefix: spec.prefix,
+      ...(spec.minReplicas !== undefined ? { min_replicas: spec.minReplicas } : {}),
+    },
     server: { listen: '127.0.0.1:0' },
     journal: { dir: join(spec.workDir, `${spec.name}-journal`) },
     ...(spec.gateway ? { gateway: spec.gateway } : {}),

@@ -18,6 +18,14 @@ export function runPrefix(): string {
   return `{qqwb-bench-${randomBytes(4).toString('hex')}}`;
 }
 
+/**
+ * `{qqwb-bench-<hex>:<name>}`: one session's prefix under the run's. It stays a single hash tag, the only form
+ * `redis.prefix` accepts, and {@link deletePrefix} of the run's prefix still finds its keys.
+ */
+export function sessionPrefix(runPrefix: string, name: string): string {
+  return `{${runPrefix.replace(/[{}]/g, '')}:${name}}`;
+}
+
 /** Deletes every key of `prefix` and its sub-prefixes (SCAN, never KEYS); returns how many. */
 export async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
   let deleted = 0;

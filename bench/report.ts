@@ -1,6 +1,8 @@
 /** The run's result: one JSON document, a few text tables, and the one-line summary the bench ends with. */
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ClusterPhase } from './cluster.js';
+import { clusterSummary, clusterTable } from './cluster-report.js';
 import type { DarkTimePhase } from './dark-time.js';
 import { darkTimeSummary, darkTimeTable } from './dark-time-report.js';
 import type { Plan } from './options.js';
@@ -63,6 +65,8 @@ export interface BenchResult {
   darkTime: DarkTimePhase;
   /** Every @-message answered with one reply: the outbound path end to end. */
   replies: RepliesPhase;
+  /** e2e on a Redis Cluster beside the single node, and the cluster with min_replicas 0 vs 1. */
+  cluster: ClusterPhase;
   /** `repliesOverE2e`: replies/s with a reply per event ÷ the inbound-only e2e ev/s of the same run. */
   ratios: { e2eOverNaive: number; e2eOverDirect: number; repliesOverE2e: number };
   fanout: FanoutRow[];
@@ -139,7 +143,7 @@ export function buildResult(m: Measurements): BenchResult {
     `bench: e2e ${e2e} ev/s, naive ${m.naive.throughput.eventsPerSec} ev/s, direct ${m.direct.perSec} req/s, ` +
     `e2e/naive ${ratios.e2eOverNaive.toFixed(2)}, p99@1000/s ${p99.toFixed(1)} ms, rss ${Math.round(bridge.peakRssMB)} MB, ` +
     `replies ${m.replies.throughput.repliesPerSec}/s, reply p99@${m.replies.latency.offeredPerSec}/s ${replyP99.toFixed(1)} ms, ` +
-    darkTimeSummary(m.darkTime);
+    `${darkTimeSummary(m.darkTime)}, ${clusterSummary(m.cluster)}`;
   return { ...m, ratios, bridge, targets, summary };
 }
 
@@ -392,6 +396,7 @@ export function formatTables(r: BenchResult): string {
     ),
   );
   parts.push(...repliesTable(r));
+  parts.push(clusterTable(r.cluster));
   if (r.soak) {
     const s = r.soak;
     parts.push(

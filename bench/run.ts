@@ -9,6 +9,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { connectSingleRedis } from '../src/redis/connections.js';
 import { killAll } from './children.js';
+import { clusterPhase } from './cluster.js';
 import { darkTimePhase } from './dark-time.js';
 import { REPO_ROOT, USAGE, parseOptions, planFor, type BenchOptions } from './options.js';
 import {
@@ -140,6 +141,7 @@ async function main(): Promise<number> {
     const ingest = await ingestPhase(ctx);
     const darkTime = await darkTimePhase(ctx);
     const replies = await repliesPhase(ctx);
+    const cluster = await clusterPhase(ctx);
     const fanout: FanoutRow[] = [];
     for (const targets of plan.fanoutTargets) {
       fanout.push(
@@ -170,6 +172,7 @@ async function main(): Promise<number> {
       ingest,
       darkTime,
       replies,
+      cluster,
       fanout,
       backlog: e2e.backlog!,
       ...(soak ? { soak } : {}),
