@@ -43,9 +43,11 @@ const IN_FLIGHT_PER_FAILOVER = 8;
  * Nothing lost, and what a failover repeats is bounded and recognisable, for each target. Replication is
  * asynchronous, so a master that dies can take with it the completion of a delivery it had acknowledged (or the
  * lock of one in flight): the promoted replica still holds the job as active, the stalled-job check runs it again,
- * and the receiver gets the same event a second time with the same webhook-id and attempt number, which it drops
- * as a repeat. Such repeats are at most a target's deliveries in flight around each failover; anything else
- * (another attempt number, a third copy) is a duplicate and fails. Prints one `chaos:` line per target.
+ * and the receiver gets the same event a second time with the same webhook-id, which it drops as a repeat. When the
+ * completion's own write failed in the failover, BullMQ counts the run as a failed attempt and retries it, so the
+ * repeat carries the next attempt number; either way it is one more copy of a delivery that was in flight. Such
+ * repeats are at most a target's deliveries in flight around each failover; a third copy, or more repeats than
+ * that, fails. Prints one `chaos:` line per target.
  */
 function expectNoLossAndBoundedRepeats(
   reports: ReadonlyMap<string, ChaosReport>,
@@ -53,8 +55,7 @@ function expectNoLossAndBoundedRepeats(
   failovers = 1,
 ): void {
   const lines = [...reports].map(([target, report]) => {
-    const isRepeat = (t: TwiceAcknowledged): boolean =>
-      t.deliveries.length === 2 && new Set(t.deliveries.map((d) => d.attempt)).size === 1;
+    const isRepeat = (t: TwiceAcknowledged): boolean => t.deliveries.length === 2;
     const repeats = report.twiceAcknowledged.filter(isRepeat).length;
     const duplicated = report.twiceAcknowledged.length - repeats;
     return { target, report, repeats, duplicated };
@@ -62,7 +63,7 @@ function expectNoLossAndBoundedRepeats(
   for (const { target, report, repeats, duplicated } of lines) {
     console.log(
       `chaos: target ${target}: sent ${report.sent}, delivered ${report.delivered}, lost ${report.lost}, ` +
-        `duplicated ${duplicated}, repeats ${repeats} (same webhook-id and attempt, at most ` +
+        `duplicated ${duplicated}, repeats ${repeats} (one more copy, same webhook-id, at most ` +
         `${IN_FLIGHT_PER_FAILOVER * failovers})`,
     );
   }
@@ -74,10 +75,6 @@ function expectNoLossAndBoundedRepeats(
     const what = `target ${target}\n${logs}`;
     for (const repeat of report.twiceAcknowledged) {
       expect(repeat.deliveries, `${target}: ${JSON.stringify(repeat)}`).toHaveLength(2);
-      expect(
-        new Set(repeat.deliveries.map((d) => d.attempt)).size,
-        `${target}: ${JSON.stringify(repeat)}`,
-      ).toBe(1);
     }
     expect(repeats, what).toBeLessThanOrEqual(IN_FLIGHT_PER_FAILOVER * failovers);
   }
