@@ -87,10 +87,20 @@ describe('chaos: no event lost, none delivered twice', () => {
     const w = world;
     let bridge = w.start('a');
     await waitForState(w, 'first identify', () => w.sim.state().sessions.some((s) => s.connected));
+    let requestsBeforeDelay = 0;
     await w.stream(300, 5, async (i) => {
       // slow answers fill the 8 delivery slots, so deliveries are in flight when the process freezes
-      if (i === 90) w.receiver.setDelay(300);
+      if (i === 90) {
+        requestsBeforeDelay = w.receiver.requests();
+        w.receiver.setDelay(300);
+      }
       if (i === 100) {
+        // a loaded machine may lag behind the stream: freeze only once a request is held by the slow answer
+        await waitForState(
+          w,
+          'a delivery held by the slow receiver',
+          () => w.receiver.requests() > requestsBeforeDelay,
+        );
         bridge.freeze();
         await sleep(1_000);
         w.receiver.setDelay(0);
