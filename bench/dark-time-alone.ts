@@ -2,83 +2,15 @@
  * `node --import tsx bench/dark-time-alone.ts [--quick] [--cli PATH] [--keep]`: the bench's dark-time phase on
  * its own (npm run build first). Prints its table and writes bench/results/<date>-dark-time[-quick].json.
  */
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { connectSingleRedis } from '../src/redis/connections.js';
-import { killAll } from './children.js';
 import { darkTimePhase } from './dark-time.js';
 import { darkTimeSummary, darkTimeTable } from './dark-time-report.js';
-import { USAGE, parseOptions, planFor } from './options.js';
-import { ReceiverProcess } from './receiver-client.js';
-import { deletePrefix, runPrefix } from './redis.js';
+import { runPhaseAlone } from './phase-alone.js';
 
-async function main(): Promise<number> {
-  const options = parseOptions(process.argv.slice(2));
-  if (options === 'help') {
-    console.log(USAGE);
-    return 0;
-  }
-  const plan = planFor(options);
-  const startedAt = new Date();
-  const loadAvgStart = loadavg();
-  const redis = connectSingleRedis(options.redisUrl, 'command');
-  await redis.connect();
-  const prefix = runPrefix();
-  const workDir = mkdtempSync(join(tmpdir(), 'qqwb-bench-'));
-  const receiver = await ReceiverProcess.start();
-  let failed = false;
-  try {
-    console.log(`dark time ${options.quick ? '--quick' : 'full'}: prefix ${prefix}, work dir ${workDir}`);
-    const darkTime = await darkTimePhase({
-      options,
-      plan,
-      workDir,
-      redis,
-      prefix,
-      receiver,
-      profileOut: '',
-    });
-    console.log(darkTimeTable(darkTime));
-    console.log(darkTimeSummary(darkTime));
-    const stamp = startedAt
-      .toISOString()
-      .replace(/:/g, '-')
-      .replace(/\.\d+Z$/, 'Z');
-    mkdirSync(options.resultsDir, { recursive: true });
-    const path = join(options.resultsDir, `${stamp}-dark-time${options.quick ? '-quick' : ''}.json`);
-    const result = {
-      version: 1,
-      startedAt: startedAt.toISOString(),
-      mode: options.quick ? 'quick' : 'full',
-      node: process.version,
-      loadAvgStart,
-      loadAvgEnd: loadavg(),
-      darkTime,
-    };
-    writeFileSync(`${path}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
-    renameSync(`${path}.tmp`, path);
-    console.log(`results: ${path}`);
-    return 0;
-  } catch (err) {
-    failed = true;
-    console.error(`dark time failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    console.error(`configs and bridge logs kept in ${workDir}`);
-    return 1;
-  } finally {
-    await receiver.stop().catch(() => undefined);
-    killAll();
-    await deletePrefix(redis, prefix).catch(() => undefined);
-    redis.disconnect();
-    if (!failed && !options.keep) rmSync(workDir, { recursive: true, force: true });
-  }
-}
-
-const code = await main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : String(err));
-  killAll();
-  return 2;
+await runPhaseAlone({
+  label: 'dark time',
+  fileTag: 'dark-time',
+  resultKey: 'darkTime',
+  run: darkTimePhase,
+  table: darkTimeTable,
+  summary: darkTimeSummary,
 });
-// A start the bridge refused (a config key this build lacks) leaves startBridge's wait for a session polling the
-// closed simulator until its own timeout; nothing is left to do, so that wait need not keep the process alive.
-process.exit(code);
