@@ -1,6 +1,7 @@
 /**
  * The README's own instructions, run as written: the "Step by step" shell block and the packed tarball of
- * "Install". Both need dist/, so the suite builds it first (`npm run build`, what step 1 does after `npm ci`).
+ * "Install". Both need dist/, which test/global-setup.ts builds before any test runs (what step 1 does after
+ * `npm ci`).
  */
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, symlink, copyFile } from 'node:fs/promises';
@@ -20,9 +21,8 @@ const INSTALL_LINE = 'npm ci && npm run build\n';
 let scratch: string;
 
 beforeAll(async () => {
-  await run('npm', ['run', 'build', '--silent'], { cwd: ROOT, timeout: 120_000 });
   scratch = await mkdtemp(join(tmpdir(), 'qqwb-readme-'));
-}, 150_000);
+});
 
 afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
@@ -45,7 +45,7 @@ describe('README "Step by step, with your own config"', () => {
   it('delivers the pushed event to the sample receiver, which verifies its signature', async () => {
     const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
     const steps = markedShellBlock(readme, 'steps');
-    // Step 1's `npm ci` would reinstall the shared node_modules; its build ran in beforeAll.
+    // Step 1's `npm ci` would reinstall the shared node_modules; its build ran before the suite (test/global-setup.ts).
     expect(steps).toContain(INSTALL_LINE);
     // The README's fixed ports and prefix, swapped for free ones so the test runs beside anything else.
     let script = steps.replace(INSTALL_LINE, '');
@@ -76,7 +76,8 @@ describe('README "Install": the packed tarball', () => {
   it('holds what the installed command needs, and runs', async () => {
     const dir = join(scratch, 'pack');
     await mkdir(dir, { recursive: true });
-    const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', dir], {
+    // --ignore-scripts: prepack's build would rewrite dist/ while other test files run the CLI from it.
+    const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], {
       cwd: ROOT,
       timeout: 60_000,
     });
@@ -91,6 +92,8 @@ describe('README "Install": the packed tarball', () => {
       expect.arrayContaining(['package.json', bin, 'dist/version.js', 'config/bridge.example.yaml']),
     );
     expect(files).toContain('schema/config.schema.json');
+    // The example only: a user's own config/bridge.yaml (the steps above write one) must never be packed.
+    expect(files.filter((path) => path.startsWith('config/'))).toEqual(['config/bridge.example.yaml']);
 
     // Unpacked beside this repository's node_modules (the registry would supply the same dependencies).
     await run('tar', ['-xzf', packed.filename], { cwd: dir });
