@@ -50,11 +50,13 @@ function start(
   targets: readonly TargetConfig[],
   logs: CapturedLogs,
   summaryIntervalMs?: number,
+  random?: () => number,
 ): DeliveryWorkers {
   const w = startDeliveryWorkers({
     config: makeConfig(prefix, targets),
     logger: logs.logger,
     ...(summaryIntervalMs === undefined ? {} : { summaryIntervalMs }),
+    ...(random ? { random } : {}),
   });
   cleanups.push(() => w.close(1000));
   return w;
@@ -105,7 +107,11 @@ describe('delivery log lines', () => {
     });
     const target = makeTarget({ id: 'flaky', url: r.url, retry: { attempts: 3, baseMs: 50, maxMs: 200 } });
     const logs = captureLogs();
-    start([target], logs);
+    let draws = 0;
+    start([target], logs, undefined, () => {
+      draws++;
+      return 0.5;
+    });
     const queue = queueFor(target);
     await addDelivery(queue, target, 'GROUP_ADD_ROBOT:again');
     await waitFor(
@@ -120,6 +126,8 @@ describe('delivery log lines', () => {
     expect(Date.parse(retry.nextRetryAt as string)).toBeGreaterThanOrEqual(retry['time'] as number);
     expect(retry.body).toBe('down, see https://[redacted]@status.example/x?api_key=[redacted]');
     expect(JSON.stringify(logs.lines)).not.toMatch(/pa55word|k3y/);
+    // The delay is drawn once, when the line is written, and the backoff uses that one: the announced time is real.
+    expect(draws).toBe(1);
   });
 
   it('summarizes deliveries per target at info; a single delivery is only at debug', async () => {
