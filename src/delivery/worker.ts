@@ -231,6 +231,21 @@ export function startDeliveryWorkers(options: DeliveryWorkersOptions): DeliveryW
       const aborted = result.errorCode === ABORTED_CODE && token !== undefined;
       const exhausted = result.outcome === 'retry' && !aborted && attempt >= attempts;
       report(targetId, result, exhausted);
+      if (result.outcome === 'delivered') {
+        // Guarded, so a delivery at the default level allocates nothing for a line nobody reads.
+        if (log.isLevelEnabled('debug')) {
+          log.debug(
+            { eventId, targetId, attempt, status: result.status, latencyMs: result.latencyMs },
+            'delivered',
+          );
+        }
+        await storeReplies(job, result, targetId);
+        tally.recordDelivered(result.latencyMs);
+        // The successful attempt is the job's return value, stored by the same call that completes it: one
+        // Redis round trip fewer per delivery than a log entry (failed attempts are logged for `dlq show`).
+        return toRecord(result);
+      }
+      // Failed attempts only: the delivered path above builds no line.
       const line = (verdict: AttemptVerdict, nextRetryAt?: Date) =>
         attemptLogLine({
           eventId,
@@ -240,17 +255,6 @@ export function startDeliveryWorkers(options: DeliveryWorkersOptions): DeliveryW
           verdict,
           ...(nextRetryAt ? { nextRetryAt } : {}),
         });
-      if (result.outcome === 'delivered') {
-        log.debug(
-          { eventId, targetId, attempt, status: result.status, latencyMs: result.latencyMs },
-          'delivered',
-        );
-        await storeReplies(job, result, targetId);
-        tally.recordDelivered(result.latencyMs);
-        // The successful attempt is the job's return value, stored by the same call that completes it: one
-        // Redis round trip fewer per delivery than a log entry (failed attempts are logged for `dlq show`).
-        return toRecord(result);
-      }
       try {
         await job.log(JSON.stringify(toRecord(result)));
       } catch (err) {
