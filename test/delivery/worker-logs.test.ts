@@ -130,6 +130,37 @@ describe('delivery log lines', () => {
     expect(draws).toBe(1);
   });
 
+  it("real network failures carry their code and hint: the SSRF guard's refusal and a closed port", async () => {
+    const closed = await startReceiver();
+    await closed.close();
+    const guarded = makeTarget({ id: 'guarded', url: 'http://127.0.0.1:9/in', allowPrivate: false });
+    const refused = makeTarget({
+      id: 'refused',
+      url: closed.url,
+      retry: { attempts: 1, baseMs: 10, maxMs: 10 },
+    });
+    const logs = captureLogs();
+    start([guarded, refused], logs);
+    await addDelivery(queueFor(guarded), guarded, 'GROUP_ADD_ROBOT:ssrf');
+    await addDelivery(queueFor(refused), refused, 'GROUP_ADD_ROBOT:refused');
+
+    const errorOf = (targetId: string) =>
+      logs.lines.find((l) => l.level === ERROR && l.targetId === targetId);
+    await waitFor(() => errorOf('guarded') !== undefined && errorOf('refused') !== undefined);
+    expect(errorOf('guarded')).toMatchObject({ code: 'BRIDGE_ERR_SSRF_BLOCKED', attempt: 1 });
+    expect(errorOf('guarded')!.msg).toMatch(
+      /^delivery to "guarded" \(127\.0\.0\.1:9\) rejected: BRIDGE_ERR_SSRF_BLOCKED \(.*\) after \d+ ms, attempt 1 of 5; dead-lettered without retrying — .*set allow_private: true on the target if this private address is intended$/,
+    );
+    const port = new URL(closed.url).port;
+    expect(errorOf('refused')).toMatchObject({ code: 'ECONNREFUSED', attempt: 1, attempts: 1 });
+    expect(errorOf('refused')!.msg).toMatch(
+      new RegExp(
+        `^delivery to "refused" \\(127\\.0\\.0\\.1:${port}\\) failed: ECONNREFUSED \\(.*\\) after \\d+ ms, ` +
+          `attempt 1 of 1; no attempt left; dead-lettered — nothing listens at 127\\.0\\.0\\.1:${port}:`,
+      ),
+    );
+  });
+
   it('summarizes deliveries per target at info; a single delivery is only at debug', async () => {
     const ok = await receiver();
     const bad = await receiver((_req, res) => {
