@@ -39,6 +39,8 @@ export function startIngestPipeline(options: {
     dedupeWindowMs: config.delivery.dedupeWindowMs,
     // an event counts as durable (its seq may advance) once enough replicas have it; too few, and it is journaled
     replicaWait: replicaWaitPolicy(config.redis),
+    onFiltered: (target) => metrics.eventFiltered(target),
+    logger: logger.child({ component: 'events' }),
   });
   const sink = new DurableSink({
     journal,

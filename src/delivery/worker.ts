@@ -11,7 +11,9 @@ import { deliveryQueueName, eventIdFromJobId } from '../queue/names.js';
 import { startLegacyDrain } from '../queue/legacy-drain.js';
 import { targetQueuePrefix } from '../redis/keys.js';
 import { legacyQueuePrefix } from '../redis/legacy-keys.js';
+import { attemptLogLine, type AttemptVerdict } from './attempt-log.js';
 import { retryDelayMs } from './backoff.js';
+import { startDeliverySummary } from './delivery-summary.js';
 import { ABORTED_CODE } from './classify.js';
 import { WebhookDeliverer, type AttemptResult } from './deliver.js';
 import type { RedisClient } from '../redis/client.js';
@@ -52,6 +54,8 @@ export interface DeliveryWorkersOptions {
   readonly onReply?: (targetId: string, outcome: ReplyOutcome) => void;
   /** How often the queues of the old key layout are looked at; default 30 s (queue/legacy-drain.ts). */
   readonly legacyDrainIntervalMs?: number;
+  /** How often the per-target summary of deliveries is logged at info; default 10 s (delivery-summary.ts). */
+  readonly summaryIntervalMs?: number;
 }
 
 /** Running delivery workers. */
@@ -73,11 +77,14 @@ export { FORCE_CLOSE_MS };
  */
 class RetryableDeliveryError extends Error {
   readonly retryAfterMs: number | undefined;
+  /** The delay already drawn for the next attempt, so the time the log line announced is the one used. */
+  readonly delayMs: number | undefined;
 
-  constructor(message: string, retryAfterMs: number | undefined) {
+  constructor(message: string, retryAfterMs: number | undefined, delayMs?: number) {
     super(message);
     this.name = 'RetryableDeliveryError';
     this.retryAfterMs = retryAfterMs;
+    this.delayMs = delayMs;
   }
 }
 
@@ -121,6 +128,10 @@ export function startDeliveryWorkers(options: DeliveryWorkersOptions): DeliveryW
   setMaxListeners(0, shutdown.signal);
 
   const findTarget = (id: string): TargetConfig | undefined => config.targets.find((t) => t.id === id);
+  const summary = startDeliverySummary({
+    logger: log,
+    ...(options.summaryIntervalMs === undefined ? {} : { intervalMs: options.summaryIntervalMs }),
+  });
   const handleReplies =
     options.replies &&
     createReplyHandler({
@@ -150,6 +161,9 @@ export function startDeliveryWorkers(options: DeliveryWorkersOptions): DeliveryW
     } catch (err) {
       const reason = `delivered, but its replies could not be stored: ${describeError(err)}`;
       const last = result.attempt >= (job.opts.attempts ?? 1);
+      const tally = summary.tally(targetId);
+      if (last) tally.recordDeadLettered(result.latencyMs);
+      else tally.recordRetried(result.latencyMs);
       log[last ? 'error' : 'warn'](
         { eventId, targetId, attempt: result.attempt, err: describeError(err) },
         last
@@ -184,6 +198,7 @@ export function startDeliveryWorkers(options: DeliveryWorkersOptions): DeliveryW
     queuePrefix = targetQueuePrefix(config.redis.prefix, target.id),
   ): Worker<DeliveryJobData, AttemptRecord> => {
     const targetId = target.id;
+    const tally = summary.tally(targetId);
     const processor = async (job: Job<DeliveryJobData>, token?: string): Promise<AttemptRecord> => {
       const eventId = isDeliveryJobData(job.data) ? job.data.eventId : eventIdFromJobId(job.id ?? '');
       // Looked up per job rather than captured, so secrets live only in config and a target removed from the
@@ -194,16 +209,19 @@ export function startDeliveryWorkers(options: DeliveryWorkersOptions): DeliveryW
         throw new UnrecoverableError(`target "${targetId}" is not in the configuration`);
       }
       if (!isDeliveryJobData(job.data)) {
+        tally.recordDeadLettered();
         log.error({ eventId, targetId }, 'malformed delivery job; dead-lettering');
         throw new UnrecoverableError('malformed delivery job: eventId and body are required');
       }
       if (typeof job.data.undeliverable === 'string') {
         // The producer already decided (an oversize envelope); the target is never contacted.
+        tally.recordDeadLettered();
         log.error({ eventId, targetId }, `event not deliverable; dead-lettered: ${job.data.undeliverable}`);
         throw new UnrecoverableError(job.data.undeliverable);
       }
 
       const attempt = job.attemptsMade + 1;
+      const attempts = job.opts.attempts ?? 1;
       const result = await deliverer.deliver(current, {
         eventId,
         body: job.data.body,
@@ -211,16 +229,32 @@ export function startDeliveryWorkers(options: DeliveryWorkersOptions): DeliveryW
         signal: shutdown.signal,
       });
       const aborted = result.errorCode === ABORTED_CODE && token !== undefined;
-      const exhausted = result.outcome === 'retry' && !aborted && attempt >= (job.opts.attempts ?? 1);
+      const exhausted = result.outcome === 'retry' && !aborted && attempt >= attempts;
       report(targetId, result, exhausted);
-      const fields = { eventId, targetId, attempt, status: result.status, errorCode: result.errorCode };
       if (result.outcome === 'delivered') {
-        log.debug({ ...fields, latencyMs: result.latencyMs }, 'delivered');
+        // Guarded, so a delivery at the default level allocates nothing for a line nobody reads.
+        if (log.isLevelEnabled('debug')) {
+          log.debug(
+            { eventId, targetId, attempt, status: result.status, latencyMs: result.latencyMs },
+            'delivered',
+          );
+        }
         await storeReplies(job, result, targetId);
+        tally.recordDelivered(result.latencyMs);
         // The successful attempt is the job's return value, stored by the same call that completes it: one
         // Redis round trip fewer per delivery than a log entry (failed attempts are logged for `dlq show`).
         return toRecord(result);
       }
+      // Failed attempts only: the delivered path above builds no line.
+      const line = (verdict: AttemptVerdict, nextRetryAt?: Date) =>
+        attemptLogLine({
+          eventId,
+          target: current,
+          result,
+          attempts,
+          verdict,
+          ...(nextRetryAt ? { nextRetryAt } : {}),
+        });
       try {
         await job.log(JSON.stringify(toRecord(result)));
       } catch (err) {
@@ -233,31 +267,38 @@ export function startDeliveryWorkers(options: DeliveryWorkersOptions): DeliveryW
         // worker retries it and a SIGTERM can never be what exhausts a delivery.
         try {
           await job.moveToDelayed(Date.now(), token);
-          log.warn(fields, 'delivery aborted by shutdown; returned to the queue');
+          const { fields, message } = line('aborted');
+          log.warn(fields, message);
         } catch (err) {
           // Not rethrown: BullMQ would take it for a failed attempt and, whenever its own write then succeeds,
           // count the attempt against the job (dead-lettering it on its last). The job stays active instead; once
           // its lock expires the stalled-job check queues it again, with the attempts it had.
-          log.warn(
-            { ...fields, err: describeError(err) },
-            'delivery aborted by shutdown, but the job could not be returned to the queue; it is queued again without losing an attempt once its lock expires (delivery.stall_timeout)',
-          );
+          const { fields, message } = line('aborted_unreturned');
+          log.warn({ ...fields, err: describeError(err) }, message);
         }
         throw new DelayedError();
       }
       if (result.outcome === 'rejected') {
-        log.error(fields, `delivery rejected; dead-lettered: ${failureSummary(result)}`);
+        tally.recordDeadLettered(result.latencyMs);
+        const { fields, message } = line('rejected');
+        log.error(fields, message);
         throw new UnrecoverableError(failureSummary(result));
       }
       if (exhausted) {
-        log.error(
-          fields,
-          `delivery failed after ${attempt} attempts; dead-lettered: ${failureSummary(result)}`,
-        );
-      } else {
-        log.warn({ ...fields, retryAfterMs: result.retryAfterMs }, `delivery failed; will retry`);
+        tally.recordDeadLettered(result.latencyMs);
+        const { fields, message } = line('exhausted');
+        log.error(fields, message);
+        throw new RetryableDeliveryError(failureSummary(result), result.retryAfterMs);
       }
-      throw new RetryableDeliveryError(failureSummary(result), result.retryAfterMs);
+      tally.recordRetried(result.latencyMs);
+      // Drawn here rather than in the backoff strategy, so the line can say when the next attempt is due.
+      const delayMs = retryDelayMs(attempt, current.retry, random, result.retryAfterMs);
+      const { fields, message } = line('retry', new Date(Date.now() + delayMs));
+      log.warn(
+        { ...fields, ...(result.retryAfterMs === undefined ? {} : { retryAfterMs: result.retryAfterMs }) },
+        message,
+      );
+      throw new RetryableDeliveryError(failureSummary(result), result.retryAfterMs, delayMs);
     };
 
     const worker = new Worker<DeliveryJobData, AttemptRecord>(deliveryQueueName(targetId), processor, {
@@ -279,6 +320,7 @@ export function startDeliveryWorkers(options: DeliveryWorkersOptions): DeliveryW
             // BullMQ's "unknown strategy" failure.
             log.warn({ targetId, type }, 'unknown backoff type; using the target retry settings');
           }
+          if (err instanceof RetryableDeliveryError && err.delayMs !== undefined) return err.delayMs;
           const retryAfterMs = err instanceof RetryableDeliveryError ? err.retryAfterMs : undefined;
           return retryDelayMs(
             attemptsMade,
@@ -324,6 +366,7 @@ export function startDeliveryWorkers(options: DeliveryWorkersOptions): DeliveryW
     }
     // The agent's close waits for in-flight requests; after a forced stop one may still be hanging, so bound it.
     if (!options.deliverer) await within(deliverer.close(), FORCE_CLOSE_MS);
+    summary.stop();
     log.info('delivery workers stopped');
   };
 

@@ -3,6 +3,7 @@ import type { TargetConfig } from '../config/types.js';
 import type { Envelope } from '../events/envelope.js';
 import { createTargetFilter } from '../events/filter.js';
 import type { NormalizedEvent } from '../events/normalize.js';
+import type { Logger } from '../log.js';
 import type { DeliveryJobData } from './job.js';
 import { deliveryJobOptions } from './job-options.js';
 import { deliveryQueue, type DeliveryQueue } from './delivery-queue.js';
@@ -33,6 +34,13 @@ export interface ProducerOptions {
   dedupeWindowMs: number;
   /** How many replicas must confirm an enqueue before it resolves (`redis.min_replicas`); default none. */
   replicaWait?: ReplicaWaitPolicy;
+  /**
+   * Called once per event a target's `events`/`groups` filter keeps from it, for `qqwb_events_filtered_total`.
+   * Exceptions it throws are ignored: a metric must not stop an event.
+   */
+  onFiltered?: (targetId: string) => void;
+  /** Receives a debug line per filtered event (type, target, its patterns). Default: none. */
+  logger?: Logger;
 }
 
 interface TargetRoute {
@@ -83,7 +91,10 @@ export class DeliveryProducer {
       const targets: string[] = [];
       let plainData: DeliveryJobData | undefined;
       this.routes.forEach((route, index) => {
-        if (!route.wants(envelope)) return;
+        if (!route.wants(envelope)) {
+          this.filtered(route.target, envelope);
+          return;
+        }
         targets.push(route.target.id);
         // serialized and size-checked once per event, shared by every target that does not want the raw frame
         const data = route.target.includeRaw
@@ -106,6 +117,30 @@ export class DeliveryProducer {
       () => Promise.all(this.routes.map((route, index) => addAll(route.queue, perRoute[index]!))),
     );
     return targetsPerEvent;
+  }
+
+  /** Reports an event a target's filter dropped, so "nothing arrived" can be told apart from a failure. */
+  private filtered(target: TargetConfig, envelope: Envelope): void {
+    try {
+      this.options.onFiltered?.(target.id);
+    } catch {
+      // see onFiltered
+    }
+    const log = this.options.logger;
+    if (log?.isLevelEnabled('debug') !== true) return;
+    const groups = target.groups.length > 0 ? `, groups: ${target.groups.length} listed` : '';
+    log.debug(
+      {
+        eventId: envelope.id,
+        type: envelope.type,
+        qqType: envelope.qq_type,
+        targetId: target.id,
+        events: target.events,
+        groupsListed: target.groups.length,
+      },
+      `event ${envelope.type} (${envelope.qq_type}) not sent to target "${target.id}": its filter does not ` +
+        `match (events: ${JSON.stringify(target.events)}${groups})`,
+    );
   }
 
   async close(): Promise<void> {

@@ -55,6 +55,7 @@ export function buildWorkerRole(options: WorkerRoleOptions): readonly Part[] {
         targets: config.targets,
         dedupeWindowMs: config.delivery.dedupeWindowMs,
         replicaWait: replicaWaitPolicy(config.redis),
+        onFiltered: (target) => metrics.eventFiltered(target),
       }),
     };
     return routing;

@@ -62,6 +62,8 @@ export interface BridgeMetrics {
   eventReceived(type: string): void;
   /** Counts one delivery job enqueued for `target`. */
   eventEnqueued(target: string): void;
+  /** Counts one event `target`'s `events`/`groups` filter kept from it (`qqwb_events_filtered_total`). */
+  eventFiltered(target: string): void;
   /** Counts one delivery attempt; `seconds` (request latency), when known, goes into the duration histogram. */
   delivery(target: string, outcome: DeliveryOutcome, seconds?: number): void;
   /** Counts `count` dead letters of `target` deleted by the retention of `delivery.dead_letter`. */
@@ -142,6 +144,12 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
   const enqueued = new Counter({
     name: 'qqwb_events_enqueued_total',
     help: 'Delivery jobs enqueued, by target.',
+    labelNames: ['target'] as const,
+    registers,
+  });
+  const filtered = new Counter({
+    name: 'qqwb_events_filtered_total',
+    help: 'Events not enqueued for a target because its filter (events, groups) does not match, by target.',
     labelNames: ['target'] as const,
     registers,
   });
@@ -310,6 +318,9 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
     },
     eventEnqueued(target) {
       enqueued.inc({ target });
+    },
+    eventFiltered(target) {
+      filtered.inc({ target });
     },
     delivery(target, outcome, seconds) {
       deliveries.inc({ target, outcome });

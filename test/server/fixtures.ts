@@ -24,6 +24,7 @@ export function captureLogger(level = 'debug'): { logger: Logger; lines: () => R
 export const BRIDGE_METRIC_NAMES = [
   'qqwb_events_received_total',
   'qqwb_events_enqueued_total',
+  'qqwb_events_filtered_total',
   'qqwb_deliveries_total',
   'qqwb_delivery_duration_seconds',
   'qqwb_queue_depth',

@@ -8,6 +8,7 @@ describe('createMetrics', () => {
     const metrics = createMetrics();
     metrics.eventReceived('group.message.created');
     metrics.eventEnqueued('backend');
+    metrics.eventFiltered('backend');
     metrics.delivery('backend', 'delivered', 0.042);
     metrics.reconnect(0, 'op7');
     metrics.sessionSaveFailed(0);
@@ -25,6 +26,7 @@ describe('createMetrics', () => {
     expect(text).toContain('process_cpu_seconds_total');
     expect(text).toContain('qqwb_events_received_total{type="group.message.created"} 1');
     expect(text).toContain('qqwb_events_enqueued_total{target="backend"} 1');
+    expect(text).toContain('qqwb_events_filtered_total{target="backend"} 1');
     expect(text).toContain('qqwb_deliveries_total{target="backend",outcome="delivered"} 1');
     expect(text).toContain('qqwb_delivery_duration_seconds_bucket{le="0.05",target="backend"} 1');
     expect(text).toContain('qqwb_delivery_duration_seconds_bucket{le="0.025",target="backend"} 0');
