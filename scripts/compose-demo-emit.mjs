@@ -9,7 +9,10 @@ const USER = '7D296480D464EC5C16714E74A43E5BC7';
 const now = () => new Date().toISOString();
 
 const EVENTS = [
-  { t: 'GROUP_ADD_ROBOT', d: { group_openid: GROUP, op_member_openid: USER, timestamp: Date.now() / 1000 } },
+  {
+    t: 'GROUP_ADD_ROBOT',
+    d: { group_openid: GROUP, op_member_openid: USER, timestamp: Math.floor(Date.now() / 1000) },
+  },
   {
     t: 'GROUP_AT_MESSAGE_CREATE',
     d: {

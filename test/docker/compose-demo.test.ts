@@ -121,4 +121,18 @@ describe('docker-compose.yml, profile demo', () => {
     };
     expect(rest(DEMO_CONFIG)).toEqual(rest('config/compose.yaml'));
   });
+
+  const composeCli = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' });
+  it.skipIf(composeCli.status !== 0)(
+    'is accepted by `docker compose config` where Docker Compose is installed',
+    () => {
+      const run = spawnSync('docker', ['compose', '--profile', 'demo', 'config', '--services'], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, ...demoEnv(), ...DEMO_ENV },
+      });
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stdout.trim().split('\n')).toEqual(expect.arrayContaining(profileServices('demo')));
+    },
+  );
 });
