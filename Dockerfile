@@ -1,10 +1,13 @@
 # qq-webhook-bridge — one image for every role (gateway, worker, all).
 #   docker build -t qq-webhook-bridge .
 #   docker run --rm qq-webhook-bridge node dist/cli.js --help
-# docker-compose.yml runs it with Redis and a sample receiver; see README "Running in production".
+# docker-compose.yml runs it with Redis and a sample receiver (and, in its demo profile, as the QQ simulator);
+# see README "Running in production".
 
+# Both stages on one exact Node release (the one the tests run on; undici needs 20.18.1 or later), so a rebuild
+# gets the same runtime; raise it deliberately, in both places.
 # --- build: dev dependencies, TypeScript compile, then drop the dev dependencies ---
-FROM node:20-slim AS build
+FROM node:20.20.2-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -13,7 +16,7 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
 # --- runtime: production dependencies and dist/ only, as the unprivileged `node` user ---
-FROM node:20-slim
+FROM node:20.20.2-slim
 # tini is PID 1: it forwards SIGTERM to node (graceful shutdown: finish in-flight deliveries, persist the gateway
 # session) and reaps zombies. Equivalent to `docker run --init`.
 RUN apt-get update \

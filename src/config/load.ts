@@ -6,6 +6,7 @@ import { ConfigError } from './config-error.js';
 import { deepFreeze } from './deep-freeze.js';
 import { interpolateDocument } from './interpolate-document.js';
 import { locateIssues, pendingFromZod } from './located-issues.js';
+import { placeholderIssues } from './placeholders.js';
 import { configSchema } from './schema.js';
 import { toBridgeConfig } from './to-bridge-config.js';
 import type { BridgeConfig } from './types.js';
@@ -88,7 +89,7 @@ function parseLocated(text: string, file: string, source: string, env: Env): Bri
     : pendingFromZod(result.error.issues, configSchema).filter(
         (issue) => !interpolation.failedPaths.some((failed) => isUnder(issue.path, failed)),
       );
-  const pending = [...interpolation.issues, ...schemaIssues];
+  const pending = [...interpolation.issues, ...schemaIssues, ...placeholderIssues(data)];
   if (!result.success || pending.length > 0) {
     const sensitiveValues = [...interpolation.sensitiveValues, ...literalSecrets(data)];
     throw new ConfigError(locateIssues(pending, { file, source: yaml, data, sensitiveValues }));

@@ -79,7 +79,7 @@ export function pendingFromZod(
 }
 
 /** `targets[0].headers.X-Env`; keys that are not plain words are quoted: `headers["X Y"]`. */
-function formatPath(path: readonly PathSegment[]): string {
+export function formatPath(path: readonly PathSegment[]): string {
   return path
     .map((segment, index) => {
       if (typeof segment === 'number') return `[${segment}]`;

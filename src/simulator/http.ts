@@ -1,6 +1,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { advertisedWsUrl } from './advertised-url.js';
 import { handleControl, type ControlTarget } from './control.js';
 import type { FaultablePath } from './commands.js';
 import type { HttpFaults } from './http-faults.js';
@@ -114,9 +115,10 @@ function describeGateway(deps: HttpDeps, req: IncomingMessage, res: ServerRespon
   if (token === undefined || !deps.tokens.isValid(token)) {
     return sendJson(res, 401, { code: TOKEN_EXPIRED_CODE, message: 'token not exist or expire' });
   }
-  if (!bot) return sendJson(res, 200, { url: deps.wsUrl() });
+  const url = advertisedWsUrl(deps.options.host, deps.wsUrl(), req.headers.host);
+  if (!bot) return sendJson(res, 200, { url });
   sendJson(res, 200, {
-    url: deps.wsUrl(),
+    url,
     shards: deps.options.recommendedShards,
     session_start_limit: deps.startLimit.view(),
   });

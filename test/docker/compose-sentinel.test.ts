@@ -7,9 +7,10 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../../src/config/index.js';
 import {
+  REDIS_PASSWORD,
   ROOT,
   bridgeServices,
-  envExample,
+  filledEnv,
   hostConfigPath,
   profileServices,
   read,
@@ -98,7 +99,10 @@ describe('docker-compose.yml, profile sentinel', () => {
     const monitorLine = conf.findIndex((words) => words[1] === 'monitor');
     expect(resolve).toBeGreaterThanOrEqual(0);
     expect(resolve).toBeLessThan(monitorLine);
-    expect(sentinel.healthcheck?.test).toEqual(['CMD', 'redis-cli', '-p', String(sentinelPort()), 'ping']);
+    expect(sentinel.healthcheck?.test).toEqual([
+      'CMD-SHELL',
+      `redis-cli -p ${sentinelPort()} ping | grep -q PONG`,
+    ]);
   });
 
   it('points the bridge at the Sentinel by the master name it monitors, and the config passes the loader', async () => {
@@ -106,11 +110,13 @@ describe('docker-compose.yml, profile sentinel', () => {
       const path = hostConfigPath(services[name]!, SENTINEL_ENV);
       expect(path).toBe('config/compose-sentinel.yaml');
       expect(existsSync(`${ROOT}${path}`), path).toBe(true);
-      const { redis } = await loadConfig(`${ROOT}${path}`, envExample());
+      const { redis } = await loadConfig(`${ROOT}${path}`, filledEnv());
       expect(redis.connection).toEqual({
         kind: 'sentinel',
         name: monitor().name,
         nodes: [{ host: 'redis-sentinel', port: sentinelPort() }],
+        password: REDIS_PASSWORD,
+        sentinelPassword: REDIS_PASSWORD,
       });
       // WAIT for no more replicas than the profile runs, or every event would go through the journal.
       expect(redis.minReplicas).toBe(
@@ -121,7 +127,7 @@ describe('docker-compose.yml, profile sentinel', () => {
 
   it('keeps everything but redis as in config/compose.yaml', () => {
     const withoutRedis = (path: string) => {
-      const { redis, source, ...rest } = parseConfig(read(path), path, envExample());
+      const { redis, source, ...rest } = parseConfig(read(path), path, filledEnv());
       expect(redis.prefix).toBe('{qqwb}');
       expect(source).toBe(path);
       return rest;
@@ -137,7 +143,7 @@ describe('docker-compose.yml, profile sentinel', () => {
         spawnSync('docker', ['compose', ...args, 'config', '--services'], {
           cwd: ROOT,
           encoding: 'utf8',
-          env: { ...process.env, ...envExample() },
+          env: { ...process.env, ...filledEnv() },
         });
       const plain = run([]);
       expect(plain.status, plain.stderr).toBe(0);

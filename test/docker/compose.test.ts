@@ -12,7 +12,7 @@ import {
   bridgeServices,
   compose,
   defaultServices,
-  envExample,
+  filledEnv,
   hostConfigPath,
   read,
   services,
@@ -35,15 +35,19 @@ function cliRoles(): string[] {
 
 function loadComposeConfig() {
   const path = hostConfigPath(services['gateway']!);
-  return parseConfig(read(path), path, envExample());
+  return parseConfig(read(path), path, filledEnv());
 }
 
+/** An exact release (`redis:7.4.2`, `python:3.12.8-slim`), not a tag that moves (`redis:7`, `latest`). */
+const PINNED = /^[a-z0-9./-]+:\d+\.\d+\.\d+(-[a-z0-9.]+)?$/;
+
 describe('Dockerfile', () => {
-  it('builds in one stage with dev dependencies and runs node:20-slim in another', () => {
+  it('builds in one stage with dev dependencies and runs node 20 slim in another, both on one pinned release', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
     expect(stages[0]!.instructions.some((i) => i.keyword === 'RUN' && /npm ci\b/.test(i.args))).toBe(true);
     expect(stages[0]!.instructions.some((i) => /npm run build/.test(i.args))).toBe(true);
-    expect(runtime.image).toBe('node:20-slim');
+    expect(runtime.image).toMatch(/^node:20\.\d+\.\d+-slim$/);
+    for (const stage of stages) expect(stage.image).toBe(runtime.image);
     const copies = runtime.instructions.filter((i) => i.keyword === 'COPY').map((i) => i.args);
     expect(copies).toContain('--from=build /app/dist ./dist');
     expect(runtime.instructions.some((i) => /npm (ci|install)/.test(i.args))).toBe(false);
@@ -86,7 +90,7 @@ describe('docker-compose.yml', () => {
 
   it('runs Redis 7 with AOF and noeviction on a named volume', () => {
     const redis = services['redis']!;
-    expect(redis.image).toBe('redis:7');
+    expect(redis.image).toMatch(/^redis:7\.\d+\.\d+$/);
     expect(redis.command?.join(' ')).toContain('--appendonly yes');
     expect(redis.command?.join(' ')).toContain('--maxmemory-policy noeviction');
     const data = (redis.volumes ?? []).map(volume).find((v) => v.container === '/data');
@@ -115,11 +119,11 @@ describe('docker-compose.yml', () => {
     expect(worker.deploy?.replicas ?? 1).toBeGreaterThanOrEqual(1);
   });
 
-  it('mounts a config that exists and passes the config loader with the .env.example values', () => {
+  it('mounts a config that exists and passes the config loader with .env.example filled in', () => {
     for (const name of bridgeServices) {
       const path = hostConfigPath(services[name]!);
       expect(existsSync(`${ROOT}${path}`), path).toBe(true);
-      expect(() => parseConfig(read(path), path, envExample())).not.toThrow();
+      expect(() => parseConfig(read(path), path, filledEnv())).not.toThrow();
     }
     for (const name of [...bridgeServices, 'receiver']) {
       const envFile = services[name]!.env_file;
@@ -156,6 +160,25 @@ describe('docker-compose.yml', () => {
     const script = receiver.command?.find((part) => part.endsWith('.py')) ?? '';
     expect(existsSync(`${ROOT}examples/python/${script.slice(mount!.container.length + 1)}`)).toBe(true);
     expect(receiver.environment?.['WEBHOOK_SECRET']).toMatch(/^\$\{BACKEND_WEBHOOK_SECRET\b/);
-    expect(envExample()['BACKEND_WEBHOOK_SECRET']).toMatch(/^whsec_/);
+    expect(filledEnv()['BACKEND_WEBHOOK_SECRET']).toMatch(/^whsec_/);
+  });
+
+  it('pins every image to an exact release, but for the one this repo builds', () => {
+    for (const [name, service] of Object.entries(services)) {
+      if (service.build !== undefined) {
+        expect(service.build, name).toBe('.');
+        expect(service.image, name).toBe(services['gateway']!.image);
+      } else {
+        expect(service.image, name).toMatch(PINNED);
+      }
+    }
+    for (const stage of stages) expect(stage.image).toMatch(PINNED);
+  });
+
+  it('lets the bridge services reach the host as host.docker.internal, as .env.example suggests', () => {
+    expect(read('.env.example')).toContain('http://host.docker.internal:');
+    for (const name of bridgeServices) {
+      expect(services[name]!.extra_hosts).toContain('host.docker.internal:host-gateway');
+    }
   });
 });
