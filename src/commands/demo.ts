@@ -15,6 +15,7 @@ import { assertRedisAnswers, deleteKeysWithPrefix, resolveDemoRedis } from '../d
 import { describeError } from '../errors.js';
 import { EVENT_CATALOG } from '../events/catalog.js';
 import { createLogger } from '../log.js';
+import { createLoginCodes } from '../server/login-codes.js';
 import { startSimulator, type Simulator } from '../simulator/index.js';
 
 /** Options of {@link runDemo}. */
@@ -40,7 +41,9 @@ const HEARTBEAT_INTERVAL_MS = 5_000;
  * with a reply, which the bridge sends back to the simulator (printed as it arrives there). Emits the seed's four
  * group events, one of every other catalog event and one unknown event. Everything it creates (Redis keys under
  * a prefix of its own, a journal directory, a redis-server it had to start) is removed at the end.
- * Resolves with the exit code: 0 when every event arrived and verified and the reply reached QQ.
+ * The receiver refuses the unknown event for good (demo/refusal.ts), so the run leaves one dead letter to look at.
+ * Resolves with the exit code: 0 when every other event arrived and verified, the dead-letter queue holds exactly
+ * the refused one, and the reply reached QQ.
  */
 export async function runDemo(options: DemoOptions): Promise<number> {
   const { print } = options;
@@ -77,9 +80,12 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       secret,
       adminToken,
     });
+    // The dashboard login link printed below; only this process's server accepts it, once.
+    const loginCodes = createLoginCodes();
     const app = createApp({
       config,
       role: 'all',
+      adminLoginCodes: loginCodes,
       logger: createLogger({ level: 'warn', pretty: false, destination: demoLogDestination(process.stdout) }),
     });
     cleanups.push(() => app.stop());
@@ -114,7 +120,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     print('');
     const ok = await summarizeDemo(run, options.timeoutMs);
     if (options.once || signal.received()) return ok ? 0 : 1;
-    printHowToEmitMore(print, sim, http, adminToken);
+    printHowToEmitMore(print, sim, http, { adminToken, loginCode: loginCodes.issue() });
     await signal.promise;
     print('');
     print(
@@ -136,7 +142,7 @@ function printHowToEmitMore(
   print: (line: string) => void,
   sim: Simulator,
   http: ReturnType<App['httpAddress']>,
-  adminToken: string,
+  login: { adminToken: string; loginCode: string },
 ): void {
   const event = JSON.stringify({
     t: 'GROUP_ADD_ROBOT',
@@ -158,7 +164,13 @@ function printHowToEmitMore(
       `everything QQ got: GET ${sim.origin}/_sim/messages`,
   );
   if (http) {
-    print(`Queue dashboard: http://${http.host}:${http.port}/admin/login (admin token ${adminToken})`);
+    const origin = `http://${http.host}:${http.port}`;
+    print(
+      `Queue dashboard (the refused qq.unknown is under deliver-${DEMO_TARGET_ID}, Failed, with its attempt log): ` +
+        'open this link once to log in:',
+    );
+    print(`  ${origin}/admin/login?code=${login.loginCode}`);
+    print(`  later, or in another browser: ${origin}/admin/login with the admin token ${login.adminToken}`);
   }
   print('Press Ctrl+C to stop (everything the demo created is removed).');
 }
