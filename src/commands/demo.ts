@@ -157,7 +157,8 @@ function printHowToEmitMore(
   print(`  curl -s -XPOST ${sim.origin}/_sim/emit -H 'content-type: application/json' \\`);
   print(`    -d '${event}'`);
   print(
-    `Any "t" works; unknown ones arrive as qq.unknown. Faults: POST ${sim.origin}/_sim/fault {"kind":"reconnect"}`,
+    `Any "t" works; unknown ones arrive as qq.unknown, which the sample receiver refuses (a dead letter). ` +
+      `Faults: POST ${sim.origin}/_sim/fault {"kind":"reconnect"}`,
   );
   print(
     `A GROUP_AT_MESSAGE_CREATE (its "timestamp" within the last 5 minutes) is answered, and its reply printed ↩; ` +
