@@ -13,6 +13,7 @@ import { buildServer } from './roles/server.js';
 import { Supervisor, type Part } from './roles/supervisor.js';
 import { buildWorkerRole } from './roles/worker.js';
 import { createMetrics, type BridgeMetrics } from './server/metrics.js';
+import type { LoginCodes } from './server/login-codes.js';
 import type { HealthReport } from './server/readiness.js';
 
 export type { Role } from './roles/role.js';
@@ -27,6 +28,8 @@ export interface AppOptions {
   sessionOverrides?: ShardManagerOptions['sessionOverrides'];
   /** Skip the HTTP server (tests that run several apps in one process). */
   withoutHttp?: boolean;
+  /** Single-use admin login codes the HTTP server accepts (`GET /admin/login?code=…`): the demo's login link. */
+  adminLoginCodes?: LoginCodes;
 }
 
 export interface App {
@@ -72,7 +75,12 @@ export function createApp(options: AppOptions): App {
   const workers = runsWorkers(role) ? buildWorkerRole(shared) : [];
   const server = options.withoutHttp
     ? undefined
-    : buildServer({ ...shared, health, routes: ingress?.routes });
+    : buildServer({
+        ...shared,
+        health,
+        routes: ingress?.routes,
+        ...(options.adminLoginCodes ? { loginCodes: options.adminLoginCodes } : {}),
+      });
 
   function health(): HealthReport {
     const sink = gateway?.sink();

@@ -3,15 +3,19 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, type App } from '../app.js';
-import { demoConfig } from '../demo/config.js';
-import { ANSWERED_EVENT, demoEvents, SAMPLE_DATA } from '../demo/events.js';
-import { watchQqMessages, type QqMessageWatch } from '../demo/qq-messages.js';
-import { startSampleReceiver, type SampleReceiver } from '../demo/receiver.js';
+import { DEMO_TARGET_ID, demoConfig } from '../demo/config.js';
+import { openDemoDeadLetters } from '../demo/dead-letters.js';
+import { demoLogDestination } from '../demo/log-filter.js';
+import { demoEvents, UNKNOWN_EVENT } from '../demo/events.js';
+import { awaitDemoOutcome, summarizeDemo, type DemoRun } from '../demo/outcome.js';
+import { watchQqMessages } from '../demo/qq-messages.js';
+import { startSampleReceiver } from '../demo/receiver.js';
 import { connectRedis } from '../redis/connections.js';
 import { assertRedisAnswers, deleteKeysWithPrefix, resolveDemoRedis } from '../demo/redis.js';
 import { describeError } from '../errors.js';
 import { EVENT_CATALOG } from '../events/catalog.js';
 import { createLogger } from '../log.js';
+import { createLoginCodes } from '../server/login-codes.js';
 import { startSimulator, type Simulator } from '../simulator/index.js';
 
 /** Options of {@link runDemo}. */
@@ -37,7 +41,9 @@ const HEARTBEAT_INTERVAL_MS = 5_000;
  * with a reply, which the bridge sends back to the simulator (printed as it arrives there). Emits the seed's four
  * group events, one of every other catalog event and one unknown event. Everything it creates (Redis keys under
  * a prefix of its own, a journal directory, a redis-server it had to start) is removed at the end.
- * Resolves with the exit code: 0 when every event arrived and verified and the reply reached QQ.
+ * The receiver refuses the unknown event for good (demo/refusal.ts), so the run leaves one dead letter to look at.
+ * Resolves with the exit code: 0 when every other event arrived and verified, the dead-letter queue holds exactly
+ * the refused one, and the reply reached QQ.
  */
 export async function runDemo(options: DemoOptions): Promise<number> {
   const { print } = options;
@@ -74,7 +80,14 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       secret,
       adminToken,
     });
-    const app = createApp({ config, role: 'all', logger: createLogger({ level: 'warn', pretty: false }) });
+    // The dashboard login link printed below; only this process's server accepts it, once.
+    const loginCodes = createLoginCodes();
+    const app = createApp({
+      config,
+      role: 'all',
+      adminLoginCodes: loginCodes,
+      logger: createLogger({ level: 'warn', pretty: false, destination: demoLogDestination(process.stdout) }),
+    });
     cleanups.push(() => app.stop());
 
     print(
@@ -89,15 +102,30 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     if (http) print(`  bridge     http://${http.host}:${http.port}/healthz, /readyz, /metrics`);
     print('');
 
+    const deadLetters = await openDemoDeadLetters(config, redis.url, DEMO_TARGET_ID);
+    cleanups.push(() => deadLetters.close());
     const qq = watchQqMessages(sim, print);
     cleanups.push(() => Promise.resolve(qq.stop()));
-    const ids = demoEvents(Object.keys(EVENT_CATALOG)).map(({ t, d }) => sim.emit(t, d).id);
-    const ok = await awaitDeliveries(receiver, qq, ids, options, signal);
+    const emitted = demoEvents(Object.keys(EVENT_CATALOG)).map(({ t, d }) => ({ t, id: sim.emit(t, d).id }));
+    const run: DemoRun = {
+      receiver,
+      qq,
+      deadLetters,
+      ids: emitted.map(({ id }) => id),
+      // The one event type the catalog does not know, which the sample receiver refuses (demo/refusal.ts).
+      refusedId: emitted.find(({ t }) => t === UNKNOWN_EVENT.t)?.id ?? '',
+      print,
+    };
+    await awaitDemoOutcome(run, Date.now() + options.timeoutMs, () => signal.received());
+    print('');
+    const ok = await summarizeDemo(run, options.timeoutMs);
     if (options.once || signal.received()) return ok ? 0 : 1;
-    printHowToEmitMore(print, sim, http, adminToken);
+    printHowToEmitMore(print, sim, http, { adminToken, loginCode: loginCodes.issue() });
     await signal.promise;
     print('');
-    print(`stopping: ${receiver.verified.size} events verified in all, ${receiver.rejected()} refused`);
+    print(
+      `stopping: ${receiver.verified.size} events verified in all, ${receiver.rejected()} failed verification`,
+    );
     return 0;
   } finally {
     for (const cleanup of cleanups.reverse()) {
@@ -110,70 +138,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   }
 }
 
-/** The `d.id` of the @-message the sample receiver answers: what its reply names as `msg_id`. */
-const ANSWERED_MSG_ID = SAMPLE_DATA[ANSWERED_EVENT]?.['id'];
-
-/** The replies to the @-message that QQ stored. */
-function repliesAtQq(qq: QqMessageWatch): number {
-  return qq.seen.filter(
-    (m) =>
-      m.outcome === 'delivered' && (m.body as Record<string, unknown> | null)?.['msg_id'] === ANSWERED_MSG_ID,
-  ).length;
-}
-
-/**
- * Waits up to `timeoutMs` for every emitted event to arrive and verify and for the receiver's reply to reach QQ,
- * then prints the summary.
- */
-async function awaitDeliveries(
-  receiver: SampleReceiver,
-  qq: QqMessageWatch,
-  ids: readonly string[],
-  options: DemoOptions,
-  signal: SignalWatch,
-): Promise<boolean> {
-  const deadline = Date.now() + options.timeoutMs;
-  const done = (): boolean => ids.every((id) => receiver.verified.has(id)) && repliesAtQq(qq) > 0;
-  while (!done() && Date.now() < deadline && !signal.received()) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    qq.poll();
-  }
-  options.print('');
-  const ok = summarize(receiver, qq, ids, options.print);
-  if (!ok) {
-    options.print(
-      `not every event arrived and verified, or the reply did not reach QQ, within ` +
-        `${Math.round(options.timeoutMs / 1000)} s (run without --once, or raise --timeout, to look closer)`,
-    );
-  }
-  return ok;
-}
-
-/**
- * Prints `N delivered, N verified, 1 reply at QQ`; true when every emitted event was delivered and verified and
- * the reply to the @-message reached QQ.
- */
-function summarize(
-  receiver: SampleReceiver,
-  qq: QqMessageWatch,
-  ids: readonly string[],
-  print: (line: string) => void,
-): boolean {
-  const verified = ids.filter((id) => receiver.verified.has(id)).length;
-  const delivered = verified + receiver.rejected();
-  const replies = repliesAtQq(qq);
-  print(
-    `${delivered} delivered, ${verified} verified, ${replies} ${replies === 1 ? 'reply' : 'replies'} at QQ ` +
-      `(${ids.length} events emitted)`,
-  );
-  return verified === ids.length && receiver.rejected() === 0 && replies > 0;
-}
-
 function printHowToEmitMore(
   print: (line: string) => void,
   sim: Simulator,
   http: ReturnType<App['httpAddress']>,
-  adminToken: string,
+  login: { adminToken: string; loginCode: string },
 ): void {
   const event = JSON.stringify({
     t: 'GROUP_ADD_ROBOT',
@@ -188,14 +157,21 @@ function printHowToEmitMore(
   print(`  curl -s -XPOST ${sim.origin}/_sim/emit -H 'content-type: application/json' \\`);
   print(`    -d '${event}'`);
   print(
-    `Any "t" works; unknown ones arrive as qq.unknown. Faults: POST ${sim.origin}/_sim/fault {"kind":"reconnect"}`,
+    `Any "t" works; unknown ones arrive as qq.unknown, which the sample receiver refuses (a dead letter). ` +
+      `Faults: POST ${sim.origin}/_sim/fault {"kind":"reconnect"}`,
   );
   print(
     `A GROUP_AT_MESSAGE_CREATE (its "timestamp" within the last 5 minutes) is answered, and its reply printed ↩; ` +
       `everything QQ got: GET ${sim.origin}/_sim/messages`,
   );
   if (http) {
-    print(`Queue dashboard: http://${http.host}:${http.port}/admin/login (admin token ${adminToken})`);
+    const origin = `http://${http.host}:${http.port}`;
+    print(
+      `Queue dashboard (the refused qq.unknown is under deliver-${DEMO_TARGET_ID}, Failed, with its attempt log): ` +
+        'open this link once to log in:',
+    );
+    print(`  ${origin}/admin/login?code=${login.loginCode}`);
+    print(`  later, or in another browser: ${origin}/admin/login with the admin token ${login.adminToken}`);
   }
   print('Press Ctrl+C to stop (everything the demo created is removed).');
 }

@@ -26,9 +26,9 @@ import { parseSince, replaySince } from '../queue/replay-since.js';
 import { parseDuration } from '../util/duration.js';
 import type { RedisClient } from '../redis/client.js';
 import { createRedisConnections } from '../redis/connections.js';
-import { redisConfigKey } from '../redis/describe.js';
 import { confirm, type PromptStreams } from './confirm.js';
 import { loadConfigFor } from './load-config.js';
+import { connectOrExplain } from './redis-reach.js';
 
 interface TargetOptions {
   config?: string;
@@ -68,38 +68,58 @@ function processTerminal(): DlqTerminal {
 /** Opens a queue on the connection; the connection stays the caller's. */
 type QueueOpener<Q> = (config: BridgeConfig, redis: RedisClient) => Q;
 
-const targetQueue = (targetId: string): QueueOpener<DeliveryQueue>[] => [
-  (config, redis) => openDeliveryQueue(config, targetId, redis),
-  (config, redis) => openLegacyDeliveryQueue(config, targetId, redis),
-];
+/**
+ * The queues of one scope: a check of the loaded config (an unknown target is a usage error, found before Redis
+ * is asked anything), and how to open each queue.
+ */
+interface ScopeQueues<Q> {
+  readonly check: (config: BridgeConfig) => void;
+  readonly open: readonly QueueOpener<Q>[];
+}
 
-const botOutboundQueue: QueueOpener<OutboundDeadLetterQueue>[] = [
-  (config, redis) => openOutboundQueue(config.qq.appId, config.redis.prefix, redis),
-  (config, redis) => openLegacyOutboundQueue(config.qq.appId, config.redis.prefix, redis),
-];
+/** A usage error naming the configured targets when `targetId` is not one of them. */
+function assertTargetInConfig(config: BridgeConfig, targetId: string): void {
+  if (config.targets.some((target) => target.id === targetId)) return;
+  const known = config.targets.map((target) => target.id);
+  throw usage(
+    `unknown target ${JSON.stringify(targetId)} in ${config.source}; configured targets: ` +
+      `${known.length > 0 ? known.join(', ') : '(none)'}`,
+  );
+}
+
+const targetQueue = (targetId: string): ScopeQueues<DeliveryQueue> => ({
+  check: (config) => assertTargetInConfig(config, targetId),
+  open: [
+    (config, redis) => openDeliveryQueue(config, targetId, redis),
+    (config, redis) => openLegacyDeliveryQueue(config, targetId, redis),
+  ],
+});
+
+const botOutboundQueue: ScopeQueues<OutboundDeadLetterQueue> = {
+  check: () => undefined,
+  open: [
+    (config, redis) => openOutboundQueue(config.qq.appId, config.redis.prefix, redis),
+    (config, redis) => openLegacyOutboundQueue(config.qq.appId, config.redis.prefix, redis),
+  ],
+};
 
 /**
- * Opens the queues `open` names, runs `fn` on them, and always closes the queues and the connection. A scope has
- * two queues: its own and, for an upgraded deployment, the same queue in the key layout before per-queue hash
- * tags, whose dead letters are listed, shown, replayed and purged alike (queue/legacy-drain.ts works off what a
- * replay puts back there).
+ * Checks the scope against the config, opens its queues, runs `fn` on them, and always closes the queues and the
+ * connection. A scope has two queues: its own and, for an upgraded deployment, the same queue in the key layout
+ * before per-queue hash tags, whose dead letters are listed, shown, replayed and purged alike
+ * (queue/legacy-drain.ts works off what a replay puts back there).
  */
 async function withQueues<Q extends { close(): Promise<void> }, T>(
   opts: { config?: string },
-  open: readonly QueueOpener<Q>[],
+  scope: ScopeQueues<Q>,
   fn: (queues: Q[], redis: RedisClient) => Promise<T>,
 ): Promise<T> {
   const config = await loadConfigFor(opts);
+  scope.check(config);
   const redis = createRedisConnections(config.redis).command();
-  redis.on('error', () => undefined); // connect() below rejects with the reason
   try {
-    await redis.connect().catch((err: unknown) => {
-      throw new BridgeError(
-        'BRIDGE_ERR_REDIS',
-        `cannot reach Redis (${redisConfigKey(config.redis.connection)} in ${config.source}): ${String(err)}`,
-      );
-    });
-    const queues = open.map((opener) => opener(config, redis));
+    await connectOrExplain(redis, config.redis.connection, config.source);
+    const queues = scope.open.map((opener) => opener(config, redis));
     try {
       return await fn(queues, redis);
     } finally {
@@ -147,12 +167,17 @@ function listCommand(scope: DeadLetterScope): string {
   return 'targetId' in scope ? 'dlq list' : 'dlq list --outbound';
 }
 
+/** What `--id` takes in the scope, for usage messages. */
+function idName(scope: DeadLetterScope): string {
+  return 'targetId' in scope ? 'EVENT_ID' : 'OUTBOUND_ID';
+}
+
 function selector(opts: { id?: string; all?: boolean }, scope: DeadLetterScope): ReplaySelector {
   if (opts.id && opts.all) throw usage('give either --id or --all, not both');
   // An outbound id is its job's id; a delivery job's id is made from the event id.
   if (opts.id) return 'targetId' in scope ? { eventId: opts.id } : { jobId: opts.id };
   if (opts.all) return { all: true };
-  throw usage(`say which entries: --id ${'targetId' in scope ? 'EVENT_ID' : 'OUTBOUND_ID'} or --all`);
+  throw usage(`say which entries: --id ${idName(scope)} or --all`);
 }
 
 /** Progress on stderr (stdout stays clean for scripts), about every 5 %, only for long operations. */
@@ -171,6 +196,9 @@ function purgeSelector(
   opts: { id?: string; all?: boolean; olderThan?: string },
   scope: DeadLetterScope,
 ): PurgeSelector {
+  if (opts.olderThan === undefined && !opts.id && !opts.all) {
+    throw usage(`say which entries: --id ${idName(scope)}, --all or --older-than DURATION`);
+  }
   if (opts.olderThan === undefined) return selector(opts, scope);
   if (opts.id || opts.all) throw usage('--older-than cannot be combined with --id or --all');
   const age = parseDuration(opts.olderThan, 'd');
@@ -193,6 +221,22 @@ export function purgeQuestion(
   const age = which.olderThan === undefined ? '' : ` older than ${which.olderThan}`;
   return `delete ${letters} of ${scope}${age}? [y/N] `;
 }
+
+/**
+ * What a replay is for, in `dlq replay --help`: the same `webhook-id` goes out again, so a receiver that dedupes
+ * (as the README advises) drops a delivery whose id it has recorded.
+ */
+const REPLAY_HELP = [
+  '',
+  'Same webhook-id: a replayed delivery carries the webhook-id it had before, so a',
+  'receiver that dedupes on webhook-id (as it should) ignores it if it recorded',
+  'that id. Replay is for:',
+  '  - dead letters, once the receiver is fixed: they were never acknowledged',
+  '    (no 2xx), so its dedupe store has not seen them, unless the receiver',
+  '    recorded the id before it failed;',
+  '  - a receiver that lost data: clear the lost ids from its dedupe store first;',
+  '    `replay --target ID --since TIME` also re-sends delivered events.',
+].join('\n');
 
 /** One line of `dlq list --outbound`. */
 function outboundLine(row: OutboundDeadLetterRow): string {
@@ -309,6 +353,7 @@ export function registerDlqCommands(
     )
     .option('--id <id>', 'one event id; with --outbound, one outbound id')
     .option('--all', 'every dead letter of the target or of the outbound queue')
+    .addHelpText('after', REPLAY_HELP)
     .addHelpText(
       'after',
       '\nExamples:\n  $ qq-webhook-bridge dlq replay --target backend --all\n' +
@@ -402,7 +447,9 @@ export function registerDlqCommands(
     .requiredOption('--since <time>', 'a duration back from now (2h, 30m, 7d) or an ISO 8601 time')
     .addHelpText(
       'after',
-      '\nDelivered events are kept for an hour (at most 1000 per target); dead letters for\n' +
+      '\nSame webhook-id as before: a receiver that dedupes on webhook-id ignores the events whose id it\n' +
+        'recorded, so clear the ids it lost from its dedupe store first.\n' +
+        'Delivered events are kept for an hour (at most 1000 per target); dead letters for\n' +
         'delivery.dead_letter.max_age (default 7d, at most max_count per target) or until purged.\n' +
         'Example:\n  $ qq-webhook-bridge replay --target backend --since 30m',
     )

@@ -16,6 +16,9 @@ export interface DemoConfigInput {
   readonly adminToken: string;
 }
 
+/** The demo's one target: the sample receiver. */
+export const DEMO_TARGET_ID = 'demo-receiver';
+
 /** `${` would be read as a variable by the config loader; `$${` is its literal form. */
 function literal(value: string): string {
   return value.replaceAll('${', '$${');
@@ -41,7 +44,7 @@ export function demoConfig(input: DemoConfigInput): BridgeConfig {
     log: { level: 'warn' },
     targets: [
       {
-        id: 'demo-receiver',
+        id: DEMO_TARGET_ID,
         url: literal(input.receiverUrl),
         secret: literal(input.secret),
         events: ['*'],

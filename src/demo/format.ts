@@ -1,4 +1,5 @@
 /** What the demo prints for each event its receiver gets and each message QQ gets back: one line a person can scan. */
+import type { DeadLetterDetail } from '../queue/dlq.js';
 import type { SentMessage } from '../simulator/index.js';
 
 /** `data` fields worth a glance, by label, in print order; dotted paths reach into nested objects. */
@@ -67,6 +68,16 @@ export function formatEventLine(envelope: Readonly<Record<string, unknown>>): st
   }
   if (Array.isArray(envelope['malformed'])) parts.push(`malformed=${JSON.stringify(envelope['malformed'])}`);
   return `✓ ${type.padEnd(22)} ${shortEventId(id).padEnd(34)} ${parts.join(' ')}`.trimEnd();
+}
+
+/**
+ * One line for a dead letter as the demo reads it back from the queue, for example
+ * `✗ qq.unknown             SUBSCRIBE_MESSAGE_STATUS:c245caec… dead-lettered (HTTP 422 after 1 attempt)`.
+ */
+export function formatDeadLetterLine(letter: Readonly<DeadLetterDetail>): string {
+  const attempts = letter.attempts.length;
+  const why = `${letter.failedReason} after ${attempts} attempt${attempts === 1 ? '' : 's'}`;
+  return `✗ ${letter.type.padEnd(22)} ${shortEventId(letter.eventId).padEnd(34)} dead-lettered (${why})`;
 }
 
 /** `ROBOT1.0_kKRmSBhzt8Ml8ub3…` → `ROBOT1.0_kKRmSBhz…`: enough of QQ's message id to tell two apart. */

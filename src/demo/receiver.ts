@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readRawBody } from '../util/read-body.js';
 import { formatEventLine } from './format.js';
+import { sampleRefusal } from './refusal.js';
 import { verifyWebhook } from './verify.js';
 
 /** Options of {@link startSampleReceiver}. */
@@ -16,9 +17,11 @@ export interface SampleReceiverOptions {
 export interface SampleReceiver {
   /** `http://127.0.0.1:<port>/webhook`, the demo target's URL. */
   readonly url: string;
-  /** webhook-ids accepted (signature and timestamp valid), each once, in arrival order. */
+  /** webhook-ids whose signature and timestamp held, each once, in arrival order (refused ones included). */
   readonly verified: ReadonlySet<string>;
-  /** How many requests were refused (bad signature, stale timestamp, not JSON). */
+  /** webhook-ids verified and then refused for good ({@link sampleRefusal}): the demo's dead letter. */
+  readonly refused: ReadonlySet<string>;
+  /** How many requests failed verification (bad signature, stale timestamp, not JSON). */
   rejected(): number;
   close(): Promise<void>;
 }
@@ -51,9 +54,11 @@ export function sampleReply(envelope: Readonly<Record<string, unknown>>): { repl
  * before parsing anything, answer 401 when they do not hold, dedupe on `webhook-id` (a retry of a delivery
  * already handled is answered 200 and not processed again), then handle the event — here, print one line — and
  * answer an @-message with a reply ({@link sampleReply}). A retry gets the same reply: the bridge sends it once.
+ * The one event type it has no handler for is answered 422 and printed by the demo once it is dead-lettered.
  */
 export async function startSampleReceiver(options: SampleReceiverOptions): Promise<SampleReceiver> {
   const verified = new Set<string>();
+  const refused = new Set<string>();
   let rejected = 0;
 
   const server = createServer((req, res) => {
@@ -90,10 +95,17 @@ export async function startSampleReceiver(options: SampleReceiverOptions): Promi
         return;
       }
       const event = envelope as Record<string, unknown>;
-      if (!verified.has(id)) {
-        verified.add(id);
-        options.print(formatEventLine(event));
+      const firstTime = !verified.has(id);
+      verified.add(id);
+      const refusal = sampleRefusal(event);
+      if (refusal) {
+        refused.add(id);
+        res
+          .writeHead(refusal.status, { 'content-type': 'application/json' })
+          .end(JSON.stringify(refusal.body));
+        return;
       }
+      if (firstTime) options.print(formatEventLine(event));
       const reply = sampleReply(event);
       if (reply === undefined) res.writeHead(204).end();
       else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(reply));
@@ -107,6 +119,7 @@ export async function startSampleReceiver(options: SampleReceiverOptions): Promi
   return {
     url: `http://127.0.0.1:${port}/webhook`,
     verified,
+    refused,
     rejected: () => rejected,
     close: () =>
       new Promise<void>((resolve) => {

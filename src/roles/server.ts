@@ -7,6 +7,7 @@ import { replicaWaitPolicy } from '../queue/replica-wait.js';
 import { createSendApi } from '../server/api/send-api.js';
 import type { DashboardRoutes } from '../server/dashboard.js';
 import { createHttpServer, type AdminRoutes, type ExtraRoute } from '../server/http.js';
+import type { LoginCodes } from '../server/login-codes.js';
 import type { BridgeMetrics } from '../server/metrics.js';
 import type { HealthReport } from '../server/readiness.js';
 import type { SharedAccessTokens } from './access-tokens.js';
@@ -25,6 +26,8 @@ export interface ServerOptions {
   health: () => HealthReport;
   /** The webhook-mode callback route, on a gateway. */
   routes: ReadonlyMap<string, ExtraRoute> | undefined;
+  /** Single-use admin login codes (the demo's login link). */
+  loginCodes?: LoginCodes;
 }
 
 export interface ServerRole {
@@ -78,6 +81,7 @@ export function buildServer(options: ServerOptions): ServerRole {
     health: () => Promise.resolve(options.health()),
     logger,
     adminRoutes,
+    ...(options.loginCodes ? { loginCodes: options.loginCodes } : {}),
     ...(routes ? { routes } : {}),
     ...(sendApi ? { api: (req, res) => sendApi.handle(req, res) } : {}),
   });

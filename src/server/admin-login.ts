@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SESSION_COOKIE, SESSION_TTL_SEC, type AdminSession } from './admin-session.js';
 import { secretCheck } from './bearer.js';
+import type { LoginCodes } from './login-codes.js';
 import { readRawBody } from '../util/read-body.js';
 import { send, sendJson } from './respond.js';
 
@@ -15,12 +16,33 @@ export const AFTER_LOGIN_PATH = '/admin/queues/';
 const MAX_FORM_BYTES = 4096;
 const HTML = 'text/html; charset=utf-8';
 
-/** Answers the login and logout routes; they are the only `/admin/*` routes reachable without credentials. */
+/** The error a spent login link shows above the form. */
+export const LINK_USED = 'This login link was already used. Log in with the admin token.';
+/** The error an unknown login link shows above the form. */
+export const LINK_INVALID = 'That login link is not valid. Log in with the admin token.';
+
+/**
+ * Answers the login and logout routes; they are the only `/admin/*` routes reachable without credentials.
+ *
+ * @param codes - single-use codes that `GET /admin/login?code=…` accepts in place of the token, when the server's
+ *   builder issues them (the demo); without it, every code is refused
+ */
 export function createLoginRoutes(
   token: string,
   session: AdminSession,
+  codes?: LoginCodes,
 ): (req: IncomingMessage, res: ServerResponse, path: string) => Promise<void> {
   const isToken = secretCheck(token);
+  const loggedIn = (req: IncomingMessage, res: ServerResponse): void => {
+    res.writeHead(303, {
+      Location: AFTER_LOGIN_PATH,
+      'Set-Cookie': cookie(req, session.mint(), SESSION_TTL_SEC),
+      'Cache-Control': 'no-store',
+      // The dashboard's requests must not carry the login URL (and its code) as a Referer.
+      'Referrer-Policy': 'no-referrer',
+    });
+    res.end();
+  };
 
   return async (req, res, path) => {
     if (path === LOGOUT_PATH) {
@@ -31,6 +53,13 @@ export function createLoginRoutes(
       });
       res.end();
       return;
+    }
+    const code = new URL(req.url ?? '/', 'http://localhost').searchParams.get('code');
+    // Only GET spends a code: a HEAD (a link preview, say) shows the form and leaves the link working.
+    if (req.method === 'GET' && code !== null) {
+      const redeemed = codes?.redeem(code) ?? 'unknown';
+      if (redeemed === 'accepted') return loggedIn(req, res);
+      return send(req, res, 401, HTML, loginPage(redeemed === 'spent' ? LINK_USED : LINK_INVALID));
     }
     if (req.method === 'GET' || req.method === 'HEAD') return send(req, res, 200, HTML, loginPage());
     if (req.method !== 'POST') {
@@ -46,12 +75,7 @@ export function createLoginRoutes(
     if (!isToken(form.get('token') ?? undefined)) {
       return send(req, res, 401, HTML, loginPage('That is not the admin token.'));
     }
-    res.writeHead(303, {
-      Location: AFTER_LOGIN_PATH,
-      'Set-Cookie': cookie(req, session.mint(), SESSION_TTL_SEC),
-      'Cache-Control': 'no-store',
-    });
-    res.end();
+    loggedIn(req, res);
   };
 }
 

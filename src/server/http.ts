@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import { createLoginRoutes, LOGIN_PATH, LOGOUT_PATH, loginRequiredPage } from './admin-login.js';
 import { adminSession } from './admin-session.js';
 import { bearerCheck } from './bearer.js';
+import type { LoginCodes } from './login-codes.js';
 import { isLoopbackHost } from './loopback.js';
 import type { BridgeMetrics } from './metrics.js';
 import { evaluateReadiness, type HealthReport } from './readiness.js';
@@ -47,6 +48,11 @@ export interface HttpServerOptions {
   readonly routes?: ReadonlyMap<string, ExtraRoute>;
   /** The send API; without it `/v1` and below answer 404, like any unknown path. */
   readonly api?: ApiRoutes;
+  /**
+   * Single-use codes `GET /admin/login?code=…` accepts in place of the token (the demo's login link); without
+   * it, none is accepted. Needs `config.adminToken`, whose session the code opens.
+   */
+  readonly loginCodes?: LoginCodes;
 }
 
 /** The health, metrics and admin server. Building it binds nothing; {@link HttpServer.listen} does. */
@@ -77,7 +83,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   // Empty token: the admin routes do not exist at all (404), rather than existing behind an empty password.
   const isAdmin = config.adminToken === '' ? undefined : bearerCheck(config.adminToken);
   const session = config.adminToken === '' ? undefined : adminSession(config.adminToken);
-  const login = session ? createLoginRoutes(config.adminToken, session) : undefined;
+  const login = session ? createLoginRoutes(config.adminToken, session, options.loginCodes) : undefined;
 
   const readRoutes: Record<ServerReadPath, ReadRoute> = {
     '/healthz': (req, res) => Promise.resolve(sendJson(req, res, 200, { status: 'ok' })),

@@ -73,4 +73,33 @@ describe('the demo sample receiver', () => {
     expect(receiver.rejected()).toBe(1);
     expect(lines).toEqual(['✗ refused X:1: no matching signature']);
   });
+
+  it('refuses the event type it has no handler for with 422 and a body saying why, printing nothing', async () => {
+    const lines: string[] = [];
+    receiver = await startSampleReceiver({ secrets: [SECRET], print: (line) => lines.push(line) });
+    deliverer = new WebhookDeliverer();
+    const target = testTarget({ id: 'demo', url: receiver.url, secrets: [SECRET] });
+    const unknown = JSON.stringify({
+      id: 'SUBSCRIBE_MESSAGE_STATUS:1',
+      type: 'qq.unknown',
+      qq_type: 'SUBSCRIBE_MESSAGE_STATUS',
+      data: {},
+    });
+    const result = await deliverer.deliver(target, {
+      eventId: 'SUBSCRIBE_MESSAGE_STATUS:1',
+      body: unknown,
+      attempt: 1,
+    });
+    expect(result.status).toBe(422);
+    expect(JSON.parse(result.body ?? '')).toEqual({
+      error: 'unsupported_event_type',
+      detail:
+        'this sample receiver has no handler for qq.unknown (SUBSCRIBE_MESSAGE_STATUS) and refuses it for ' +
+        'good, so the demo leaves one dead letter to inspect',
+    });
+    expect([...receiver.verified]).toEqual(['SUBSCRIBE_MESSAGE_STATUS:1']);
+    expect([...receiver.refused]).toEqual(['SUBSCRIBE_MESSAGE_STATUS:1']);
+    expect(receiver.rejected()).toBe(0);
+    expect(lines).toEqual([]);
+  });
 });

@@ -1,8 +1,10 @@
+import { PassThrough } from 'node:stream';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log.js';
+import { createLogger, silentLogger } from '../../src/log.js';
 import { SESSION_COOKIE } from '../../src/server/admin-session.js';
 import { createHttpServer, type AdminRoutes, type HttpServer } from '../../src/server/http.js';
+import { createLoginCodes, type LoginCodes } from '../../src/server/login-codes.js';
 import { createMetrics } from '../../src/server/metrics.js';
 
 const TOKEN = 'login-token-that-must-never-be-echoed';
@@ -166,5 +168,74 @@ describe('admin login for browsers', () => {
     const base = await start('');
     expect((await call(`${base}/admin/login`)).status).toBe(404);
     expect((await postToken(base, '')).status).toBe(404);
+  });
+});
+
+describe('single-use login links', () => {
+  let logged: string[];
+
+  /** A server that accepts `codes`, logging into `logged`. */
+  async function startWithCodes(codes: LoginCodes): Promise<string> {
+    logged = [];
+    const destination = new PassThrough();
+    destination.on('data', (chunk: Buffer) => logged.push(chunk.toString()));
+    const server = createHttpServer({
+      config: { host: '127.0.0.1', port: 0, adminToken: TOKEN, apiTokens: [] },
+      metrics: createMetrics(),
+      health: () => Promise.reject(new Error('unused')),
+      logger: createLogger({ level: 'trace', destination }),
+      adminRoutes: dashboard,
+      loginCodes: codes,
+    });
+    servers.push(server);
+    const { host, port } = await server.listen();
+    return `http://${host}:${port}`;
+  }
+
+  it('logs a browser in once: the cookie opens the dashboard, a second use is refused', async () => {
+    const codes = createLoginCodes();
+    const base = await startWithCodes(codes);
+    const code = codes.issue();
+    const first = await call(`${base}/admin/login?code=${code}`);
+    expect(first.status).toBe(303);
+    expect(first.headers['location']).toBe('/admin/queues/');
+    expect(first.headers['referrer-policy']).toBe('no-referrer');
+    const dashboardPage = await call(`${base}/admin/queues/`, { headers: { cookie: sessionCookie(first) } });
+    expect(dashboardPage).toMatchObject({ status: 200, text: 'dashboard' });
+
+    const again = await call(`${base}/admin/login?code=${code}`);
+    expect(again.status).toBe(401);
+    expect(again.headers['set-cookie']).toBeUndefined();
+    expect(again.text).toContain('This login link was already used.');
+    expect(again.text).toContain('<form method="post" action="/admin/login">');
+    expect(logged.join('')).not.toContain(code);
+  });
+
+  it('refuses a wrong code, and any code on a server that issues none, with the form and no cookie', async () => {
+    const codes = createLoginCodes();
+    const issued = codes.issue();
+    const base = await startWithCodes(codes);
+    const wrong = await call(`${base}/admin/login?code=${issued.slice(0, -1)}A`);
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers['set-cookie']).toBeUndefined();
+    expect(wrong.text).toContain('That login link is not valid.');
+    // The wrong guess did not spend the real code.
+    expect((await call(`${base}/admin/login?code=${issued}`)).status).toBe(303);
+
+    const plain = await start();
+    const other = createLoginCodes().issue();
+    const refused = await call(`${plain}/admin/login?code=${other}`);
+    expect(refused.status).toBe(401);
+    expect(refused.headers['set-cookie']).toBeUndefined();
+  });
+
+  it('leaves the code unspent on HEAD (a link preview)', async () => {
+    const codes = createLoginCodes();
+    const base = await startWithCodes(codes);
+    const code = codes.issue();
+    const preview = await request(`${base}/admin/login?code=${code}`, { method: 'HEAD' });
+    await preview.body.dump();
+    expect(preview.statusCode).toBe(200);
+    expect((await call(`${base}/admin/login?code=${code}`)).status).toBe(303);
   });
 });
