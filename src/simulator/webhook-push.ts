@@ -164,9 +164,10 @@ export class WebhookPush implements WebhookPushHandle {
   deliver(event: PushedEvent): Promise<CallbackOutcome> {
     const body = JSON.stringify({ op: 0, id: event.id, t: event.t, d: event.d });
     const outcome = this.#deliver(body, event.id);
-    const settled: Promise<void> = outcome.then(() => {
+    const forget = (): void => {
       this.#inFlight.delete(settled);
-    });
+    };
+    const settled: Promise<void> = outcome.then(forget, forget);
     this.#inFlight.add(settled);
     return outcome;
   }
@@ -204,13 +205,18 @@ export class WebhookPush implements WebhookPushHandle {
       this.#deps.logger.debug({ eventId, attempt, why: last.why }, 'callback not acked; retrying');
       await sleep(Math.min(this.#retryBaseMs * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS), signal);
     }
-    return { acked: false, attempts: attempt, status: last.status, why: last.why ?? 'stopped' };
+    return {
+      acked: false,
+      attempts: attempt,
+      status: last.status,
+      ...(last.why !== undefined && { why: last.why }),
+    };
   }
 
   /**
    * One signed POST, re-signed with the current time, as every attempt of the real platform carries its own
-   * timestamp. Returns undefined when acked: HTTP 200 and a JSON body with `op: 12` and `d` other than 1 (botgo's
-   * "failed, retry me", docs/qq-protocol.md §6.4); otherwise what was wrong.
+   * timestamp. Acked (no `why`) on HTTP 200 with a JSON body with `op: 12` and `d` other than 1 (botgo's
+   * "failed, retry me", docs/qq-protocol.md §6.4); otherwise `why` says what was wrong.
    */
   async #attempt(body: string): Promise<AttemptResult> {
     const timestamp = this.#timestamp();
