@@ -3,7 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import type { Role } from './roles/role.js';
 import { runDemo } from './commands/demo.js';
 import { runBridge } from './commands/run.js';
-import { runSimulator } from './commands/simulate.js';
+import { parseWebhookUrl, runSimulator } from './commands/simulate.js';
 import { summarizeConfig } from './commands/config-check.js';
 import { registerDlqCommands } from './commands/dlq.js';
 import { loadConfigFor } from './commands/load-config.js';
@@ -66,10 +66,16 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--app-id <id>', 'bot app id it accepts', '102000000')
     .option('--client-secret <secret>', 'client secret it accepts', 'simulator-secret')
     .option('--heartbeat-interval <ms>', 'heartbeat_interval sent in Hello', integer, 45_000)
+    .option(
+      '--webhook-url <url>',
+      'webhook mode: validate this bridge callback URL with op 13, then deliver each /_sim/emit event to it as a callback signed with the client secret, not over the WebSocket',
+      parseWebhookUrl,
+    )
     .addHelpText(
       'after',
       '\nExamples:\n  $ qq-webhook-bridge simulate --port 8080\n' +
-        '  $ curl -XPOST localhost:8080/_sim/emit -d \'{"t":"GROUP_ADD_ROBOT","d":{"group_openid":"G","op_member_openid":"M","timestamp":1699240248}}\'',
+        '  $ curl -XPOST localhost:8080/_sim/emit -d \'{"t":"GROUP_ADD_ROBOT","d":{"group_openid":"G","op_member_openid":"M","timestamp":1699240248}}\'\n' +
+        '  $ qq-webhook-bridge simulate --port 8080 --webhook-url http://127.0.0.1:9464/qq/callback',
     )
     .action(
       async (opts: {
@@ -78,6 +84,7 @@ function buildProgram(setExit: (code: number) => void): Command {
         appId: string;
         clientSecret: string;
         heartbeatInterval: number;
+        webhookUrl?: string;
       }) => {
         const logger = createLogger({ level: 'info' });
         setExit(
@@ -88,6 +95,7 @@ function buildProgram(setExit: (code: number) => void): Command {
               appId: opts.appId,
               clientSecret: opts.clientSecret,
               heartbeatIntervalMs: opts.heartbeatInterval,
+              ...(opts.webhookUrl !== undefined && { webhookUrl: opts.webhookUrl }),
             },
             logger,
           ),

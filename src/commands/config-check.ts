@@ -29,6 +29,16 @@ function displayUrl(raw: string): string {
   }
 }
 
+/**
+ * Whether the target says its host is internal: `allow_private: true` on a host name, which `config check` cannot
+ * resolve (a compose service such as `receiver`). Plain http to it is the operator's stated choice, not an
+ * oversight, so it gets no warning. An IP literal is known either way: a public one is still warned about.
+ */
+function declaredInternal(target: TargetConfig, url: URL): boolean {
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  return target.allowPrivate && isIP(host) === 0;
+}
+
 function targetWarnings(target: TargetConfig): string[] {
   let url: URL;
   try {
@@ -38,7 +48,7 @@ function targetWarnings(target: TargetConfig): string[] {
   }
   const warnings: string[] = [];
   const privateKind = knownPrivateHost(url);
-  if (url.protocol === 'http:' && privateKind === undefined) {
+  if (url.protocol === 'http:' && privateKind === undefined && !declaredInternal(target, url)) {
     warnings.push(
       `target "${target.id}": ${url.protocol}//${url.host} is plain http to a host that is not known to be ` +
         'private; payloads (message content) and signatures travel in clear — use https://',
@@ -59,7 +69,8 @@ function targetWarnings(target: TargetConfig): string[] {
  * Warnings never fail `config check`: plain http to a trusted internal host can be a deliberate choice.
  */
 export function configWarnings(config: BridgeConfig): string[] {
-  const rotation = rotationWarning(config.gateway.rotateEveryMs);
+  // Webhook mode holds no shards, so there is nothing to rotate.
+  const rotation = config.qq.mode === 'websocket' ? rotationWarning(config.gateway.rotateEveryMs) : undefined;
   return [...(rotation ? [rotation] : []), ...config.targets.flatMap(targetWarnings)];
 }
 
@@ -101,24 +112,53 @@ function sendApiLine(config: BridgeConfig): string {
   return `on, /v1 with ${count} token${count === 1 ? '' : 's'}`;
 }
 
-/**
- * A human summary of a valid config: where it connects, which intents, the outbound settings and whether the send
- * API is on, each target's filters, and a `warnings` section ({@link configWarnings}). Target URLs are shown
- * without credentials or query string, and tokens only as a count.
- */
-export function summarizeConfig(config: BridgeConfig): string {
+/** `host:port` as `server.listen` writes it, an IPv6 host in brackets. */
+function listenAddress(server: BridgeConfig['server']): string {
+  return `${server.host.includes(':') ? `[${server.host}]` : server.host}:${server.port}`;
+}
+
+/** How a `qq.mode: websocket` bridge reaches QQ: the gateway session, its intents and shards. */
+function websocketLines(config: BridgeConfig): string[] {
   const shards =
     config.qq.shards.mode === 'auto'
       ? 'auto (from /gateway/bot)'
       : `${config.qq.shards.ids.join(', ')} of ${config.qq.shards.total}`;
+  return [
+    '  mode       websocket (holds the QQ gateway session)',
+    `  intents    ${describeIntents(config.qq.intents).join(' | ')} (${config.qq.intents})`,
+    `  shards     ${shards}`,
+  ];
+}
+
+/**
+ * How a `qq.mode: webhook` bridge is reached: the callback route on `server.listen`, and the public URL QQ must be
+ * given (docs/webhook-mode.md "Exposing the callback URL"). Intents and shards are not used, so not shown.
+ */
+function webhookLines(config: BridgeConfig): string[] {
+  const { path, maxBodyBytes, maxSkewMs } = config.qq.webhook;
+  return [
+    '  mode       webhook (QQ POSTs signed callbacks; no WebSocket, so intents and shards are not used)',
+    `  callback   POST ${path} on server.listen ${listenAddress(config.server)}  ` +
+      `body ≤ ${maxBodyBytes} bytes  timestamp skew ≤ ${formatDuration(maxSkewMs)}`,
+    `  public url https://<your domain>${path} (register it with QQ; HTTPS on port 443, 8443, 80 or 8080, ` +
+      'through a TLS proxy to server.listen — docs/webhook-mode.md)',
+  ];
+}
+
+/**
+ * A human summary of a valid config: where it connects, the mode (intents and shards for websocket, the callback
+ * route and its public URL for webhook), the outbound settings and whether the send
+ * API is on, each target's filters, and a `warnings` section ({@link configWarnings}). Target URLs are shown
+ * without credentials or query string, and tokens only as a count.
+ */
+export function summarizeConfig(config: BridgeConfig): string {
   const lines = [
     `config ${config.source}: ok`,
     `  app id     ${config.qq.appId}`,
-    `  intents    ${describeIntents(config.qq.intents).join(' | ')} (${config.qq.intents})`,
-    `  shards     ${shards}`,
+    ...(config.qq.mode === 'webhook' ? webhookLines(config) : websocketLines(config)),
     `  api        ${config.qq.apiBase}  token ${config.qq.tokenUrl}`,
     `  redis      ${redisLine(config)}`,
-    `  server     ${config.server.host}:${config.server.port}  admin ${config.server.adminToken ? 'on' : 'off'}`,
+    `  server     ${listenAddress(config.server)}  admin ${config.server.adminToken ? 'on' : 'off'}`,
     `  send api   ${sendApiLine(config)}`,
     `  outbound   ${outboundLine(config)}`,
     `  targets    ${config.targets.length}`,

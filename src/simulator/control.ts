@@ -5,6 +5,7 @@ import {
   type AnyFaultCommand,
   type EmitCommand,
 } from './commands.js';
+import type { CallbackEmitAnswer } from './callback-mode.js';
 import type { EmitResult } from './gateway.js';
 import { BodyError, readBody, sendJson } from './http-io.js';
 import { parseJson } from './json.js';
@@ -15,6 +16,11 @@ const MAX_CONTROL_BODY_BYTES = 1 << 20;
 /** What the control endpoints drive. */
 export interface ControlTarget {
   emit(command: EmitCommand): EmitResult;
+  /**
+   * Present in callback mode (simulator option `webhook`): `POST /_sim/emit` delivers the event as a signed
+   * callback instead of over the WebSocket, and answers with how that ended.
+   */
+  emitCallback?: (command: EmitCommand) => Promise<CallbackEmitAnswer>;
   /** returns how many sockets the fault hit, or for an HTTP or send fault how many requests it will answer */
   fault(command: AnyFaultCommand): number;
   state(): SimulatorState;
@@ -22,7 +28,7 @@ export interface ControlTarget {
 
 /**
  * `/_sim/*`: the simulator's control surface over HTTP, for the CLI and for receivers written in other languages.
- * `POST /_sim/emit` → `{s, id}`; `POST /_sim/fault` → `{applied}`; `GET /_sim/state` → the state. Bad input gets a
+ * `POST /_sim/emit` → `{s, id}` (in callback mode: 200 `{id, callback}` or 502 `{error, …}`); `POST /_sim/fault` → `{applied}`; `GET /_sim/state` → the state. Bad input gets a
  * 4xx with `{"error": "..."}`, never an exception.
  */
 export async function handleControl(
@@ -38,8 +44,10 @@ export async function handleControl(
     case '/_sim/emit': {
       if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
       const command = await readCommand(req, res, parseEmitCommand);
-      if (command) sendJson(res, 200, target.emit(command));
-      return;
+      if (!command) return;
+      if (!target.emitCallback) return sendJson(res, 200, target.emit(command));
+      const answer = await target.emitCallback(command);
+      return sendJson(res, answer.status, answer.body);
     }
     case '/_sim/fault': {
       if (req.method !== 'POST') return methodNotAllowed(res, 'POST');

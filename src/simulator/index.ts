@@ -10,6 +10,7 @@ import {
   type FaultKind,
   type FaultablePath,
 } from './commands.js';
+import { CallbackMode, callbackEmitAnswer, type CallbackEmitResult } from './callback-mode.js';
 import { Gateway, type EmitResult } from './gateway.js';
 import { createRequestHandler } from './http.js';
 import { HttpFaults } from './http-faults.js';
@@ -53,7 +54,13 @@ export type {
   SentMessagesView,
 } from './messages.js';
 export { MALFORMED_FRAME_TEXT } from './gateway.js';
-export type { WebhookPushHandle, WebhookPushOptions, WebhookPushStats } from './webhook-push.js';
+export type {
+  CallbackOutcome,
+  WebhookPushHandle,
+  WebhookPushOptions,
+  WebhookPushStats,
+} from './webhook-push.js';
+export type { CallbackEmitResult, CallbackModeOptions } from './callback-mode.js';
 
 const DEFAULT_WAIT_TIMEOUT_MS = 5000;
 
@@ -66,9 +73,16 @@ export interface Simulator {
   /**
    * Dispatches event `t` with data `d` to the session of `opts.shard` (default 0): sent now if its socket is open
    * and not half-dead, always logged for replay; buffered until the next READY when the shard has no session yet.
-   * `opts.id` defaults to `<t>:<uuid>`. Returns the event's `s` and frame id. Throws BRIDGE_ERR_USAGE on bad input.
+   * `opts.id` defaults to `<t>:<uuid>`. Returns the event's `s` and frame id. Throws BRIDGE_ERR_USAGE on bad input,
+   * and in callback mode (option `webhook`), where events go out by `emitCallback` only.
    */
   emit(t: string, d: unknown, opts?: { id?: string; shard?: number }): { s: number; id: string };
+  /**
+   * Callback mode only (option `webhook`): validates the URL with op 13 unless done, then delivers event `t` as a
+   * signed callback, retried until acknowledged or out of attempts, and resolves with how that ended, as
+   * `POST /_sim/emit` answers it. Rejects with BRIDGE_ERR_USAGE on bad input or without option `webhook`.
+   */
+  emitCallback(t: string, d: unknown, opts?: { id?: string }): Promise<CallbackEmitResult>;
   /**
    * Injects a fault. Socket faults (`reconnect`, `invalid_session`, `close`, `cut`, `half_dead`, `hello`,
    * `malformed_frame`) hit the socket of `opts.shard`, or every open socket when no shard is given; `opts.code`
@@ -123,7 +137,7 @@ export interface Simulator {
    * `POST /_sim/emit`) is also POSTed to `url`, signed (`X-Signature-Ed25519` over timestamp + body), without `s`,
    * and retried with backoff until answered 200 `{"op":12,"d":0}` or out of attempts. The WebSocket side is
    * unchanged: a bridge still connected there gets the events too, as during a switch-over. A second call replaces
-   * the first push.
+   * the first push. Rejects with BRIDGE_ERR_USAGE in callback mode, which has its push already.
    */
   startWebhookPush(url: string, opts?: WebhookPushOptions): Promise<WebhookPushHandle>;
   /** Terminates every socket, stops the webhook push and closes the server. Safe to call twice. */
@@ -147,6 +161,16 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const sendFaults = new SendFaults();
 
   let push: WebhookPush | undefined;
+  const callbacks = options.webhook
+    ? new CallbackMode({
+        appId: options.appId,
+        secret: options.webhook.secret ?? options.clientSecret,
+        now: options.now,
+        logger,
+        options: options.webhook,
+      })
+    : undefined;
+  const noteSent = (t: string, id: string, d: unknown): void => inbound.noteEmitted(t, id, d, options.now());
   /**
    * Every emit, from the API or `/_sim/emit`: the gateway logs and sends it, the webhook push (if on) POSTs it,
    * and the send routes remember it as something a passive message may answer.
@@ -154,12 +178,14 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const emitEvent = (command: EmitCommand): EmitResult => {
     const result = gateway.emit(command);
     push?.push({ t: command.t, id: result.id, d: command.d });
-    inbound.noteEmitted(command.t, result.id, command.d, options.now());
+    noteSent(command.t, result.id, command.d);
     return result;
   };
   /** QQ reaches the bot through a READY or RESUMED socket, or through its webhook push once that is on. */
   const connected = (): boolean =>
-    push !== undefined || sessions.live().some((session) => session.socket?.open === true);
+    push !== undefined ||
+    callbacks?.validated === true ||
+    sessions.live().some((session) => session.socket?.open === true);
   const applyFault = (command: AnyFaultCommand): number => {
     if (isSendFaultCommand(command)) return sendFaults.arm(command);
     return isHttpFault(command) ? httpFaults.arm(command) : gateway.fault(command);
@@ -175,7 +201,14 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       faults: httpFaults,
       logger,
       wsUrl: () => wsUrl,
-      control: { emit: emitEvent, fault: applyFault, state },
+      control: {
+        emit: emitEvent,
+        fault: applyFault,
+        state,
+        ...(callbacks && {
+          emitCallback: async (command) => callbackEmitAnswer(await callbacks.emit(command, noteSent)),
+        }),
+      },
       sends: {
         appId: options.appId,
         tokens,
@@ -203,15 +236,25 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const origin = `http://${hostPart}:${port}`;
   wsUrl = `ws://${hostPart}:${port}/websocket`;
   logger.info({ origin, wsUrl, appId: options.appId }, 'simulator listening');
+  // As saving the URL in the QQ console does; a failure is logged and retried on the next emit.
+  await callbacks?.validate();
 
   let closing: Promise<void> | undefined;
   return {
     origin,
     wsUrl,
     emit(t, d, emitOpts = {}) {
+      if (callbacks) throw callbackModeOnly('emit: events go out as callbacks; use emitCallback');
       const command = parseEmitCommand({ t, d, ...emitOpts });
       if (!command.ok) throw new BridgeError('BRIDGE_ERR_USAGE', `simulator emit: ${command.error}`);
       return emitEvent(command.value);
+    },
+    async emitCallback(t, d, emitOpts = {}) {
+      if (!callbacks)
+        throw new BridgeError('BRIDGE_ERR_USAGE', 'simulator emitCallback needs option webhook');
+      const command = parseEmitCommand({ t, d, ...emitOpts });
+      if (!command.ok) throw new BridgeError('BRIDGE_ERR_USAGE', `simulator emit: ${command.error}`);
+      return callbacks.emit(command.value, noteSent);
     },
     fault(kind, faultOpts = {}) {
       const command = parseAnyFaultCommand({ kind, ...faultOpts });
@@ -230,6 +273,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     currentToken: () => tokens.issue().accessToken,
     expireTokens: () => tokens.expireAll(),
     async startWebhookPush(url, pushOpts = {}) {
+      if (callbacks) throw callbackModeOnly('startWebhookPush: the push to option webhook.url is on already');
       const next = new WebhookPush({
         url,
         appId: options.appId,
@@ -246,6 +290,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     close() {
       closing ??= (async () => {
         await push?.stop();
+        await callbacks?.stop();
         await gateway.stop();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -254,6 +299,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       return closing;
     },
   };
+}
+
+function callbackModeOnly(what: string): BridgeError {
+  return new BridgeError('BRIDGE_ERR_USAGE', `simulator in callback mode (option webhook): ${what}`);
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

@@ -1,6 +1,7 @@
 import { BridgeError } from '../errors.js';
 import { INTENTS } from '../qq/intents.js';
 import { silentLogger, type Logger } from '../log.js';
+import type { CallbackModeOptions } from './callback-mode.js';
 import { resolveSendOptions, type ResolvedSendOptions, type SendOptions } from './send-options.js';
 
 /** How to start a simulator. Every field is optional; defaults match the real platform where it has one. */
@@ -42,10 +43,17 @@ export interface SimulatorOptions {
   now?: () => number;
   /** The send routes: reply and recall windows, active messages, error status, timestamp format. */
   sends?: SendOptions;
+  /**
+   * Callback mode (callback-mode.ts, `simulate --webhook-url`): the URL is validated with op 13 at start, and
+   * `POST /_sim/emit` then delivers each event as a signed callback to it, never over the WebSocket. Signed with
+   * `secret`, default `clientSecret`. Default off.
+   */
+  webhook?: CallbackModeOptions;
 }
 
-export type ResolvedSimulatorOptions = Required<Omit<SimulatorOptions, 'sends'>> & {
+export type ResolvedSimulatorOptions = Required<Omit<SimulatorOptions, 'sends' | 'webhook'>> & {
   sends: ResolvedSendOptions;
+  webhook: CallbackModeOptions | undefined;
 };
 
 export const DEFAULT_GRANTED_INTENTS =
@@ -69,6 +77,7 @@ export function resolveOptions(opts: SimulatorOptions = {}): ResolvedSimulatorOp
     logger: opts.logger ?? silentLogger(),
     now: opts.now ?? Date.now,
     sends: resolveSendOptions(opts.sends),
+    webhook: opts.webhook,
   };
   requireInteger('port', resolved.port, 0, 65_535);
   requireInteger('heartbeatIntervalMs', resolved.heartbeatIntervalMs, 1);
@@ -82,6 +91,7 @@ export function resolveOptions(opts: SimulatorOptions = {}): ResolvedSimulatorOp
       'simulator option helloHeartbeatInterval must be JSON-serializable',
     );
   }
+  if (resolved.webhook) requireHttpUrl('webhook.url', resolved.webhook.url);
   if (resolved.appId === '')
     throw new BridgeError('BRIDGE_ERR_USAGE', 'simulator option appId must not be empty');
   if (resolved.clientSecret === '') {
@@ -95,6 +105,22 @@ function requireInteger(name: string, value: number, min: number, max = Number.M
     throw new BridgeError(
       'BRIDGE_ERR_USAGE',
       `simulator option ${name} must be an integer from ${min} to ${max}, got ${String(value)}`,
+    );
+  }
+}
+
+function requireHttpUrl(name: string, value: string): void {
+  let protocol = '';
+  try {
+    protocol = new URL(value).protocol;
+  } catch {
+    // reported below
+  }
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    throw new BridgeError(
+      'BRIDGE_ERR_USAGE',
+      `simulator option ${name} must be an http:// or https:// URL such as http://127.0.0.1:9464/qq/callback, ` +
+        `got ${JSON.stringify(value)}`,
     );
   }
 }

@@ -64,6 +64,17 @@ export interface PushedEvent {
   d: unknown;
 }
 
+/** How one callback ended: acked (HTTP 200 op 12), or given up after its last attempt, or stopped. */
+export interface CallbackOutcome {
+  acked: boolean;
+  /** POSTs made for it. */
+  attempts: number;
+  /** HTTP status of the last answer; null when the last attempt got none (refused, timed out, aborted). */
+  status: number | null;
+  /** Why the last attempt was not an ACK; absent when acked. */
+  why?: string;
+}
+
 /** What a {@link WebhookPush} needs from the simulator. */
 export interface WebhookPushDeps {
   url: string;
@@ -73,6 +84,19 @@ export interface WebhookPushDeps {
   now: () => number;
   logger: Logger;
   options: WebhookPushOptions;
+}
+
+/** What a non-200 answer to op 13 most likely means, for the bridge's operator. */
+function statusHint(status: number): string {
+  if (status === 403) return "the bridge's qq.app_id is not the simulator's app id (--app-id)";
+  if (status === 404 || status === 405) return "the URL's path is not the bridge's qq.webhook.path";
+  return 'the URL must be the callback route of a bridge running with qq.mode: webhook';
+}
+
+/** One POST's answer: its status (null without one), and why it was not an ACK (absent when it was). */
+interface AttemptResult {
+  status: number | null;
+  why?: string;
 }
 
 const MAX_RETRY_DELAY_MS = 5000;
@@ -112,23 +136,40 @@ export class WebhookPush implements WebhookPushHandle {
     const eventTs = this.#timestamp();
     const body = JSON.stringify({ d: { plain_token: plainToken, event_ts: eventTs }, op: 13 });
     const answer = await this.#post(body, {}).catch((err: unknown) => {
-      throw this.#refused(`the request failed: ${describeError(err)}`);
+      throw this.#refused(
+        `the request failed (${describeError(err)}): is the bridge running with qq.mode: webhook at this URL?`,
+      );
     });
-    if (answer.status !== 200) throw this.#refused(`HTTP ${answer.status}`);
+    if (answer.status !== 200) throw this.#refused(`HTTP ${answer.status}: ${statusHint(answer.status)}`);
     const value = answer.json.ok ? answer.json.value : undefined;
-    if (!isRecord(value) || value.plain_token !== plainToken) throw this.#refused('plain_token not echoed');
+    if (!isRecord(value) || value.plain_token !== plainToken) {
+      throw this.#refused('plain_token not echoed: the URL does not answer op 13 as a QQ bot does');
+    }
     const signature = typeof value.signature === 'string' ? value.signature : '';
     if (!verifyHex(this.#keys.publicKey, validationMessage(eventTs, plainToken), signature)) {
-      throw this.#refused('the signature does not verify with the bot public key');
+      throw this.#refused(
+        "the signature does not verify with the bot's public key: the bridge's qq.client_secret is not the " +
+          'secret the simulator signs with (--client-secret)',
+      );
     }
     this.#deps.logger.info({ url: this.url }, 'callback URL validated (op 13)');
   }
 
   /** Sends one event in the background, retrying until acked, given up or stopped. */
   push(event: PushedEvent): void {
+    void this.deliver(event);
+  }
+
+  /** Sends one event, retrying until acked, given up or stopped; resolves with how it ended (never rejects). */
+  deliver(event: PushedEvent): Promise<CallbackOutcome> {
     const body = JSON.stringify({ op: 0, id: event.id, t: event.t, d: event.d });
-    const delivery = this.#deliver(body, event.id).finally(() => this.#inFlight.delete(delivery));
-    this.#inFlight.add(delivery);
+    const outcome = this.#deliver(body, event.id);
+    const forget = (): void => {
+      this.#inFlight.delete(settled);
+    };
+    const settled: Promise<void> = outcome.then(forget, forget);
+    this.#inFlight.add(settled);
+    return outcome;
   }
 
   stats(): WebhookPushStats {
@@ -144,31 +185,40 @@ export class WebhookPush implements WebhookPushHandle {
     await this.idle();
   }
 
-  async #deliver(body: string, eventId: string): Promise<void> {
+  async #deliver(body: string, eventId: string): Promise<CallbackOutcome> {
     const signal = this.#abort.signal;
-    for (let attempt = 1; !signal.aborted; attempt++) {
-      const why = await this.#attempt(body);
-      if (why === undefined) {
+    let last: AttemptResult = { status: null, why: 'the simulator stopped before the first attempt' };
+    let attempt = 0;
+    while (!signal.aborted) {
+      attempt++;
+      last = await this.#attempt(body);
+      if (last.why === undefined) {
         this.#stats.acked++;
-        return;
+        return { acked: true, attempts: attempt, status: last.status };
       }
       if (attempt >= this.#attempts || signal.aborted) {
         this.#stats.failed++;
-        this.#deps.logger.warn({ eventId, attempt, why }, 'callback given up');
-        return;
+        this.#deps.logger.warn({ url: this.url, eventId, attempt, why: last.why }, 'callback given up');
+        break;
       }
       this.#stats.retries++;
-      this.#deps.logger.debug({ eventId, attempt, why }, 'callback not acked; retrying');
+      this.#deps.logger.debug({ eventId, attempt, why: last.why }, 'callback not acked; retrying');
       await sleep(Math.min(this.#retryBaseMs * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS), signal);
     }
+    return {
+      acked: false,
+      attempts: attempt,
+      status: last.status,
+      ...(last.why !== undefined && { why: last.why }),
+    };
   }
 
   /**
    * One signed POST, re-signed with the current time, as every attempt of the real platform carries its own
-   * timestamp. Returns undefined when acked: HTTP 200 and a JSON body with `op: 12` and `d` other than 1 (botgo's
-   * "failed, retry me", docs/qq-protocol.md §6.4); otherwise what was wrong.
+   * timestamp. Acked (no `why`) on HTTP 200 with a JSON body with `op: 12` and `d` other than 1 (botgo's
+   * "failed, retry me", docs/qq-protocol.md §6.4); otherwise `why` says what was wrong.
    */
-  async #attempt(body: string): Promise<string | undefined> {
+  async #attempt(body: string): Promise<AttemptResult> {
     const timestamp = this.#timestamp();
     const signature = signHex(this.#keys.privateKey, callbackMessage(timestamp, Buffer.from(body, 'utf8')));
     try {
@@ -178,10 +228,12 @@ export class WebhookPush implements WebhookPushHandle {
         'x-signature-method': 'Ed25519',
       });
       const value = answer.json.ok ? answer.json.value : undefined;
-      if (answer.status === 200 && isRecord(value) && value.op === 12 && value.d !== 1) return undefined;
-      return `HTTP ${answer.status}, not an op-12 ACK`;
+      if (answer.status === 200 && isRecord(value) && value.op === 12 && value.d !== 1) {
+        return { status: answer.status };
+      }
+      return { status: answer.status, why: `HTTP ${answer.status}, not an op-12 ACK` };
     } catch (err) {
-      return describeError(err);
+      return { status: null, why: describeError(err) };
     }
   }
 
