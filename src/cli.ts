@@ -126,7 +126,9 @@ function buildProgram(setExit: (code: number) => void): Command {
   const config = program.command('config').description('work with the configuration file');
   config
     .command('check')
-    .description('validate a config file and print a summary: mode (intents and shards, or the callback route), targets and their filters, warnings')
+    .description(
+      'validate a config file and print a summary: mode (intents and shards, or the callback route), targets and their filters, warnings',
+    )
     .option('-c, --config <path>', 'config file (default: $QQWB_CONFIG or config/bridge.yaml)')
     .addHelpText('after', '\nExample:\n  $ qq-webhook-bridge config check --config config/bridge.yaml')
     .action(async (opts: { config?: string }) => {
