@@ -25,13 +25,13 @@ export async function closedPort(): Promise<number> {
 }
 
 /**
- * A config file with Redis and QQ on `port` (closed), the server on a free port (plus `serverLines` under
- * `server:`), a journal in a temporary directory.
+ * A config file with Redis and QQ on `port` (closed), the server on a free port (plus `extra.server` under
+ * `server:`, and `extra.log` as `log:`), a journal in a temporary directory.
  */
 export function configWaitingForRedis(
   port: number,
   cleanups: (() => void)[],
-  serverLines: readonly string[] = [],
+  extra: { server?: readonly string[]; log?: readonly string[] } = {},
 ): { file: string; journalDir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'qqwb-startup-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
@@ -49,9 +49,10 @@ export function configWaitingForRedis(
       `  url: redis://127.0.0.1:${port}`,
       'server:',
       '  listen: 127.0.0.1:0',
-      ...serverLines.map((line) => `  ${line}`),
+      ...(extra.server ?? []).map((line) => `  ${line}`),
       'journal:',
       `  dir: ${journalDir}`,
+      ...(extra.log ? ['log:', ...extra.log.map((line) => `  ${line}`)] : []),
       '',
     ].join('\n'),
   );
@@ -63,6 +64,8 @@ export interface RunProcess {
   /** Every line written to stdout and to stderr, raw, in arrival order per stream. */
   readonly stdout: string[];
   readonly stderr: string[];
+  /** Resolves once some stdout line, raw, contains `text`. */
+  text(text: string): Promise<void>;
   /** Resolves with the first stdout line that parses as JSON and satisfies `match`. */
   line(match: (record: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
   kill(signal: NodeJS.Signals): void;
@@ -122,33 +125,36 @@ export function startRun(args: string[], cleanups: (() => void)[]): RunProcess {
     ended = true;
     wake();
   });
+  /** Resolves with what `find` finds in the output so far or later; rejects at the deadline or at exit. */
+  function waitFor<T>(find: () => T | undefined): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => finish('not found in time'), DEADLINE_MS);
+      const finish = (why: string, found?: T): void => {
+        clearTimeout(timer);
+        waiters.delete(check);
+        if (found !== undefined) resolve(found);
+        else reject(new Error(`${why}: stdout ${stdout.join('\n')} stderr ${stderr.join('\n')}`));
+      };
+      const check = (): void => {
+        const found = find();
+        if (found !== undefined) finish('found', found);
+        else if (ended) finish('exited without it');
+      };
+      waiters.add(check);
+      check();
+    });
+  }
   return {
     pid: child.pid,
     stdout,
     stderr,
     exited,
     kill: (signal) => child.kill(signal),
-    line(match) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => finish(new Error('no such line in time')), DEADLINE_MS);
-        const finish = (err?: Error, record?: Record<string, unknown>): void => {
-          clearTimeout(timer);
-          waiters.delete(check);
-          if (record) resolve(record);
-          else
-            reject(
-              new Error(`${err?.message ?? ''}: stdout ${stdout.join('\n')} stderr ${stderr.join('\n')}`),
-            );
-        };
-        const check = (): void => {
-          const found = stdout.map(parsed).find((record) => record !== undefined && match(record));
-          if (found) finish(undefined, found);
-          else if (ended) finish(new Error('exited without such a line'));
-        };
-        waiters.add(check);
-        check();
-      });
+    text: async (text) => {
+      await waitFor(() => stdout.find((line) => line.includes(text)));
     },
+    line: (match) =>
+      waitFor(() => stdout.map(parsed).find((record) => record !== undefined && match(record))),
   };
 }
 

@@ -81,10 +81,9 @@ describe('qq-webhook-bridge run while Redis is unreachable', () => {
 
   it('answers the send API and the dashboard with a 503 at once instead of holding the request', async () => {
     const port = await closedPort();
-    const { file } = configWaitingForRedis(port, cleanups, [
-      `admin_token: ${ADMIN_TOKEN}`,
-      `api_tokens: [${API_TOKEN}]`,
-    ]);
+    const { file } = configWaitingForRedis(port, cleanups, {
+      server: [`admin_token: ${ADMIN_TOKEN}`, `api_tokens: [${API_TOKEN}]`],
+    });
     const run = startRun(['--config', file, '--log-format', 'json'], cleanups);
     await run.line(isWaitingLine);
     const base = await httpBase(run);
@@ -107,6 +106,26 @@ describe('qq-webhook-bridge run while Redis is unreachable', () => {
 
     run.kill('SIGTERM');
     expect(await withinDeadline(run.exited)).toEqual({ code: 0, signal: null });
+  }, 60_000);
+});
+
+describe('qq-webhook-bridge run: log.format and --log-format', () => {
+  it('writes pretty lines with log.format: pretty, and JSON when --log-format json overrides it', async () => {
+    const port = await closedPort();
+    const { file } = configWaitingForRedis(port, cleanups, { log: ['format: pretty'] });
+
+    const pretty = startRun(['--config', file], cleanups);
+    await pretty.text('still waiting');
+    pretty.kill('SIGTERM');
+    expect(await withinDeadline(pretty.exited)).toEqual({ code: 0, signal: null });
+    expect(pretty.stdout.length).toBeGreaterThan(0);
+    expect(notJson(pretty.stdout)).toEqual(pretty.stdout);
+
+    const json = startRun(['--config', file, '--log-format', 'json'], cleanups);
+    await json.line(isWaitingLine);
+    json.kill('SIGTERM');
+    expect(await withinDeadline(json.exited)).toEqual({ code: 0, signal: null });
+    expect(notJson(json.stdout)).toEqual([]);
   }, 60_000);
 });
 
