@@ -88,13 +88,23 @@ describe('qq-webhook-bridge run while Redis is unreachable', () => {
     await run.line(isWaitingLine);
     const base = await httpBase(run);
 
-    const send = await fetch(`${base}/v1/messages/some-id`, {
-      headers: { authorization: `Bearer ${API_TOKEN}` },
+    const send = (authorization?: string): Promise<Response> =>
+      fetch(`${base}/v1/groups/G1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+        body: JSON.stringify({ content: 'hello' }),
+      });
+    const refused = await send(`Bearer ${API_TOKEN}`);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('5');
+    expect(await refused.json()).toEqual({
+      error: {
+        code: 'store_unavailable',
+        message: 'Redis is not reachable: see /readyz for the cause; retry later',
+      },
     });
-    expect(send.status).toBe(503);
-    expect(await send.json()).toMatchObject({ error: { code: 'store_unavailable' } });
     // A caller without a token still learns only that: the API's own 401.
-    expect((await fetch(`${base}/v1/messages/some-id`)).status).toBe(401);
+    expect((await send()).status).toBe(401);
     const dashboard = await fetch(`${base}/admin/queues`, {
       headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
     });
