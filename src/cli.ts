@@ -58,6 +58,7 @@ function buildProgram(setExit: (code: number) => void): Command {
         format: opts.logFormat ?? config.log.format,
       });
       runLogger = logger;
+      logCrashes(logger);
       const heap = limitHeapGrowth();
       logger.info(
         heap.applied
@@ -175,6 +176,22 @@ function reportError(err: unknown, usage: boolean): void {
   const fields = isBridgeError(err) ? { code: err.code } : {};
   if (usage) runLogger.error(fields, message);
   else runLogger.fatal(fields, message);
+}
+
+/**
+ * An exception nothing caught (a bug) still ends the process with exit code 1, as Node's default does, but as a
+ * fatal log record with its stack rather than a plain trace in the middle of the log stream.
+ */
+function logCrashes(logger: Logger): void {
+  const crash = (what: string) => (err: unknown) => {
+    logger.fatal(
+      { err: describeError(err), stack: err instanceof Error ? err.stack : undefined },
+      `${what}: exiting (a bug; please report it with this line)`,
+    );
+    void exit(EXIT_RUNTIME);
+  };
+  process.once('uncaughtException', crash('uncaught exception'));
+  process.once('unhandledRejection', crash('unhandled promise rejection'));
 }
 
 /** Exits with `code` once the last log lines are written. */
