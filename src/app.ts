@@ -34,7 +34,8 @@ export interface AppOptions {
 
 export interface App {
   /**
-   * Connects Redis (waiting while it is away), then starts the HTTP server, the workers and the gateway. When
+   * Opens the journal and the HTTP server, connects Redis (waiting while it is away), then starts the workers and
+   * the gateway. When
    * `signal` aborts before that is done (a shutdown signal during a start that waits for Redis or for QQ), rejects
    * with BRIDGE_ERR_ABORTED saying what it was waiting for; stop() then releases whatever had started.
    */
@@ -55,7 +56,8 @@ export interface App {
 export function createApp(options: AppOptions): App {
   const { config, role, logger } = options;
   const metrics = createMetrics({ logger });
-  const redis = openAppRedis(config, logger);
+  const appRedis = openAppRedis(config, logger);
+  const { redis, link } = appRedis;
   const tokens = sharedAccessTokens(config, logger);
   const shared = { config, redis, tokens, metrics, logger };
   let started = false;
@@ -77,6 +79,7 @@ export function createApp(options: AppOptions): App {
     ? undefined
     : buildServer({
         ...shared,
+        redisAddress: link.address,
         health,
         routes: ingress?.routes,
         ...(options.adminLoginCodes ? { loginCodes: options.adminLoginCodes } : {}),
@@ -84,6 +87,7 @@ export function createApp(options: AppOptions): App {
 
   function health(): HealthReport {
     const sink = gateway?.sink();
+    const redisProblem = link.problem();
     return {
       role,
       started,
@@ -94,20 +98,22 @@ export function createApp(options: AppOptions): App {
         saveFailing,
       })),
       redis: redis.status === 'ready' ? 'up' : 'down',
+      ...(redisProblem ? { redisProblem } : {}),
       journal: { mode: sink?.mode() ?? 'direct', events: sink?.depth() ?? 0 },
     };
   }
 
   // Start order; stopped in reverse: the gateway first (persisting sessions), then the workers, the server, the
-  // journal, and Redis and the access token last. The journal opens before Redis is waited for (a second process on
-  // its directory fails at once).
+  // journal, and Redis and the access token last. The journal opens first (a second process on its directory fails
+  // at once, before binding a port); the HTTP server listens before Redis is waited for, so /healthz answers and
+  // /readyz says what the start waits for (an orchestrator tells "waiting for Redis" from "dead").
   const parts: Part[] = [
     tokens.part,
     appRedisPart(redis),
     ...(gateway ? [gateway.journal] : []),
-    redisReadyPart(redis, logger),
-    queueDepthsPart(shared),
     ...(server ? [server.part] : []),
+    redisReadyPart(appRedis, logger),
+    queueDepthsPart(shared),
     ...workers,
     ...(gateway ? [gateway.gateway] : []),
   ];

@@ -8,8 +8,8 @@ import { summarizeConfig } from './commands/config-check.js';
 import { registerDlqCommands } from './commands/dlq.js';
 import { loadConfigFor } from './commands/load-config.js';
 import { ConfigError, formatConfigError } from './config/index.js';
-import { BridgeError, describeError } from './errors.js';
-import { createLogger } from './log.js';
+import { BridgeError, describeError, isBridgeError } from './errors.js';
+import { createLogger, flushLogger, LOG_FORMATS, type LogFormat, type Logger } from './log.js';
 import { limitHeapGrowth } from './util/heap-growth.js';
 import { VERSION } from './version.js';
 
@@ -22,6 +22,12 @@ function integer(value: string): number {
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
   return n;
 }
+
+/**
+ * The logger of `run`, once it exists: from then on every line the process writes, its fatal errors included, is a
+ * log record in the configured format. Before it (a usage or config error) errors are plain text on stderr.
+ */
+let runLogger: Logger | undefined;
 
 function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('qq-webhook-bridge')
@@ -40,13 +46,19 @@ function buildProgram(setExit: (code: number) => void): Command {
         .default('all'),
     )
     .option('--log-level <level>', 'override log.level')
+    .addOption(new Option('--log-format <format>', 'override log.format').choices(LOG_FORMATS))
     .addHelpText(
       'after',
       '\nExamples:\n  $ qq-webhook-bridge run --config config/bridge.yaml\n  $ qq-webhook-bridge run --role worker',
     )
-    .action(async (opts: { config?: string; role: Role; logLevel?: string }) => {
+    .action(async (opts: { config?: string; role: Role; logLevel?: string; logFormat?: LogFormat }) => {
       const config = await loadConfigFor(opts);
-      const logger = createLogger({ level: opts.logLevel ?? config.log.level });
+      const logger = createLogger({
+        level: opts.logLevel ?? config.log.level,
+        format: opts.logFormat ?? config.log.format,
+      });
+      runLogger = logger;
+      logCrashes(logger);
       const heap = limitHeapGrowth();
       logger.info(
         heap.applied
@@ -158,19 +170,52 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${formatConfigError(err)}\n`);
       return EXIT_USAGE;
     }
-    if (err instanceof BridgeError && err.code === 'BRIDGE_ERR_USAGE') {
-      process.stderr.write(`error: ${err.message}\n`);
-      return EXIT_USAGE;
-    }
-    process.stderr.write(`error: ${describeError(err)}\n`);
-    return EXIT_RUNTIME;
+    const usage = err instanceof BridgeError && err.code === 'BRIDGE_ERR_USAGE';
+    reportError(err, usage);
+    return usage ? EXIT_USAGE : EXIT_RUNTIME;
   }
 }
 
-main(process.argv).then(
-  (code) => process.exit(code),
+/** Through `run`'s logger once it exists (see {@link runLogger}), else as a plain line on stderr. */
+function reportError(err: unknown, usage: boolean): void {
+  const message = describeError(err);
+  if (!runLogger) {
+    process.stderr.write(`error: ${message}\n`);
+    return;
+  }
+  const fields = isBridgeError(err) ? { code: err.code } : {};
+  if (usage) runLogger.error(fields, message);
+  else runLogger.fatal(fields, message);
+}
+
+/**
+ * An exception nothing caught (a bug) still ends the process with exit code 1, as Node's default does, but as a
+ * fatal log record with its stack rather than a plain trace in the middle of the log stream.
+ */
+function logCrashes(logger: Logger): void {
+  const crash = (what: string) => (err: unknown) => {
+    logger.fatal(
+      { err: describeError(err), stack: err instanceof Error ? err.stack : undefined },
+      `${what}: exiting (a bug; please report it with this line)`,
+    );
+    void exit(EXIT_RUNTIME);
+  };
+  process.once('uncaughtException', crash('uncaught exception'));
+  process.once('unhandledRejection', crash('unhandled promise rejection'));
+}
+
+/** Exits with `code` once the last log lines are written. */
+async function exit(code: number): Promise<never> {
+  if (runLogger) await flushLogger(runLogger);
+  process.exit(code);
+}
+
+void main(process.argv).then(
+  (code) => exit(code),
   (err: unknown) => {
-    process.stderr.write(`fatal: ${describeError(err)}\n`);
-    process.exit(EXIT_RUNTIME);
+    // Not expected (main catches everything): still one record in the configured format, not a stray line.
+    if (runLogger) runLogger.fatal({ err: describeError(err) }, 'unexpected error: exiting');
+    else process.stderr.write(`fatal: ${describeError(err)}\n`);
+    return exit(EXIT_RUNTIME);
   },
 );

@@ -74,11 +74,24 @@ export function redactUrlCredentials(text: string): string {
   return text.replace(URL_USERINFO, `$1${REDACTED}@`).replace(URL_SECRET_PARAM, `$1${REDACTED}`);
 }
 
+/** `log.format`: `auto` is `pretty` when stdout is a terminal and `json` otherwise (a pipe, a file, a container log). */
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 export interface LoggerSettings {
   level?: string;
-  /** Human-readable output; defaults to true when stdout is a TTY. */
+  /** Default `auto`. */
+  format?: LogFormat;
+  /** Shorthand for `format` (`false` is `json`), for tests and the demo; `format` wins when both are set. */
   pretty?: boolean;
   destination?: NodeJS.WritableStream;
+}
+
+/** Whether `settings` ask for human-readable output on this process's stdout. */
+function wantsPretty(settings: LoggerSettings): boolean {
+  const format =
+    settings.format ?? (settings.pretty === undefined ? 'auto' : settings.pretty ? 'pretty' : 'json');
+  return format === 'auto' ? process.stdout.isTTY === true : format === 'pretty';
 }
 
 /**
@@ -109,12 +122,31 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
     base: { service: 'qq-webhook-bridge' },
     hooks: { streamWrite: scrubLine },
   };
-  const pretty = settings.pretty ?? process.stdout.isTTY === true;
+  const pretty = wantsPretty(settings);
   if (settings.destination) return pino(options, settings.destination as pino.DestinationStream);
   if (pretty) {
     return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true } } });
   }
   return pino(options);
+}
+
+/** How long {@link flushLogger} waits for the output to drain before giving up (an exit must not hang on it). */
+const FLUSH_TIMEOUT_MS = 2_000;
+
+/**
+ * Resolves once what `logger` buffered is written (pino's `flush`, the replacement of the removed `pino.final`), or
+ * after {@link FLUSH_TIMEOUT_MS}; never rejects. Called before `process.exit` so a last fatal line is not lost. A
+ * pretty transport's worker also flushes on the process's `exit` event.
+ */
+export function flushLogger(logger: Logger): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, FLUSH_TIMEOUT_MS);
+    timer.unref();
+    logger.flush(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 /** A logger that discards everything, for tests and library use. */

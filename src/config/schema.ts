@@ -705,6 +705,7 @@ const outbound = section({
 });
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 
 const log = section({
   level: z
@@ -715,6 +716,17 @@ const log = section({
     })
     .default('info')
     .describe(`Log level: ${LOG_LEVELS.join(', ')}. Default info.`),
+  format: z
+    .enum(LOG_FORMATS, {
+      error: (issue: ErrorInput) =>
+        `expected one of ${LOG_FORMATS.join(', ')}; found {found}` +
+        (typeof issue.input === 'string' ? didYouMean(issue.input, LOG_FORMATS) : ''),
+    })
+    .default('auto')
+    .describe(
+      'Log line format: json (one JSON object per line), pretty (human-readable) or auto (pretty when stdout is ' +
+        'a terminal, json otherwise). Default auto.',
+    ),
 });
 
 // ---------------------------------------------------------------- targets

@@ -165,7 +165,7 @@ export function toBridgeConfig(doc: ConfigDocument, source: string): BridgeConfi
       rateLimit: { max: doc.outbound.rate_limit.max, perMs: durationMs(doc.outbound.rate_limit.per) },
       retry: toRetry(doc.outbound.retry),
     },
-    log: { level: doc.log.level },
+    log: { level: doc.log.level, format: doc.log.format },
     targets: (doc.targets ?? []).map(toTarget),
   };
 }

@@ -193,6 +193,8 @@ export interface OutboundConfig {
 export interface LogConfig {
   /** Default info. */
   readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  /** `auto` (the default): `pretty` when stdout is a terminal, `json` otherwise. */
+  readonly format: 'auto' | 'json' | 'pretty';
 }
 
 export interface TargetConfig {

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RedisClient } from '../redis/client.js';
 import type { ListenAddress } from '../config/listen.js';
 import type { BridgeConfig } from '../config/types.js';
@@ -10,6 +11,8 @@ import { createHttpServer, type AdminRoutes, type ExtraRoute } from '../server/h
 import type { LoginCodes } from '../server/login-codes.js';
 import type { BridgeMetrics } from '../server/metrics.js';
 import type { HealthReport } from '../server/readiness.js';
+import { bearerListCheck } from '../server/bearer.js';
+import { refuseAdminWithoutRedis, refuseApiWithoutRedis } from '../server/redis-gate.js';
 import type { SharedAccessTokens } from './access-tokens.js';
 import { stagedPart, type Part } from './supervisor.js';
 
@@ -19,6 +22,8 @@ const PASS_THROUGH_ANSWER_BYTES = 1024 * 1024;
 export interface ServerOptions {
   config: BridgeConfig;
   redis: RedisClient;
+  /** Where Redis is, for the 503 the dashboard answers while it is away (src/redis/address.ts). */
+  redisAddress: string;
   tokens: SharedAccessTokens;
   metrics: BridgeMetrics;
   logger: Logger;
@@ -40,12 +45,16 @@ export interface ServerRole {
 /**
  * The HTTP server of every role: /healthz, /readyz, /metrics, the admin routes and dashboard, the send API when
  * `server.api_tokens` is set, and the callback route. Built here (the send API's token manager too), bound on start.
+ * Binding needs no Redis: the dashboard and the send API use the connection per request only (and answer 503 while
+ * it is not ready), so the server starts before the wait for Redis.
  */
 export function buildServer(options: ServerOptions): ServerRole {
   const { config, redis, metrics, logger, routes } = options;
   // Express and Bull Board cost tens of MB of memory: loaded on the first admin request, never without a token.
   let dashboard: DashboardRoutes | undefined;
   const adminRoutes: AdminRoutes = async (req, res) => {
+    // Bull Board would wait on the connection; nothing is loaded before Redis is there.
+    if (refuseAdminWithoutRedis(redis, options.redisAddress, req, res)) return true;
     dashboard ??= (await import('../server/dashboard.js')).createDashboard({
       targets: config.targets,
       appId: config.qq.appId,
@@ -75,6 +84,15 @@ export function buildServer(options: ServerOptions): ServerRole {
           metrics,
           logger,
         });
+  // The server listens before Redis is ready (so /readyz can say why it is not); an authorized send is refused with
+  // a 503 until then, an unauthorized one still gets the API's 401.
+  const isApiCaller = bearerListCheck(config.server.apiTokens);
+  const api = sendApi
+    ? async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+        if (isApiCaller(req.headers.authorization) && refuseApiWithoutRedis(redis, req, res)) return;
+        await sendApi.handle(req, res);
+      }
+    : undefined;
   const http = createHttpServer({
     config: config.server,
     metrics,
@@ -83,7 +101,7 @@ export function buildServer(options: ServerOptions): ServerRole {
     adminRoutes,
     ...(options.loginCodes ? { loginCodes: options.loginCodes } : {}),
     ...(routes ? { routes } : {}),
-    ...(sendApi ? { api: (req, res) => sendApi.handle(req, res) } : {}),
+    ...(api ? { api } : {}),
   });
 
   const part = stagedPart('http', logger, async (stops) => {

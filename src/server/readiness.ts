@@ -1,6 +1,7 @@
 import type { Role } from '../roles/role.js';
 import type { ShardStatus } from '../gateway/session.js';
 import type { SinkMode } from '../queue/durable-sink.js';
+import type { RedisLinkProblem } from '../redis/link.js';
 
 /**
  * Where the journal stands, exactly as the durable sink reports it: `direct` — events go straight to Redis;
@@ -28,6 +29,8 @@ export interface HealthReport {
   /** The shards this process holds; empty for a worker, and for a gateway replica standing by for a lease. */
   readonly shards: readonly ShardHealth[];
   readonly redis: 'up' | 'down';
+  /** While Redis is down and an attempt has failed: where, why and how many attempts (at start and after a loss). */
+  readonly redisProblem?: RedisLinkProblem;
   /** A worker has no journal; it reports `{ mode: 'direct', events: 0 }`. */
   readonly journal: { readonly mode: JournalMode; readonly events: number };
 }
@@ -40,7 +43,20 @@ export interface ReadinessBody {
   reasons: string[];
   shards: { shard: [number, number]; status: ShardStatus; seq: number | null }[];
   redis: 'up' | 'down';
+  /** Present while Redis is down and an attempt has failed. Built from host and port only: no credentials. */
+  redis_link?: { address: string; cause: string; attempt: number };
   journal: { mode: JournalMode; events: number };
+}
+
+/** `ECONNREFUSED` rather than the whole message when the error has a code: the address is already said. */
+function shortCause(problem: RedisLinkProblem): string {
+  return problem.cause.code ?? problem.cause.message;
+}
+
+/** `Redis 127.0.0.1:6390 unreachable: ECONNREFUSED, attempt 12`, or `redis down` before any attempt failed. */
+function redisReason(problem: RedisLinkProblem | undefined): string {
+  if (!problem) return 'redis down';
+  return `Redis ${problem.address} unreachable: ${shortCause(problem)}, attempt ${problem.attempt}`;
 }
 
 /** READY and RESUMED are the two states in which a shard is receiving events. */
@@ -66,7 +82,7 @@ export function evaluateReadiness(report: HealthReport): { httpStatus: 200 | 503
     if (!HEALTHY_SHARD_STATUSES.has(status)) blocking.push(`shard ${shard[0]}/${shard[1]} ${status}`);
     if (saveFailing) degrading.push(`shard ${shard[0]}/${shard[1]} session save failing`);
   }
-  if (report.redis === 'down') blocking.push('redis down');
+  if (report.redis === 'down') blocking.push(redisReason(report.redisProblem));
   if (holdsGateway && report.journal.mode !== 'direct') {
     degrading.push(`${report.journal.mode}: ${report.journal.events} events`);
   }
@@ -84,6 +100,15 @@ export function evaluateReadiness(report: HealthReport): { httpStatus: 200 | 503
         seq,
       })),
       redis: report.redis,
+      ...(report.redis === 'down' && report.redisProblem
+        ? {
+            redis_link: {
+              address: report.redisProblem.address,
+              cause: shortCause(report.redisProblem),
+              attempt: report.redisProblem.attempt,
+            },
+          }
+        : {}),
       journal: { mode: report.journal.mode, events: report.journal.events },
     },
   };

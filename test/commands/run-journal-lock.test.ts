@@ -89,7 +89,7 @@ function runGateway(config: string) {
     lines,
     stderr: () => stderr,
     exited,
-    /** Resolves once it logged `msg`: after its journal is open, it logs "waiting for Redis". */
+    /** Resolves once it logged a line whose message contains `msg` (after its journal is open: "still waiting"). */
     logged(msg: string): Promise<void> {
       return new Promise<void>((resolve, reject) => {
         const timer = setTimeout(
@@ -97,7 +97,7 @@ function runGateway(config: string) {
           DEADLINE_MS,
         );
         const check = (): void => {
-          if (lines.some((line) => line.msg === msg)) {
+          if (lines.some((line) => line.msg.includes(msg))) {
             clearTimeout(timer);
             resolve();
           }
@@ -117,20 +117,21 @@ describe('qq-webhook-bridge run --role gateway: one journal directory, one proce
   it('refuses a second gateway on the same journal.dir, then starts after the first stopped or was killed', async () => {
     const { file, journalDir } = await sharedConfig();
     const first = runGateway(file);
-    await first.logged('waiting for Redis');
+    await first.logged('still waiting');
 
     const second = runGateway(file);
     expect(await second.exited).toBe(1);
-    expect(second.stderr()).toContain(
-      `error: journal directory ${journalDir} is in use by pid ${first.child.pid}`,
-    );
-    expect(second.stderr()).toMatch(/give each gateway its own journal\.dir/);
+    // A fatal log record (the logger exists by then), not a plain line on stderr.
+    const refused = second.lines.find((line) => line.code === 'BRIDGE_ERR_JOURNAL_LOCKED');
+    expect(refused).toMatchObject({ level: 60 });
+    expect(refused!.msg).toContain(`journal directory ${journalDir} is in use by pid ${first.child.pid}`);
+    expect(refused!.msg).toMatch(/give each gateway its own journal\.dir/);
 
     // kill -9: the next start takes the lock over at once, on the socket, not by waiting for staleness.
     first.child.kill('SIGKILL');
     await first.exited;
     const third = runGateway(file);
-    await third.logged('waiting for Redis');
+    await third.logged('still waiting');
     const takeover = third.lines.find((line) => line.msg.startsWith('taking over the journal lock'));
     expect(takeover).toMatchObject({
       component: 'journal',
@@ -143,14 +144,14 @@ describe('qq-webhook-bridge run --role gateway: one journal directory, one proce
     expect(await third.exited).toBe(0);
     expect(readdirSync(journalDir).filter((name) => name.startsWith('journal.lock'))).toEqual([]);
     const fourth = runGateway(file);
-    await fourth.logged('waiting for Redis');
+    await fourth.logged('still waiting');
     expect(fourth.lines.filter((line) => line.msg.startsWith('taking over'))).toEqual([]);
   }, 120_000);
 
   it('stops with exit code 1 when its lock is lost, even while its start still waits for Redis', async () => {
     const { file, journalDir } = await sharedConfig();
     const gateway = runGateway(file);
-    await gateway.logged('waiting for Redis');
+    await gateway.logged('still waiting');
     // As if the directory were cleaned by hand, or another machine had taken the lock over.
     for (const name of readdirSync(journalDir).filter((n) => n.startsWith('journal.lock.'))) {
       rmSync(join(journalDir, name), { recursive: true });

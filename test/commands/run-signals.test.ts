@@ -93,7 +93,7 @@ describe('qq-webhook-bridge run: a shutdown signal while the start waits for Red
           20_000,
         );
         onLine = () => {
-          if (lines.some((line) => line.msg === 'waiting for Redis')) {
+          if (lines.some((line) => line.msg.includes('still waiting — start Redis or fix redis.url'))) {
             clearTimeout(timer);
             resolve();
           }

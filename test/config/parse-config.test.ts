@@ -46,7 +46,7 @@ describe('defaults', () => {
         rateLimit: { max: 20, perMs: 1000 },
         retry: { attempts: 10, baseMs: 1000, maxMs: 300_000 },
       },
-      log: { level: 'info' },
+      log: { level: 'info', format: 'auto' },
       targets: [],
     } satisfies BridgeConfig);
   });
@@ -158,7 +158,7 @@ describe('conversion to the runtime shape', () => {
         rateLimit: { max: 20, perMs: 1000 },
         retry: { attempts: 10, baseMs: 1000, maxMs: 300_000 },
       },
-      log: { level: 'debug' },
+      log: { level: 'debug', format: 'auto' },
       targets: [
         {
           id: 'backend-2',

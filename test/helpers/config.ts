@@ -92,7 +92,7 @@ export function testConfig(options: {
       rateLimit: { max: 20, perMs: 1000 },
       retry: { attempts: 10, baseMs: 1000, maxMs: 300_000 },
     },
-    log: { level: 'info' },
+    log: { level: 'info', format: 'auto' },
     targets: options.targets ?? [],
   };
 }

@@ -140,7 +140,7 @@ describe('secret hygiene', () => {
       ...base,
       redis: onRedisUrl(base, redisWithPassword.toString()).redis,
       server: { ...base.server, adminToken: ADMIN_TOKEN, apiTokens: [API_TOKEN] },
-      log: { level: 'debug' },
+      log: { level: 'debug', format: 'auto' },
     };
     const app = createApp({
       config,

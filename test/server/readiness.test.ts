@@ -102,6 +102,32 @@ describe('evaluateReadiness', () => {
     expect(result.body.reasons).toEqual(reasons);
   });
 
+  it('names Redis, the cause and the attempt while it is down, at start and after a loss', () => {
+    const redisProblem = {
+      address: '127.0.0.1:6390',
+      cause: { message: 'connect ECONNREFUSED 127.0.0.1:6390', code: 'ECONNREFUSED' },
+      attempt: 12,
+    };
+    const { httpStatus, body } = evaluateReadiness(
+      report({ started: false, shards: [], redis: 'down', redisProblem }),
+    );
+    expect(httpStatus).toBe(503);
+    expect(body.reasons).toEqual(['starting', 'Redis 127.0.0.1:6390 unreachable: ECONNREFUSED, attempt 12']);
+    expect(body.redis_link).toEqual({ address: '127.0.0.1:6390', cause: 'ECONNREFUSED', attempt: 12 });
+    // Without a code (a Redis error reply, a Sentinel's answer) the message is the cause.
+    const wrongPass = evaluateReadiness(
+      report({
+        redis: 'down',
+        redisProblem: { ...redisProblem, cause: { message: 'WRONGPASS invalid username-password pair' } },
+      }),
+    );
+    expect(wrongPass.body.reasons).toEqual([
+      'Redis 127.0.0.1:6390 unreachable: WRONGPASS invalid username-password pair, attempt 12',
+    ]);
+    // Once Redis is up again, a stale problem is not reported.
+    expect(evaluateReadiness(report({ redis: 'up', redisProblem })).body).not.toHaveProperty('redis_link');
+  });
+
   it('reports shards without their session ids, plus redis and journal state', () => {
     const withSession = {
       shard: [0, 1] as const,
