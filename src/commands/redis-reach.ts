@@ -1,28 +1,16 @@
 /**
  * Connecting a CLI command's Redis connection with one clear line when Redis is not there: which address, what
  * the socket said, and what to change. ioredis reports the cause as an `error` event and rejects `connect()` with
- * a bare "Connection is closed.", so the cause is taken from the event.
+ * a bare "Connection is closed.", so the cause is taken from the event (src/redis/link.ts).
  *
  * @packageDocumentation
  */
 import type { RedisConnectionConfig } from '../config/types.js';
 import { BridgeError, describeError } from '../errors.js';
+import { redisAddress } from '../redis/address.js';
 import type { RedisClient } from '../redis/client.js';
 import { redisConfigKey } from '../redis/describe.js';
-
-/** `127.0.0.1:6390` for a URL, `cluster 10.0.0.1:6379, 10.0.0.2:6379`, `sentinel …`: never credentials. */
-export function redisAddress(connection: RedisConnectionConfig): string {
-  if (connection.kind === 'single') {
-    try {
-      const url = new URL(connection.url);
-      return `${url.hostname}:${url.port === '' ? '6379' : url.port}`;
-    } catch {
-      return 'at redis.url';
-    }
-  }
-  const nodes = connection.nodes.map(({ host, port }) => `${host}:${port}`).join(', ');
-  return `${connection.kind} ${nodes}`;
-}
+import { connectionCause, type RedisCause } from '../redis/link.js';
 
 /**
  * Connects `redis`, or rejects with BRIDGE_ERR_REDIS: `Redis 127.0.0.1:6390 unreachable: connect ECONNREFUSED
@@ -36,18 +24,18 @@ export async function connectOrExplain(
   connection: RedisConnectionConfig,
   source: string,
 ): Promise<void> {
-  let cause: unknown;
+  let cause: RedisCause | undefined;
   redis.on('error', (err: unknown) => {
-    cause ??= err;
+    cause ??= connectionCause(err);
   });
   try {
     await redis.connect();
   } catch (err) {
     throw new BridgeError(
       'BRIDGE_ERR_REDIS',
-      `Redis ${redisAddress(connection)} unreachable: ${describeError(cause ?? err)} — start Redis or fix ` +
-        `${redisConfigKey(connection)} in ${source}`,
-      { cause: cause ?? err },
+      `Redis ${redisAddress(connection)} unreachable: ${cause?.message ?? describeError(err)} — start Redis or ` +
+        `fix ${redisConfigKey(connection)} in ${source}`,
+      { cause: err },
     );
   }
 }
