@@ -135,11 +135,9 @@ export class ReconnectPlanner {
     if (!conn.healthy) this.lastAttemptFailed = true;
     let action: ReconnectPlan['action'] = ending.action === 'identify' ? 'identify' : 'resume';
     let resumeFailures: number | undefined;
-    if (conn.sentResume && !conn.healthy) {
-      resumeFailures = ++this.resumeFailures;
-      // A refused resume identifies at once, unless the owner keeps resuming (maxResumeFailures: Infinity).
-      if (action === 'identify' && !Number.isFinite(maxFailures)) action = 'resume';
-    }
+    // A refused resume (op 9 `d` false, 4006/4007/49xx: the ending asks to identify) identifies at once, whatever
+    // maxResumeFailures says: QQ has said the session is gone, so resuming it again only adds dark time (D.4).
+    if (conn.sentResume && !conn.healthy) resumeFailures = ++this.resumeFailures;
     let gaveUpResuming = false;
     if (action === 'resume' && this.resumeFailures >= maxFailures && hasSession) {
       action = 'identify';

@@ -86,6 +86,8 @@ export class RotatingShard implements ShardSession {
     const session = this.options.createSession({
       fresh,
       store,
+      // Resumes that keep failing (4009, a dropped link) open a successor instead of an IDENTIFY of the session's
+      // own; a resume QQ refuses (op 9 d=false, 4006/4007/49xx) still identifies at once (reconnect-plan.ts).
       maxResumeFailures: Number.POSITIVE_INFINITY,
       resolveGatewayUrl: (context) => this.gatedUrl(ref.session, context),
       hooks: {

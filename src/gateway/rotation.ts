@@ -45,6 +45,6 @@ export interface RotatingShardOptions {
   logger: Logger;
 }
 
-/** A session's resumes refused this many times in a row open a successor (the default `maxResumeFailures`). */
+/** A session's resumes failing this many times in a row open a successor (the default `maxResumeFailures`). */
 export const RESUME_FAILURES_BEFORE_SUCCESSOR = 3;
 export const DEFAULT_ROTATION_RETRY_DELAYS_MS = [60_000, 5 * 60_000, 15 * 60_000, 30 * 60_000];

@@ -76,9 +76,10 @@ export interface GatewaySessionOptions {
   configErrorDelayMs?: number;
   /**
    * Consecutive failed resumes before giving up on the session and identifying; default 3. A resume QQ refuses
-   * outright (op 9 `d` false, close 4006/4007/49xx) identifies at once, unless this is
-   * `Number.POSITIVE_INFINITY`: then the session never drops to IDENTIFY on its own and keeps resuming (with
-   * backoff), and its owner decides from {@link GatewaySessionHooks.onResumeFailing}.
+   * outright (op 9 `d` false, close 4006/4007/49xx) always drops the session and identifies at once: QQ has said
+   * the session is gone. `Number.POSITIVE_INFINITY` only keeps a resume that failed without such a refusal
+   * (4009, 4004, a dropped link) resuming, with backoff, and its owner decides from
+   * {@link GatewaySessionHooks.onResumeFailing}.
    */
   maxResumeFailures?: number;
   /** Ignore any persisted session: start() IDENTIFYs a new one (its saves then replace the stored state). */

@@ -90,12 +90,22 @@ describe('ReconnectPlanner', () => {
     });
   });
 
-  it('with maxResumeFailures Infinity keeps resuming, even when QQ refuses', () => {
+  it('with maxResumeFailures Infinity keeps resuming after failed resumes, but identifies when QQ refuses', () => {
     const p = planner({ ms: 0 }, { maxResumeFailures: Number.POSITIVE_INFINITY });
-    const refused: Ending = { reason: 'invalid_session', action: 'identify', minDelayMs: 1_000 };
     for (let n = 1; n <= 5; n++) {
-      expect(p.plan(refused, failedResume, true)).toMatchObject({ resumeFailures: n, action: 'resume' });
+      expect(p.plan(resume('close'), failedResume, true)).toMatchObject({
+        resumeFailures: n,
+        action: 'resume',
+      });
     }
+    // op 9 d=false: the session is gone at QQ, so it is dropped however many failures the owner tolerates
+    const refused: Ending = { reason: 'invalid_session', action: 'identify', minDelayMs: 1_000 };
+    expect(p.plan(refused, failedResume, true)).toMatchObject({
+      resumeFailures: 6,
+      action: 'identify',
+      refreshToken: true,
+      gaveUpResuming: false,
+    });
   });
 });
 

@@ -209,17 +209,20 @@ describe('GatewaySession contract options', () => {
     await sim.waitFor((s) => s.closes.some((c) => c.code === 4000 && c.by === 'client'), 5_000);
   });
 
-  it('onResumeFailing: counts refused resumes; with maxResumeFailures Infinity it never identifies', async () => {
+  it('onResumeFailing: with maxResumeFailures Infinity a refused resume (op 9) still identifies at once', async () => {
     const sim = await simulator();
     const store = new MemorySessionStore();
     await store.save(0, { sessionId: 'unknown-to-qq', seq: 3 });
     const h = sessionAgainst(sim, { store, maxResumeFailures: Number.POSITIVE_INFINITY });
     cleanups.push(() => h.stop());
     await h.session.start();
-    await eventually(() => h.resumeFailing.length >= 3, 'three refused resumes');
-    expect(h.resumeFailing.slice(0, 3)).toEqual([1, 2, 3]);
-    expect(sim.state().identifies).toBe(0);
-    expect(h.session.snapshot().sessionId).toBe('unknown-to-qq');
+    await eventually(() => isHealthy(h), 'READY of a new session');
+    expect(h.resumeFailing).toEqual([1]);
+    expect(sim.state()).toMatchObject({ resumes: 1, identifies: 1 });
+    const newId = sim.state().sessions[0]?.session_id;
+    expect(h.session.snapshot().sessionId).toBe(newId);
+    await h.stop();
+    expect((await store.load(0))?.sessionId).toBe(newId);
   });
 
   it('onResumeFailing: by default a refused resume is reported once and the session identifies', async () => {
