@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import type { Role } from './roles/role.js';
 import { runDemo } from './commands/demo.js';
+import { nonNegativeInteger } from './commands/arguments.js';
 import { runBridge } from './commands/run.js';
 import { parseWebhookUrl, runSimulator } from './commands/simulate.js';
 import { summarizeConfig } from './commands/config-check.js';
@@ -16,12 +17,6 @@ import { VERSION } from './version.js';
 /** Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error. */
 const EXIT_RUNTIME = 1;
 const EXIT_USAGE = 2;
-
-function integer(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
-  return n;
-}
 
 /**
  * The logger of `run`, once it exists: from then on every line the process writes, its fatal errors included, is a
@@ -73,11 +68,11 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description(
       "run the project's QQ stand-in: token endpoint, /gateway, /gateway/bot and the WebSocket gateway",
     )
-    .option('-p, --port <n>', 'port to listen on', integer, 8080)
+    .option('-p, --port <n>', 'port to listen on', nonNegativeInteger, 8080)
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--app-id <id>', 'bot app id it accepts', '102000000')
     .option('--client-secret <secret>', 'client secret it accepts', 'simulator-secret')
-    .option('--heartbeat-interval <ms>', 'heartbeat_interval sent in Hello', integer, 45_000)
+    .option('--heartbeat-interval <ms>', 'heartbeat_interval sent in Hello', nonNegativeInteger, 45_000)
     .option(
       '--webhook-url <url>',
       'webhook mode: validate this bridge callback URL with op 13, then deliver each /_sim/emit event to it as a callback signed with the client secret, not over the WebSocket',
@@ -122,7 +117,7 @@ function buildProgram(setExit: (code: number) => void): Command {
         'each signature and prints each event (Redis: $REDIS_URL, else 127.0.0.1:6379, else a redis-server it starts)',
     )
     .option('--once', 'emit the sample events, wait for every delivery, print a summary and exit')
-    .option('--timeout <seconds>', 'with --once: how long to wait for the deliveries', integer, 30)
+    .option('--timeout <seconds>', 'with --once: how long to wait for the deliveries', nonNegativeInteger, 30)
     .addHelpText('after', '\nExamples:\n  $ qq-webhook-bridge demo --once\n  $ qq-webhook-bridge demo')
     .action(async (opts: { once?: boolean; timeout: number }) => {
       setExit(

@@ -28,6 +28,7 @@ import type { RedisClient } from '../redis/client.js';
 import { createRedisConnections } from '../redis/connections.js';
 import { confirm, type PromptStreams } from './confirm.js';
 import { loadConfigFor } from './load-config.js';
+import { positiveInteger } from './arguments.js';
 import { connectOrExplain } from './redis-reach.js';
 
 interface TargetOptions {
@@ -285,7 +286,7 @@ export function registerDlqCommands(
         'outbound id, source (reply/api), scene/openid, attempts, failed reason',
     )
     .option('--json', 'print one JSON array on stdout and nothing else')
-    .option('--limit <n>', 'at most this many rows', (v) => Number(v), 100)
+    .option('--limit <n>', 'at most this many rows', positiveInteger, 100)
     .addHelpText(
       'after',
       '\nExamples:\n  $ qq-webhook-bridge dlq list --target backend --json | jq .\n' +

@@ -104,6 +104,17 @@ describe('dlq usage errors', () => {
   });
 });
 
+describe('dlq numeric options', () => {
+  it('a --limit that is not a positive integer is a usage error naming the option, before Redis is asked', async () => {
+    for (const limit of ['abc', '0', '-3', '1.5', '']) {
+      const run = await cli('list', '--target', 'backend', '--limit', limit, '--config', unreachable);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain("option '--limit <n>' argument");
+      expect(run.stderr).toMatch(/expected a (positive|non-negative) integer/);
+    }
+  });
+});
+
 describe('dlq with Redis unreachable', () => {
   it('prints one line with the address, the cause and what to fix, and exits 1', async () => {
     const expected =
