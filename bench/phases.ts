@@ -29,6 +29,7 @@ import type { ReceiverProcess } from './receiver-client.js';
 import type { OutageMode } from './receiver-protocol.js';
 import { EnqueuedCounter, bridgeQueue, redisCpuSec, sessionPrefix } from './redis.js';
 import { round, slope, type LatencySummary } from './stats.js';
+import { sleep } from './time.js';
 
 /** The bridge's memory at one moment: /proc's RSS and socket count beside its own heap figures. */
 export type MemoryReport = BridgeMemory & { rssMB: number; sockets: number };
@@ -309,6 +310,9 @@ async function measureThroughput(
   };
 }
 
+/** How long the pipe is left to finish its last jobs before the side probes are measured. */
+const SIDE_PROBE_SETTLE_MS = 100;
+
 function countedPipe(session: Session): CountedPipe {
   return { pid: session.pipe.pid, probeFile: session.probeFile };
 }
@@ -322,6 +326,9 @@ async function measureSideProbes(
   ctx: BenchContext,
   session: Session,
 ): Promise<{ from: CountersAt; to: CountersAt }> {
+  // The last jobs' completions reach Redis just after their deliveries: let them land first, or they would be
+  // counted here and subtracted from the window.
+  await sleep(SIDE_PROBE_SETTLE_MS);
   const from = await countersAt(ctx.redis, countedPipe(session));
   await session.waiting();
   await memoryOf(session);
