@@ -92,6 +92,8 @@ export interface LatencyResult {
    */
   deliveredPerSecWhileSending: number;
   cpuSecPer1kEvents: number;
+  /** The pipe's event-loop turns and the Redis commands run per event, over the same span as its CPU. */
+  perEvent: PerEventCounts;
   lost: number;
   duplicates: number;
 }
@@ -306,7 +308,7 @@ async function measureThroughput(
     },
     peakRssMB: round(session.sampler.maxRssBetween(cpuFrom?.atMs ?? 0, cpuTo?.atMs ?? Infinity) / MB),
     ...(memoryAtEnd ? { memoryAtEnd } : {}),
-    perEvent: perEventCounts({ from: countersFrom, to: countersTo }, sideProbes, run.emitted),
+    perEvent: perEventCounts({ from: countersFrom, to: countersTo }, run.emitted, sideProbes),
   };
 }
 
@@ -356,12 +358,14 @@ async function measureLatency(
   const expected = Math.max(1, Math.round((ratePerSec * durationMs) / 1000));
   await receiver.reset(fanout, expected);
   const base = receiver.delivered;
+  const countersFrom = await countersAt(ctx.redis, countedPipe(session));
   const cpuFrom = session.sampler.take();
   const sendStartMs = nowMs();
   const run = await runOpenLoop({ emit: (seq) => session.emit(seq), ratePerSec, durationMs, firstSeq: 1 });
   const whileSending = ((receiver.delivered - base) / fanout / (nowMs() - sendStartMs)) * 1000;
   await drain(ctx, base + run.emitted * fanout, `latency at ${ratePerSec}/s`);
   const cpuTo = session.sampler.take();
+  const countersTo = await countersAt(ctx.redis, countedPipe(session));
   const stats = await receiver.stats(run.emitted);
   const ms = (value: number): number => round(value, 2);
   return {
@@ -379,6 +383,7 @@ async function measureLatency(
     generatorMaxLagMs: ms(run.maxLagMs),
     deliveredPerSecWhileSending: Math.round(whileSending),
     cpuSecPer1kEvents: cpuPer1k(cpuFrom, cpuTo, run.emitted),
+    perEvent: perEventCounts({ from: countersFrom, to: countersTo }, run.emitted),
     lost: stats.missing,
     duplicates: stats.duplicates,
   };

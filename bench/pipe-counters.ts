@@ -77,13 +77,13 @@ export interface PerEventCounts {
 }
 
 /**
- * Per-event figures of the window `from` → `to`, less what the side probes cost (`sideFrom` → `sideTo`: the same
- * probes run once more while the pipe is idle).
+ * Per-event figures of the window `from` → `to`, less what the side probes cost (`side`: the same probes run once
+ * more while the pipe is idle; none when the window had none).
  */
 export function perEventCounts(
   window: { from: CountersAt; to: CountersAt },
-  side: { from: CountersAt; to: CountersAt },
   events: number,
+  side: { from: CountersAt; to: CountersAt } = { from: window.to, to: window.to },
 ): PerEventCounts {
   const total = deltaOf(window.from, window.to);
   const probes = deltaOf(side.from, side.to);

@@ -372,6 +372,8 @@ export function formatTables(r: BenchResult): string {
       l.latencyMs.max,
       l.generatorMaxLagMs,
       l.cpuSecPer1kEvents,
+      l.perEvent.loopIterationsPerEvent,
+      l.perEvent.redisCommandsPerEvent,
       l.lost,
     ]),
   );
@@ -389,6 +391,8 @@ export function formatTables(r: BenchResult): string {
         'max',
         'gen lag',
         'cpu s/1k ev',
+        'loop/ev',
+        'redis cmd/ev',
         'lost',
       ],
       latencyRows,
