@@ -6,7 +6,7 @@
  * bench `ready` over IPC once both ends run.
  */
 import { Queue, Worker } from 'bullmq';
-import { connectSingleRedis } from '../src/redis/connections.js';
+import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { WebSocket } from 'ws';
 
@@ -40,8 +40,10 @@ async function main(spec: NaiveSpec): Promise<void> {
   });
   const { url } = (await gatewayResponse.body.json()) as { url: string };
 
+  // ioredis directly, as a user would: this file runs as one transpiled file (bench/pipes.ts), so it cannot import
+  // the project's src/. `maxRetriesPerRequest: null` is what BullMQ requires (src/redis/connections.ts, `worker`).
   const queue = new Queue('events', {
-    connection: connectSingleRedis(spec.redisUrl, 'worker'),
+    connection: new Redis(spec.redisUrl, { maxRetriesPerRequest: null }),
     prefix: spec.prefix,
   });
   const worker = new Worker(
@@ -56,7 +58,7 @@ async function main(spec: NaiveSpec): Promise<void> {
       if (response.statusCode >= 300) throw new Error(`HTTP ${response.statusCode}`);
     },
     {
-      connection: connectSingleRedis(spec.redisUrl, 'worker'),
+      connection: new Redis(spec.redisUrl, { maxRetriesPerRequest: null }),
       prefix: spec.prefix,
       concurrency: spec.concurrency,
     },

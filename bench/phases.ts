@@ -11,8 +11,16 @@ import { startSimulator, type Simulator } from '../src/simulator/index.js';
 import { scrapeMemory, type BridgeMemory } from './bridge-metrics.js';
 import { runDirect } from './direct.js';
 import { runOpenLoop, runWindowed } from './load.js';
+import { loopProbeSetup } from './loop-counter.js';
 import type { BenchOptions, Plan } from './options.js';
 import { BENCH_EVENT_TYPE, benchEventData, nowMs } from './payload.js';
+import {
+  countersAt,
+  perEventCounts,
+  type CountedPipe,
+  type CountersAt,
+  type PerEventCounts,
+} from './pipe-counters.js';
 import { SIM_APP_ID, SIM_SECRET, startBridge, startNaive, type BridgeSpec, type Pipe } from './pipes.js';
 import { ProcSampler, readProc, socketCount, type ProcSample } from './proc-stats.js';
 import { summarizeProfile, type ProfileSummary } from './profile.js';
@@ -21,6 +29,7 @@ import type { ReceiverProcess } from './receiver-client.js';
 import type { OutageMode } from './receiver-protocol.js';
 import { EnqueuedCounter, bridgeQueue, redisCpuSec, sessionPrefix } from './redis.js';
 import { round, slope, type LatencySummary } from './stats.js';
+import { sleep } from './time.js';
 
 /** The bridge's memory at one moment: /proc's RSS and socket count beside its own heap figures. */
 export type MemoryReport = BridgeMemory & { rssMB: number; sockets: number };
@@ -65,6 +74,8 @@ export interface ThroughputResult {
   peakRssMB: number;
   /** The bridge's RSS and its own memory report when sending stopped (e2e only). */
   memoryAtEnd?: MemoryReport;
+  /** The pipe's event-loop turns and the Redis commands run per event, over the same span as its CPU. */
+  perEvent: PerEventCounts;
 }
 
 /** Latency under an open loop at a fixed offered rate. */
@@ -81,6 +92,8 @@ export interface LatencyResult {
    */
   deliveredPerSecWhileSending: number;
   cpuSecPer1kEvents: number;
+  /** The pipe's event-loop turns and the Redis commands run per event, over the same span as its CPU. */
+  perEvent: PerEventCounts;
   lost: number;
   duplicates: number;
 }
@@ -101,6 +114,8 @@ interface Session {
   readonly sim: Simulator;
   readonly pipe: Pipe;
   readonly sampler: ProcSampler;
+  /** Where the pipe's loop probe (bench/loop-probe.ts) writes its answers. */
+  readonly probeFile: string;
   readonly prefix: string;
   readonly spawnedAtMs: number;
   /** When the warm-up finished; the "warm" RSS is the first sample after it. */
@@ -123,6 +138,8 @@ async function openSession(
 ): Promise<Session> {
   const sim = await startSimulator();
   const prefix = sessionPrefix(ctx.prefix, name);
+  // Both pipes carry the same probe, loaded the same way, so their loop counts compare.
+  const probe = loopProbeSetup(ctx.workDir, name);
   const spawnedAtMs = nowMs();
   let pipe: Pipe;
   try {
@@ -138,7 +155,8 @@ async function openSession(
             targetUrls: Array.from({ length: targets }, (_, i) => ctx.receiver.url(i)),
             concurrency: ctx.options.concurrency,
             retry: DEFAULT_RETRY,
-            nodeArgs: [...ctx.options.bridgeNodeArgs, ...(bridge.nodeArgs ?? [])],
+            nodeArgs: [...probe.nodeArgs, ...ctx.options.bridgeNodeArgs, ...(bridge.nodeArgs ?? [])],
+            env: probe.env,
             ...(bridge.role ? { role: bridge.role } : {}),
             ...(bridge.outboundRateLimit ? { outboundRateLimit: bridge.outboundRateLimit } : {}),
           })
@@ -152,6 +170,8 @@ async function openSession(
             prefix,
             targetUrl: ctx.receiver.url(0),
             concurrency: ctx.options.concurrency,
+            nodeArgs: probe.nodeArgs,
+            env: probe.env,
           });
   } catch (err) {
     await sim.close();
@@ -166,6 +186,7 @@ async function openSession(
     sim,
     pipe,
     sampler: new ProcSampler(pipe.pid, 250),
+    probeFile: probe.file,
     prefix,
     spawnedAtMs,
     warmedAtMs: Infinity,
@@ -245,6 +266,8 @@ async function measureThroughput(
   const maxEvents = Math.ceil(((durationMs / 1000) * MAX_EVENTS_PER_SEC) / fanout);
   await receiver.reset(fanout, maxEvents);
   const base = receiver.delivered;
+  // The loop and command counters are read just outside the CPU window, the pipe idle at both ends.
+  const countersFrom = await countersAt(ctx.redis, countedPipe(session));
   const cpuFrom = session.sampler.take();
   const loadgenFrom = process.cpuUsage();
   const redisFrom = await redisCpuSec(ctx.redis);
@@ -265,6 +288,8 @@ async function measureThroughput(
   const loadgen = process.cpuUsage(loadgenFrom);
   const redisTo = await redisCpuSec(ctx.redis);
   const receiverTo = receiver.pid === undefined ? undefined : readProc(receiver.pid);
+  const countersTo = await countersAt(ctx.redis, countedPipe(session));
+  const sideProbes = await measureSideProbes(ctx, session);
   const stats = await receiver.stats(run.emitted);
   const loadgenSec = (loadgen.user + loadgen.system) / 1e6;
   return {
@@ -283,7 +308,34 @@ async function measureThroughput(
     },
     peakRssMB: round(session.sampler.maxRssBetween(cpuFrom?.atMs ?? 0, cpuTo?.atMs ?? Infinity) / MB),
     ...(memoryAtEnd ? { memoryAtEnd } : {}),
+    perEvent: perEventCounts({ from: countersFrom, to: countersTo }, run.emitted, sideProbes),
   };
+}
+
+/** How long the pipe is left to finish its last jobs before the side probes are measured. */
+const SIDE_PROBE_SETTLE_MS = 100;
+
+function countedPipe(session: Session): CountedPipe {
+  return { pid: session.pipe.pid, probeFile: session.probeFile };
+}
+
+/**
+ * The probes {@link measureThroughput} runs inside its window (the waiting count; the bridge's `/metrics`, which
+ * reads queue depths from Redis), run once more while the pipe is idle, with the counters read around them: what
+ * they cost is then taken out of the window's figures.
+ */
+async function measureSideProbes(
+  ctx: BenchContext,
+  session: Session,
+): Promise<{ from: CountersAt; to: CountersAt }> {
+  // The last jobs' completions reach Redis just after their deliveries: let them land first, or they would be
+  // counted here and subtracted from the window.
+  await sleep(SIDE_PROBE_SETTLE_MS);
+  const from = await countersAt(ctx.redis, countedPipe(session));
+  await session.waiting();
+  await memoryOf(session);
+  const to = await countersAt(ctx.redis, countedPipe(session));
+  return { from, to };
 }
 
 /** RSS and open sockets from /proc, what the bridge reports of its heap; undefined for the naive pipe. */
@@ -306,12 +358,14 @@ async function measureLatency(
   const expected = Math.max(1, Math.round((ratePerSec * durationMs) / 1000));
   await receiver.reset(fanout, expected);
   const base = receiver.delivered;
+  const countersFrom = await countersAt(ctx.redis, countedPipe(session));
   const cpuFrom = session.sampler.take();
   const sendStartMs = nowMs();
   const run = await runOpenLoop({ emit: (seq) => session.emit(seq), ratePerSec, durationMs, firstSeq: 1 });
   const whileSending = ((receiver.delivered - base) / fanout / (nowMs() - sendStartMs)) * 1000;
   await drain(ctx, base + run.emitted * fanout, `latency at ${ratePerSec}/s`);
   const cpuTo = session.sampler.take();
+  const countersTo = await countersAt(ctx.redis, countedPipe(session));
   const stats = await receiver.stats(run.emitted);
   const ms = (value: number): number => round(value, 2);
   return {
@@ -329,6 +383,7 @@ async function measureLatency(
     generatorMaxLagMs: ms(run.maxLagMs),
     deliveredPerSecWhileSending: Math.round(whileSending),
     cpuSecPer1kEvents: cpuPer1k(cpuFrom, cpuTo, run.emitted),
+    perEvent: perEventCounts({ from: countersFrom, to: countersTo }, run.emitted),
     lost: stats.missing,
     duplicates: stats.duplicates,
   };
@@ -423,6 +478,10 @@ export interface FanoutRow {
   p99Ms: number;
   p50Ms: number;
   cpuSecPer1kEvents: number;
+  /** Event-loop turns of the bridge per event in the max-throughput run (see {@link PerEventCounts}). */
+  loopIterationsPerEvent: number;
+  /** Redis commands per event in the max-throughput run. */
+  redisCommandsPerEvent: number;
   /** The highest sampled RSS during the max-throughput run. */
   rssMaxMB: number;
   /** The bridge process's peak RSS (VmHWM) over its whole life; for 1 target that includes the backlog. */
@@ -446,6 +505,8 @@ export function fanoutRow(
     p99Ms: latency.latencyMs.p99,
     p50Ms: latency.latencyMs.p50,
     cpuSecPer1kEvents: throughput.cpuSecPer1kEvents,
+    loopIterationsPerEvent: throughput.perEvent.loopIterationsPerEvent,
+    redisCommandsPerEvent: throughput.perEvent.redisCommandsPerEvent,
     rssMaxMB: throughput.peakRssMB,
     processPeakRssMB,
     lost: throughput.lost + latency.lost,

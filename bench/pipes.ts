@@ -6,13 +6,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import ts from 'typescript';
 import { stringify } from 'yaml';
 import type { Simulator } from '../src/simulator/index.js';
 import { metricsUrlFromLog } from './bridge-metrics.js';
 import { exited, spawnTracked, stopChild } from './children.js';
 import type { NaiveSpec } from './naive-pipe.js';
 import { REPO_ROOT } from './options.js';
+import { plainJavaScript } from './transpile.js';
 
 /** A running pipe. */
 export interface Pipe {
@@ -50,6 +50,8 @@ export interface BridgeSpec {
   retry: { attempts: number; base: string; max: string };
   /** Extra node flags, e.g. `--cpu-prof`. */
   nodeArgs?: readonly string[];
+  /** Extra environment variables, beside the bench's own environment. */
+  env?: Readonly<Record<string, string>>;
   /** `--role`; default `all`. `gateway` enqueues without delivering. */
   role?: 'all' | 'gateway';
   /** YAML `outbound.rate_limit`, e.g. `{ max: 10000, per: '1s' }`; the bridge's default when absent. */
@@ -143,7 +145,7 @@ export async function startBridge(spec: BridgeSpec): Promise<BridgePipe> {
   const child = spawnTracked(
     process.execPath,
     [...(spec.nodeArgs ?? []), spec.cli, 'run', '--config', configPath, '--role', spec.role ?? 'all'],
-    { stdio: ['ignore', log, log], cwd: spec.workDir },
+    { stdio: ['ignore', log, log], cwd: spec.workDir, env: { ...process.env, ...spec.env } },
   );
   closeSync(log);
   const before = spec.sim.state().connections;
@@ -166,26 +168,30 @@ export async function startBridge(spec: BridgeSpec): Promise<BridgePipe> {
   };
 }
 
-/**
- * bench/naive-pipe.ts as plain JavaScript. It imports packages only, so one file transpiled by the project's own
- * TypeScript runs as is; running it without tsx's loader keeps ~30 MB of loader out of the RSS it is compared by.
- */
-function naivePipeSource(): string {
-  const source = readFileSync(new URL('./naive-pipe.ts', import.meta.url), 'utf8');
-  const compilerOptions = { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 };
-  return ts.transpileModule(source, { compilerOptions }).outputText;
+/** How the naive pipe's process is started, beside what the pipe itself is given. */
+export interface NaiveProcessSpec {
+  name: string;
+  workDir: string;
+  /** Extra node flags, before the pipe's own `--eval`. */
+  nodeArgs?: readonly string[];
+  /** Extra environment variables, beside the bench's own environment. */
+  env?: Readonly<Record<string, string>>;
 }
 
-/** Starts bench/naive-pipe.ts and resolves once it has a gateway session and a running worker. */
-export async function startNaive(spec: NaiveSpec & { name: string; workDir: string }): Promise<Pipe> {
+/**
+ * Starts bench/naive-pipe.ts and resolves once it has a gateway session and a running worker. It runs as plain
+ * JavaScript (bench/transpile.ts), without tsx's loader, which would add ~30 MB to the RSS it is compared by.
+ */
+export async function startNaive(spec: NaiveSpec & NaiveProcessSpec): Promise<Pipe> {
   const logPath = join(spec.workDir, `${spec.name}.log`);
-  const { name: _name, workDir: _workDir, ...naive } = spec;
+  const { name: _name, workDir: _workDir, nodeArgs = [], env, ...naive } = spec;
   const log = openSync(logPath, 'a');
+  const source = plainJavaScript(new URL('./naive-pipe.ts', import.meta.url));
   // --eval resolves its imports from the working directory: the repository root, where node_modules is.
   const child = spawnTracked(
     process.execPath,
-    ['--input-type=module', '--eval', naivePipeSource(), JSON.stringify(naive)],
-    { cwd: REPO_ROOT, stdio: ['ignore', log, log, 'ipc'] },
+    [...nodeArgs, '--input-type=module', '--eval', source, JSON.stringify(naive)],
+    { cwd: REPO_ROOT, stdio: ['ignore', log, log, 'ipc'], env: { ...process.env, ...env } },
   );
   closeSync(log);
   const ready = new Promise<void>((resolve) => {

@@ -143,8 +143,47 @@ export function buildResult(m: Measurements): BenchResult {
     `bench: e2e ${e2e} ev/s, naive ${m.naive.throughput.eventsPerSec} ev/s, direct ${m.direct.perSec} req/s, ` +
     `e2e/naive ${ratios.e2eOverNaive.toFixed(2)}, p99@1000/s ${p99.toFixed(1)} ms, rss ${Math.round(bridge.peakRssMB)} MB, ` +
     `replies ${m.replies.throughput.repliesPerSec}/s, reply p99@${m.replies.latency.offeredPerSec}/s ${replyP99.toFixed(1)} ms, ` +
-    `${darkTimeSummary(m.darkTime)}, ${clusterSummary(m.cluster)}`;
+    `${darkTimeSummary(m.darkTime)}, ${clusterSummary(m.cluster)}, ${perEventSummary(m.e2e, m.naive)}`;
   return { ...m, ratios, bridge, targets, summary };
+}
+
+/** `loop/ev e2e <x> naive <y>, redis cmd/ev e2e <x> naive <y>`: the pipes' work per event at max throughput. */
+function perEventSummary(e2e: PipePhase, naive: PipePhase): string {
+  const figure = (value: number): string => (Number.isNaN(value) ? '–' : value.toFixed(1));
+  const [a, b] = [e2e.throughput.perEvent, naive.throughput.perEvent];
+  return (
+    `loop/ev e2e ${figure(a.loopIterationsPerEvent)} naive ${figure(b.loopIterationsPerEvent)}, ` +
+    `redis cmd/ev e2e ${figure(a.redisCommandsPerEvent)} naive ${figure(b.redisCommandsPerEvent)}`
+  );
+}
+
+/** Loop turns and Redis commands per event at max throughput, with the commands that make up the most. */
+function perEventTable(r: BenchResult): string {
+  return table(
+    "work per event during max throughput (same window as cpu s/1k ev; Redis counts include Lua scripts' calls)",
+    [
+      'pipe',
+      'loop turns',
+      'loop events',
+      'redis commands',
+      'scripts',
+      'top commands per event',
+      'cpu s/1k ev (process.cpuUsage)',
+    ],
+    (['naive', 'e2e'] as const).map((kind) => {
+      const p = r[kind].throughput.perEvent;
+      const top = p.redisTopCommandsPerEvent.map((c) => `${c.command} ${c.perEvent}`).join(', ');
+      return [
+        kind,
+        p.loopIterationsPerEvent,
+        p.loopEventsPerEvent,
+        p.redisCommandsPerEvent,
+        p.redisScriptsPerEvent,
+        top || '–',
+        p.probeCpuSecPer1kEvents,
+      ];
+    }),
+  );
 }
 
 /** Writes `<dir>/<name>.json` through a temporary file, so a reader never sees half a result. */
@@ -236,6 +275,8 @@ export function formatTables(r: BenchResult): string {
         'pipe',
         'ev/s',
         'cpu s/1k ev',
+        'loop/ev',
+        'redis cmd/ev',
         'RSS start MB',
         'RSS max (run) MB',
         'peak RSS (process) MB',
@@ -244,7 +285,19 @@ export function formatTables(r: BenchResult): string {
         'dup',
       ],
       [
-        ['direct (undici → receiver)', r.direct.perSec, '–', '–', '–', '–', '–', r.direct.lost, '–'],
+        [
+          'direct (undici → receiver)',
+          r.direct.perSec,
+          '–',
+          '–',
+          '–',
+          '–',
+          '–',
+          '–',
+          '–',
+          r.direct.lost,
+          '–',
+        ],
         ...(['naive', 'e2e'] as const).map((kind) => {
           const t = r[kind].throughput;
           const s = r[kind].session;
@@ -252,6 +305,8 @@ export function formatTables(r: BenchResult): string {
             kind,
             t.eventsPerSec,
             t.cpuSecPer1kEvents,
+            t.perEvent.loopIterationsPerEvent,
+            t.perEvent.redisCommandsPerEvent,
             s.startRssMB,
             t.peakRssMB,
             s.peakRssMB,
@@ -270,6 +325,8 @@ export function formatTables(r: BenchResult): string {
           '–',
           '–',
           '–',
+          '–',
+          '–',
         ],
       ],
     ),
@@ -277,6 +334,7 @@ export function formatTables(r: BenchResult): string {
   parts.push(
     `  e2e/naive ${r.ratios.e2eOverNaive.toFixed(2)}   e2e/direct ${r.ratios.e2eOverDirect.toFixed(2)}`,
   );
+  parts.push(perEventTable(r));
   parts.push(darkTimeTable(r.darkTime));
   const machineRow = (kind: 'naive' | 'e2e'): (string | number)[] => {
     const t = r[kind].throughput;
@@ -314,6 +372,8 @@ export function formatTables(r: BenchResult): string {
       l.latencyMs.max,
       l.generatorMaxLagMs,
       l.cpuSecPer1kEvents,
+      l.perEvent.loopIterationsPerEvent,
+      l.perEvent.redisCommandsPerEvent,
       l.lost,
     ]),
   );
@@ -331,6 +391,8 @@ export function formatTables(r: BenchResult): string {
         'max',
         'gen lag',
         'cpu s/1k ev',
+        'loop/ev',
+        'redis cmd/ev',
         'lost',
       ],
       latencyRows,
@@ -346,6 +408,8 @@ export function formatTables(r: BenchResult): string {
         'p99 ms',
         'at ev/s',
         'cpu s/1k ev',
+        'loop/ev',
+        'redis cmd/ev',
         'RSS max MB',
         'heap MB',
         'sockets',
@@ -358,6 +422,8 @@ export function formatTables(r: BenchResult): string {
         f.p99Ms,
         f.latencyAtPerSec,
         f.cpuSecPer1kEvents,
+        f.loopIterationsPerEvent,
+        f.redisCommandsPerEvent,
         f.rssMaxMB,
         f.memoryAtEnd?.heapTotalMB ?? NaN,
         f.memoryAtEnd?.sockets ?? NaN,
