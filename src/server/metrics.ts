@@ -120,6 +120,9 @@ export interface MetricsOptions {
 /** Webhook latencies: from a fast local receiver (5 ms) to the longest sensible timeout (30 s). */
 const DURATION_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+/** How often the event-loop-delay histogram (`nodejs_eventloop_lag_*`) takes a sample. */
+const EVENT_LOOP_SAMPLE_MS = 100;
+
 const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set(EVENT_TYPES);
 
 /** Creates the metrics, each on a new private registry along with prom-client's default process metrics. */
@@ -127,7 +130,10 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
   const log = (options.logger ?? silentLogger()).child({ component: 'metrics' });
   const queueDepthTimeoutMs = options.queueDepthTimeoutMs ?? 2000;
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  // The event-loop-delay histogram samples on a native timer; prom-client's 10 ms default wakes an idle process
+  // 100 times a second (more loop turns than a busy bridge spends on its events). 100 ms still catches every
+  // stall long enough to matter, in full.
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   const registers = [registry];
 
   let queueDepthSource: (() => Promise<readonly QueueDepth[]>) | undefined;
