@@ -18,7 +18,9 @@ import {
   countersAt,
   perEventCounts,
   type CountedPipe,
+  idleRates,
   type CountersAt,
+  type IdleRates,
   type PerEventCounts,
 } from './pipe-counters.js';
 import { SIM_APP_ID, SIM_SECRET, startBridge, startNaive, type BridgeSpec, type Pipe } from './pipes.js';
@@ -435,8 +437,13 @@ export interface PipePhase {
   latencyAtShare?: LatencyResult;
   /** The outage and drain (e2e only), last, on the same bridge. */
   backlog?: BacklogPhase;
+  /** Loop turns, CPU and Redis commands per second with no events, after the warm-up. */
+  idle: IdleRates;
   session: SessionSummary;
 }
+
+/** How long the pipe is watched with no events (after the warm-up, before the throughput run). */
+const IDLE_WATCH_MS = 2_000;
 
 /**
  * One pipe with one target: max throughput, then latency at each fixed rate; for the bridge also latency at a
@@ -450,6 +457,8 @@ export async function pipePhase(ctx: BenchContext, kind: 'e2e' | 'naive'): Promi
   const session = await openSession(ctx, kind, kind, 1);
   try {
     await warmUp(ctx, session);
+    step(`${kind}: idle, ${IDLE_WATCH_MS / 1000} s`);
+    const idle = await idleRates(ctx.redis, countedPipe(session), IDLE_WATCH_MS);
     step(`${kind}: max throughput, ${plan.throughputMs / 1000} s`);
     const throughput = await measureThroughput(ctx, session, plan.throughputMs);
     const latency: LatencyResult[] = [];
@@ -457,12 +466,12 @@ export async function pipePhase(ctx: BenchContext, kind: 'e2e' | 'naive'): Promi
       step(`${kind}: latency at ${rate}/s, ${plan.latencyMs / 1000} s`);
       latency.push(await measureLatency(ctx, session, rate, plan.latencyMs));
     }
-    if (kind === 'naive') return { throughput, latency, session: await closeSession(session) };
+    if (kind === 'naive') return { throughput, latency, idle, session: await closeSession(session) };
     const rate = throughput.eventsPerSec * plan.fanoutLoadShare;
     step(`${kind}: latency at ${Math.round(rate)}/s (${plan.fanoutLoadShare * 100}% of max)`);
     const latencyAtShare = await measureLatency(ctx, session, rate, plan.fanoutLatencyMs);
     const backlog = await measureBacklog(ctx, session);
-    return { throughput, latency, latencyAtShare, backlog, session: await closeSession(session) };
+    return { throughput, latency, latencyAtShare, backlog, idle, session: await closeSession(session) };
   } catch (err) {
     await closeSession(session).catch(() => undefined);
     throw err;

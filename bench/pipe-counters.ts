@@ -105,3 +105,27 @@ export function perEventCounts(
     sideProbes: { loopIterations: probes.loopIterations, redisCommands: totalCalls(probes.commands) },
   };
 }
+
+/** What a pipe does per second while it has no events: timers, heartbeats, polling. */
+export interface IdleRates {
+  loopIterationsPerSec: number;
+  cpuMsPerSec: number;
+  redisCommandsPerSec: number;
+}
+
+/**
+ * The pipe's loop turns, CPU and Redis commands per second over `ms` with no events sent. A timer that wakes the
+ * process shows up here however busy the pipe is later, and, at a low event rate, it is charged to every event.
+ */
+export async function idleRates(redis: Redis, pipe: CountedPipe, ms: number): Promise<IdleRates> {
+  const from = await countersAt(redis, pipe);
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const to = await countersAt(redis, pipe);
+  const delta = deltaOf(from, to);
+  const perSec = (value: number): number => round((value / ms) * 1000, 1);
+  return {
+    loopIterationsPerSec: perSec(delta.loopIterations),
+    cpuMsPerSec: perSec(delta.cpuSec * 1000),
+    redisCommandsPerSec: perSec(totalCalls(delta.commands)),
+  };
+}

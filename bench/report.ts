@@ -186,6 +186,18 @@ function perEventTable(r: BenchResult): string {
   );
 }
 
+/** What each pipe does per second with no events: a timer waking the process shows here. */
+function idleTable(r: BenchResult): string {
+  return table(
+    'idle, after the warm-up (no events)',
+    ['pipe', 'loop turns/s', 'cpu ms/s', 'redis commands/s'],
+    (['naive', 'e2e'] as const).map((kind) => {
+      const idle = r[kind].idle;
+      return [kind, idle.loopIterationsPerSec, idle.cpuMsPerSec, idle.redisCommandsPerSec];
+    }),
+  );
+}
+
 /** Writes `<dir>/<name>.json` through a temporary file, so a reader never sees half a result. */
 export function writeResult(dir: string, name: string, result: BenchResult): string {
   const path = join(dir, `${name}.json`);
@@ -335,6 +347,7 @@ export function formatTables(r: BenchResult): string {
     `  e2e/naive ${r.ratios.e2eOverNaive.toFixed(2)}   e2e/direct ${r.ratios.e2eOverDirect.toFixed(2)}`,
   );
   parts.push(perEventTable(r));
+  parts.push(idleTable(r));
   parts.push(darkTimeTable(r.darkTime));
   const machineRow = (kind: 'naive' | 'e2e'): (string | number)[] => {
     const t = r[kind].throughput;
