@@ -8,8 +8,9 @@ export const DEFAULT_SAVE_RETRY_DELAY_MS = 5_000;
 /**
  * See {@link SessionSaverOptions.intervalMs}. What it costs: after a kill -9 the next process resumes from a seq
  * up to this much older, and QQ replays those events; the replay is dropped by the delivery dedupe, whose window
- * (`delivery.dedupe_window`, default 24 h, docs/design.md §4) is orders of magnitude longer. 100 ms of events is
- * a few dozen replays even for a busy shard, while it cuts the save round trips to at most ten a second.
+ * (`delivery.dedupe_window`, default 24 h, docs/design.md §4) already has to span the restart itself, seconds
+ * long. 100 ms of events is a few dozen replays even for a busy shard, while it cuts the save round trips to at
+ * most ten a second.
  */
 export const DEFAULT_SAVE_INTERVAL_MS = 100;
 
@@ -42,7 +43,8 @@ export interface SessionSaverOptions {
  * receives an event now and then, and runs in the turn the seq moved in, with no timer of its own. A move that
  * comes sooner waits: a timer saves it an interval after it moved, unless a later move, once the interval since
  * the previous save is over, saves it first (which again needs no timer turn). close() saves at once whatever is
- * pending, so a stop, a hand-off or a rotation leaves the latest durable seq behind.
+ * pending, so a stop or a lease hand-off leaves the latest durable seq behind; a rotation's old session is
+ * silenced instead (its successor owns the stored state), so what it held back is dropped, not saved.
  *
  * A save that fails (Redis away, a refused lease fence) is not worth ending the session for: the dispatches are
  * already durable, and a persisted seq that lags only means QQ replays a few events after a restart, which dedupe
@@ -53,9 +55,9 @@ export class SessionSaver {
   private saving: Promise<void> | undefined;
   /** The seq moved since the running or last save read it. */
   private dirty = false;
-  /** When the oldest unsaved move happened (epoch ms): its save is due an interval later. */
+  /** When the oldest unsaved move happened (performance.now() ms): its save is due an interval later. */
   private dirtySince = 0;
-  /** When the last save started (epoch ms); the next may start an interval later. */
+  /** When the last save started (performance.now() ms); the next may start an interval later. */
   private lastStartedAt = Number.NEGATIVE_INFINITY;
   private trailingTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -80,7 +82,7 @@ export class SessionSaver {
   schedule(): void {
     if (this.silenced || this.closed) return;
     this.clearRetry();
-    if (!this.dirty) this.dirtySince = Date.now();
+    if (!this.dirty) this.dirtySince = performance.now();
     this.dirty = true;
     this.plan();
   }
@@ -112,7 +114,7 @@ export class SessionSaver {
    */
   private plan(due = false): void {
     if (!this.dirty || this.saving || this.silenced || this.closed) return;
-    const now = Date.now();
+    const now = performance.now();
     if (due || now >= this.lastStartedAt + this.intervalMs) {
       this.start();
       return;
@@ -130,7 +132,7 @@ export class SessionSaver {
   private start(): void {
     this.clearTrailing();
     this.dirty = false;
-    this.lastStartedAt = Date.now();
+    this.lastStartedAt = performance.now();
     this.saving = this.saveOnce().finally(() => {
       this.saving = undefined;
       this.plan();
