@@ -68,6 +68,12 @@ export interface GatewaySessionOptions {
   minHeartbeatIntervalMs?: number;
   /** While the last seq save failed, it is retried after this long; default 5 s. */
   saveRetryDelayMs?: number;
+  /**
+   * Seq saves start at least this far apart, and a seq that moved is saved at the latest this long after it moved;
+   * stop() saves at once. A kill -9 resumes from a seq up to this much older (QQ replays, dedupe drops); default
+   * DEFAULT_SAVE_INTERVAL_MS (session-saver.ts), 0 saves every move.
+   */
+  saveIntervalMs?: number;
   /** Hello and READY/RESUMED must arrive within this; default 30 s. */
   handshakeTimeoutMs?: number;
   /** Delay range after op 9 (docs/qq-protocol.md D.4: 1–5 s). */

@@ -72,6 +72,7 @@ export class GatewaySession {
       logger: this.log,
       onFailure: (error) => options.hooks?.onSaveFailure?.(error),
       retryDelayMs: options.saveRetryDelayMs,
+      intervalMs: options.saveIntervalMs,
     });
     const parts = { session: options, random, log: this.log, state: this.state };
     this.reconnector = new Reconnector({

@@ -52,6 +52,7 @@ export interface ShardManagerBaseOptions {
       | 'handshakeTimeoutMs'
       | 'invalidSessionDelayMs'
       | 'configErrorDelayMs'
+      | 'saveIntervalMs'
       | 'random'
     >
   > & { shardStartIntervalMs?: number; rotationRetryDelaysMs?: readonly number[] };

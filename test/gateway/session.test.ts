@@ -26,6 +26,15 @@ async function started(
   return harness;
 }
 
+/** Waits until the store holds `seq`: a seq save lands at most a save interval after the seq became durable. */
+async function untilStored(h: SessionHarness, seq: number): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while ((await h.store.load(0))?.seq !== seq) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for seq ${seq} to be stored`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 const seqs = (h: SessionHarness): (number | null | undefined)[] => h.dispatched.map((f) => f.s);
 
 describe('GatewaySession against the simulator', () => {
@@ -55,6 +64,8 @@ describe('GatewaySession against the simulator', () => {
     expect(seqs(h)).toEqual([2, 3, 4, 5, 6]);
     expect(h.dispatched[0]!.id).toMatch(/^GROUP_ADD_ROBOT:/);
     await eventually(() => h.session.snapshot().seq === 6, 'durable seq 6');
+    // saved at most a save interval after it became durable
+    await untilStored(h, 6);
     expect(await h.store.load(0)).toEqual({
       sessionId: sim.state().sessions[0]!.session_id,
       seq: 6,

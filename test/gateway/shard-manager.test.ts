@@ -235,8 +235,10 @@ describe('ShardManager with leases (gateway replicas)', () => {
     const holder = await replica(sim, prefix);
     await eventually(() => healthy(holder), 'READY');
     const peer = await replica(sim, prefix);
-    sim.emit('GROUP_ADD_ROBOT', seedAddRobot(1));
+    const first = sim.emit('GROUP_ADD_ROBOT', seedAddRobot(1));
     await eventually(() => holder.dispatched.length === 1, 'dispatch');
+    // saved within the save interval; the peer then resumes after it rather than replaying it
+    await until(async () => (await persisted(holder.redis, prefix))?.seq === first.s, 'the seq saved');
 
     // A Redis outage alone must not end the session (events would go to the journal meanwhile) ...
     holder.redis.disconnect();
