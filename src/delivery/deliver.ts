@@ -14,6 +14,7 @@ import {
   type NetworkErrorKind,
 } from './classify.js';
 import { parseRetryAfterMs } from './retry-after.js';
+import { AttemptAbort, follow } from './attempt-abort.js';
 import { signWebhook } from './sign.js';
 import { guardedConnector, type ConnectOptions } from './ssrf-guard.js';
 
@@ -83,6 +84,20 @@ function redact(message: string, target: TargetConfig): string {
   return out;
 }
 
+/** A target's configured headers with lowercased names, built once per target rather than per attempt. */
+const lowercasedHeaders = new WeakMap<TargetConfig, Readonly<Record<string, string>>>();
+
+function configuredHeaders(target: TargetConfig): Readonly<Record<string, string>> {
+  let headers = lowercasedHeaders.get(target);
+  if (headers === undefined) {
+    const built: Record<string, string> = {};
+    for (const [name, value] of Object.entries(target.headers)) built[name.toLowerCase()] = value;
+    headers = built;
+    lowercasedHeaders.set(target, headers);
+  }
+  return headers;
+}
+
 function describeThrown(err: unknown): string {
   if (err instanceof Error) return err.message || err.name;
   return String(err);
@@ -121,17 +136,15 @@ export class WebhookDeliverer {
     const at = new Date(startedMs).toISOString();
     const latency = (): number => Math.round(performance.now() - started);
 
-    // One controller bounds the whole exchange (connect, headers, body) by timeoutMs and relays a shutdown abort;
-    // the flags tell the two apart without inspecting undici's error, which is just the abort reason.
-    const controller = new AbortController();
+    // One abort handle bounds the whole exchange (connect, headers, body) by timeoutMs and relays a shutdown
+    // abort; the flags tell the two apart without inspecting undici's error, which is just the abort reason.
+    const abort = new AttemptAbort();
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      controller.abort();
+      abort.abort();
     }, target.timeoutMs);
-    const onOuterAbort = (): void => controller.abort();
-    input.signal?.addEventListener('abort', onOuterAbort, { once: true });
-    if (input.signal?.aborted === true) controller.abort();
+    const unfollow = follow(abort, input.signal);
 
     const failure = (err: unknown): AttemptResult => {
       const code = timedOut ? TIMEOUT_CODE : input.signal?.aborted === true ? ABORTED_CODE : errorCodeOf(err);
@@ -151,10 +164,9 @@ export class WebhookDeliverer {
     };
 
     try {
-      const headers: Record<string, string> = {};
-      // Configured headers first, lowercased, so they can never shadow the protocol headers set after them.
-      for (const [name, value] of Object.entries(target.headers)) headers[name.toLowerCase()] = value;
-      Object.assign(headers, {
+      const headers: Record<string, string> = {
+        // Configured headers first, so they can never shadow the protocol headers set after them.
+        ...configuredHeaders(target),
         'content-type': 'application/json',
         'user-agent': USER_AGENT,
         'webhook-id': input.eventId,
@@ -162,14 +174,14 @@ export class WebhookDeliverer {
         'webhook-signature': signWebhook(target.secrets, input.eventId, timestampSec, input.body),
         'x-qqwb-target': target.id,
         'x-qqwb-attempt': String(input.attempt),
-      });
+      };
 
       const response = await request(target.url, {
         dispatcher: target.allowPrivate ? this.#open : this.#guarded,
         method: 'POST',
         headers,
         body: input.body,
-        signal: controller.signal,
+        signal: abort,
         // The abort timer already bounds the exchange; these make undici report which phase stalled.
         headersTimeout: target.timeoutMs,
         bodyTimeout: target.timeoutMs,
@@ -209,7 +221,7 @@ export class WebhookDeliverer {
       return failure(err);
     } finally {
       clearTimeout(timer);
-      input.signal?.removeEventListener('abort', onOuterAbort);
+      unfollow();
     }
   }
 

@@ -124,6 +124,21 @@ const DURATION_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
 const EVENT_LOOP_SAMPLE_MS = 100;
 
 const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set(EVENT_TYPES);
+/** Joins two label values into one cache key; no target id or outcome contains a NUL. */
+const LABEL_SEPARATOR = '\u0000';
+
+/** `make(key)`, computed once per key. */
+function childrenBy<C>(make: (key: string) => C): (key: string) => C {
+  const children = new Map<string, C>();
+  return (key) => {
+    let child = children.get(key);
+    if (child === undefined) {
+      child = make(key);
+      children.set(key, child);
+    }
+    return child;
+  };
+}
 
 /** Creates the metrics, each on a new private registry along with prom-client's default process metrics. */
 export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
@@ -186,6 +201,16 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
     labelNames: ['target'] as const,
     buckets: DURATION_BUCKETS_S,
     registers,
+  });
+  // Label children looked up once per label value: every event and delivery counts, and prom-client hashes the
+  // label object on each `inc`/`observe` given one. None of these metrics is ever reset, so a cached child stays
+  // the one the registry reports. Label values are event types and configured target ids: a few each.
+  const receivedOf = childrenBy((type) => received.labels({ type }));
+  const enqueuedOf = childrenBy((target) => enqueued.labels({ target }));
+  const durationOf = childrenBy((target) => duration.labels({ target }));
+  const deliveriesOf = childrenBy((targetAndOutcome) => {
+    const [target = '', outcome = ''] = targetAndOutcome.split(LABEL_SEPARATOR);
+    return deliveries.labels({ target, outcome });
   });
   new Gauge({
     name: 'qqwb_queue_depth',
@@ -320,18 +345,18 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
     registry,
     contentType: registry.contentType,
     eventReceived(type) {
-      received.inc({ type: KNOWN_EVENT_TYPES.has(type) ? type : UNKNOWN_EVENT_TYPE });
+      receivedOf(KNOWN_EVENT_TYPES.has(type) ? type : UNKNOWN_EVENT_TYPE).inc();
     },
     eventEnqueued(target) {
-      enqueued.inc({ target });
+      enqueuedOf(target).inc();
     },
     eventFiltered(target) {
       filtered.inc({ target });
     },
     delivery(target, outcome, seconds) {
-      deliveries.inc({ target, outcome });
+      deliveriesOf(`${target}${LABEL_SEPARATOR}${outcome}`).inc();
       if (seconds !== undefined && Number.isFinite(seconds) && seconds >= 0)
-        duration.observe({ target }, seconds);
+        durationOf(target).observe(seconds);
     },
     deadLettersTrimmed(target, reason, count) {
       deadLettersTrimmed.inc({ target, reason }, count);

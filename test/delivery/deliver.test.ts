@@ -307,6 +307,33 @@ describe('WebhookDeliverer', () => {
     });
     expect(result).toMatchObject({ outcome: 'retry', errorCode: 'BRIDGE_ERR_ABORTED', errorKind: 'aborted' });
   });
+
+  it('aborts every attempt in flight on one shared signal, and never sends one started after it fired', async () => {
+    receiver = await startReceiver(() => {
+      // never respond
+    });
+    deliverer = new WebhookDeliverer();
+    const target = makeTarget({ id: 't', url: receiver.url, timeoutMs: 5000 });
+    const controller = new AbortController();
+    const attempt = (eventId: string) =>
+      deliverer!.deliver(target, { eventId, body: '{}', attempt: 1, signal: controller.signal });
+    // One attempt completes first (its timeout), so the signal outlives a finished follower.
+    const early = await deliverer.deliver(makeTarget({ id: 't', url: receiver.url, timeoutMs: 50 }), {
+      eventId: 'e0',
+      body: '{}',
+      attempt: 1,
+      signal: controller.signal,
+    });
+    expect(early.errorCode).toBe('ETIMEDOUT');
+    const inFlight = [attempt('e1'), attempt('e2'), attempt('e3')];
+    setTimeout(() => controller.abort('shutdown'), 100);
+    for (const result of await Promise.all(inFlight)) {
+      expect(result).toMatchObject({ outcome: 'retry', errorCode: 'BRIDGE_ERR_ABORTED' });
+    }
+    const sent = receiver.requests.length;
+    expect(await attempt('e4')).toMatchObject({ outcome: 'retry', errorCode: 'BRIDGE_ERR_ABORTED' });
+    expect(receiver.requests).toHaveLength(sent);
+  });
 });
 
 describe('examples/python/verify.py', () => {

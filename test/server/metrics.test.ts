@@ -90,6 +90,23 @@ describe('createMetrics', () => {
     expect(text).toContain('qqwb_delivery_duration_seconds_count{target="a"} 1');
   });
 
+  it('keeps each target and outcome its own count across repeated deliveries and events', async () => {
+    const metrics = createMetrics();
+    for (let i = 0; i < 3; i++) metrics.delivery('a', 'delivered', 0.01);
+    metrics.delivery('b', 'delivered', 0.01);
+    metrics.delivery('a', 'retry', 0.01);
+    for (let i = 0; i < 2; i++) metrics.eventEnqueued('b');
+    metrics.eventEnqueued('a');
+    const text = await metrics.render();
+    expect(text).toContain('qqwb_deliveries_total{target="a",outcome="delivered"} 3');
+    expect(text).toContain('qqwb_deliveries_total{target="b",outcome="delivered"} 1');
+    expect(text).toContain('qqwb_deliveries_total{target="a",outcome="retry"} 1');
+    expect(text).toContain('qqwb_delivery_duration_seconds_count{target="a"} 4');
+    expect(text).toContain('qqwb_delivery_duration_seconds_count{target="b"} 1');
+    expect(text).toContain('qqwb_events_enqueued_total{target="b"} 2');
+    expect(text).toContain('qqwb_events_enqueued_total{target="a"} 1');
+  });
+
   it('marks a shard not ready (0) for every status other than ready and resumed', async () => {
     const metrics = createMetrics();
     metrics.shardStatus(0, 'ready');
