@@ -4,13 +4,13 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshPrefix, REDIS_URL } from '../helpers/redis.js';
+import { freePort } from '../../src/demo/redis.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
@@ -25,16 +25,6 @@ function cli(...args: string[]): Promise<Run> {
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
     (err: Run) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
   );
-}
-
-/** A loopback port nothing listens on: bound once by the OS's choice, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port was bound');
-  return address.port;
 }
 
 let dir: string;
@@ -57,7 +47,7 @@ function configYaml(redisUrl: string): string {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'qqwb-dlq-cli-'));
-  deadPort = await closedPort();
+  deadPort = await freePort();
   reachable = join(dir, 'reachable.yaml');
   unreachable = join(dir, 'unreachable.yaml');
   await writeFile(reachable, configYaml(REDIS_URL));

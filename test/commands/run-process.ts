@@ -5,7 +5,6 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,16 +12,6 @@ import { fileURLToPath } from 'node:url';
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 /** How long a process may take to log a line or to exit before it counts as hung; a deadline, not a measurement. */
 export const DEADLINE_MS = 20_000;
-
-/** A loopback port nothing listens on: bound once to learn a free number, then closed. */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 /**
  * A config file with Redis and QQ on `port` (closed), the server on a free port (plus `extra.server` under
@@ -163,11 +152,11 @@ export function notJson(lines: readonly string[]): string[] {
   return lines.filter((text) => parsed(text) === undefined);
 }
 
-/** Races `promise` against {@link DEADLINE_MS}: `'hung'` when the deadline comes first. */
-export async function withinDeadline<T>(promise: Promise<T>): Promise<T | 'hung'> {
+/** Races `promise` against `deadlineMs` (default {@link DEADLINE_MS}): `'hung'` when the deadline comes first. */
+export async function withinDeadline<T>(promise: Promise<T>, deadlineMs = DEADLINE_MS): Promise<T | 'hung'> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<'hung'>((resolve) => {
-    timer = setTimeout(() => resolve('hung'), DEADLINE_MS);
+    timer = setTimeout(() => resolve('hung'), deadlineMs);
   });
   try {
     return await Promise.race([promise, deadline]);

@@ -1,12 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  closedPort,
-  configWaitingForRedis,
-  notJson,
-  startRun,
-  withinDeadline,
-  type RunProcess,
-} from './run-process.js';
+import { freePort } from '../../src/demo/redis.js';
+import { configWaitingForRedis, notJson, startRun, withinDeadline, type RunProcess } from './run-process.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -29,7 +23,7 @@ describe('qq-webhook-bridge run while Redis is unreachable', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)(
     'serves /healthz and a /readyz that names Redis and the cause, then exits 0 on the first %s',
     async (signal) => {
-      const port = await closedPort();
+      const port = await freePort();
       const { file } = configWaitingForRedis(port, cleanups);
       const run = startRun(['--config', file, '--log-format', 'json'], cleanups);
 
@@ -80,7 +74,7 @@ describe('qq-webhook-bridge run while Redis is unreachable', () => {
   );
 
   it('answers the send API and the dashboard with a 503 at once instead of holding the request', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const { file } = configWaitingForRedis(port, cleanups, {
       server: [`admin_token: ${ADMIN_TOKEN}`, `api_tokens: [${API_TOKEN}]`],
     });
@@ -121,7 +115,7 @@ describe('qq-webhook-bridge run while Redis is unreachable', () => {
 
 describe('qq-webhook-bridge run: log.format and --log-format', () => {
   it('writes pretty lines with log.format: pretty, and JSON when --log-format json overrides it', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const { file } = configWaitingForRedis(port, cleanups, { log: ['format: pretty'] });
 
     const pretty = startRun(['--config', file], cleanups);
@@ -141,7 +135,7 @@ describe('qq-webhook-bridge run: log.format and --log-format', () => {
 
 describe('qq-webhook-bridge run --log-format json: a fatal error', () => {
   it('is a flushed fatal log record, and every line the process wrote is JSON', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const { file, journalDir } = configWaitingForRedis(port, cleanups);
     const first = startRun(['--role', 'gateway', '--config', file, '--log-format', 'json'], cleanups);
     await first.line(isWaitingLine);

@@ -3,27 +3,19 @@
  * skipped when its toolchain is not installed (CI has Node; Go and PHP are checked where present).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WebhookDeliverer } from '../../src/delivery/deliver.js';
 import { testTarget } from '../helpers/config.js';
 import { eventually } from '../helpers/gateway.js';
 import { emitAtMessage, GROUP, repliesAtQq, startExampleBridge, type ExampleBridge } from './bridge.js';
+import { freePort } from '../../src/demo/redis.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
 const has = (command: string): boolean => spawnSync(command, ['--version']).error === undefined;
 const hasGo = spawnSync('go', ['version']).error === undefined;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
   ...process.env,

@@ -6,13 +6,13 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deletePrefix, freshPrefix, REDIS_URL } from '../helpers/redis.js';
 import { substitute, walkthroughBlock, walkthroughSteps, type WalkthroughStep } from './walkthrough-steps.js';
+import { freePort } from '../../src/demo/redis.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DOC = join(ROOT, 'docs/webhook-mode.md');
@@ -45,14 +45,6 @@ afterAll(async () => {
   await deletePrefix(prefix);
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Runs a foreground command to its end; resolves with its exit code and output, never rejects. */
 function runToEnd(command: string): Promise<{ code: number; stdout: string; stderr: string }> {

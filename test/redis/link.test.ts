@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { connectSingleRedis } from '../../src/redis/connections.js';
 import { connectionCause, isCommandRejection, watchRedisLink } from '../../src/redis/link.js';
-import { closedPort } from '../commands/run-process.js';
+import { freePort } from '../../src/demo/redis.js';
 import { REDIS_URL } from '../helpers/redis.js';
 
 const clients: Redis[] = [];
@@ -30,7 +30,7 @@ function next(client: Redis, event: string): Promise<unknown> {
 
 describe('connectionCause', () => {
   it('takes a socket error as the cause, with its code', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const client = producer(`redis://127.0.0.1:${port}`);
     const error = next(client, 'error');
     client.connect().catch(() => undefined);
@@ -41,7 +41,7 @@ describe('connectionCause', () => {
   });
 
   it("says nothing for ioredis's rejection of a command sent while the link is down", async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const client = producer(`redis://127.0.0.1:${port}`);
     const error = next(client, 'error');
     client.connect().catch(() => undefined);
@@ -86,7 +86,7 @@ describe('connectionCause', () => {
 
 describe('watchRedisLink', () => {
   it('counts failed attempts with the connection error as cause, and resets once ready', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const down = producer(`redis://127.0.0.1:${port}`);
     const link = watchRedisLink(down, `127.0.0.1:${port}`);
     expect(link.problem()).toBeUndefined();
